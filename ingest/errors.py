@@ -1,0 +1,51 @@
+"""The ingest package's error tree: every library error is wrapped into one of these at the boundary."""
+
+from __future__ import annotations
+
+
+class IngestError(Exception):
+    """Root of every error raised by `ingest`. The message says what happened and what to do next."""
+
+
+class SettingsError(IngestError):
+    """A setting has a value that cannot work; the message names the setting."""
+
+
+class DocumentError(IngestError):
+    """One file could not be ingested. The rest of its batch goes on."""
+
+
+class UnsupportedFileType(DocumentError):
+    pass
+
+
+class EncryptedDocument(DocumentError):
+    pass
+
+
+class EmptyDocument(DocumentError):
+    pass
+
+
+class CorruptDocument(DocumentError):
+    pass
+
+
+class FileTooLarge(DocumentError):
+    pass
+
+
+class MissingSystemTool(DocumentError):
+    """Parsing needs a program that is not installed (the message names it and how to install it)."""
+
+
+class StoreUnavailable(IngestError):
+    """The vector store (embedded Qdrant or a Qdrant server) cannot be reached or opened."""
+
+
+class StoreBusy(StoreUnavailable):
+    """The embedded store is held by another process (for example the running app)."""
+
+
+class DocumentNotFound(IngestError):
+    pass

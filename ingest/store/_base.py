@@ -1,0 +1,38 @@
+"""The narrow interface every vector store backend implements (embedded Qdrant Edge, Qdrant server)."""
+
+from __future__ import annotations
+
+from typing import Protocol, Sequence
+
+from ingest.models import SearchFilter, SearchHit, SparseVector, StoredChunk
+
+DENSE = "dense"
+SPARSE = "sparse"
+
+SearchMethod = str  # "dense" | "sparse" | "hybrid"
+
+
+class Store(Protocol):
+    def upsert(self, points: Sequence[StoredChunk]) -> None:
+        """Write chunks with their vectors. Durable once this returns."""
+
+    def delete_document(self, document_id: str, keep_version: int | None = None) -> None:
+        """Delete a document's chunks; with keep_version, delete only the chunks of other versions."""
+
+    def search(
+        self,
+        dense: list[float] | None,
+        sparse: SparseVector | None,
+        limit: int,
+        flt: SearchFilter | None = None,
+        method: SearchMethod = "hybrid",
+        prefetch_limit: int = 100,
+    ) -> list[SearchHit]:
+        """One query: dense and sparse prefetches fused in the engine; the filter applies inside both."""
+
+    def count(self, flt: SearchFilter | None = None) -> int: ...
+
+    def document_versions(self) -> dict[str, set[int]]:
+        """Every (document_id -> versions present): used to repair after a crash."""
+
+    def close(self) -> None: ...
