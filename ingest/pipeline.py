@@ -285,3 +285,12 @@ def summarize(results: Sequence[FileResult]) -> str:
 
 
 __all__ = ["Ingestor", "Progress", "collect_files", "document_id_for", "summarize", "IngestError"]
+
+
+def open_ingestor(settings: IngestSettings) -> Ingestor:
+    """Load the embedding model and open the store and registry named by the settings."""
+    from ingest.store import open_store
+
+    embedder = Embedder(settings.embedding_model_path, batch_size=settings.embedding_batch_size)
+    store = open_store(settings, embedder.dimension)
+    return Ingestor(settings, store, embedder, SparseEncoder())

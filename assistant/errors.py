@@ -1,0 +1,19 @@
+"""The assistant package's error tree; library errors are wrapped into these where they enter our code."""
+
+from __future__ import annotations
+
+
+class AssistantError(Exception):
+    """Root of every error raised by `assistant`. The message says what happened and what to do next."""
+
+
+class LLMUnavailable(AssistantError):
+    """The configured LLM server cannot be reached or refused the request."""
+
+
+class RetrievalUnavailable(AssistantError):
+    """The vector store cannot be reached."""
+
+
+class NotAllowed(AssistantError):
+    """The asking user may not do this."""

@@ -1,0 +1,32 @@
+"""Compose one Enclave: the ingestor and the assistant sharing one store and one set of models."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from assistant.answering import Assistant
+from assistant.llm import LLMClient
+from assistant.retrieval import Retriever
+from assistant.settings import AssistantSettings
+from ingest import IngestSettings, Ingestor, open_ingestor
+
+
+@dataclass
+class Enclave:
+    ingestor: Ingestor
+    assistant: Assistant
+
+    def close(self) -> None:
+        self.ingestor.close()
+
+
+def open_enclave(ingest_settings: IngestSettings, assistant_settings: AssistantSettings) -> Enclave:
+    ingestor = open_ingestor(ingest_settings)
+    retriever = Retriever(ingestor.embedder, ingestor.sparse, ingestor.store, method=assistant_settings.search_method)
+    llm = LLMClient(
+        assistant_settings.llm_base_url,
+        model=assistant_settings.llm_model,
+        api_key=assistant_settings.llm_api_key.get_secret_value(),
+        timeout=assistant_settings.llm_timeout,
+    )
+    return Enclave(ingestor, Assistant(assistant_settings, retriever, llm))

@@ -1,0 +1,103 @@
+"""The `enclave` command line, run as a user runs it: a real subprocess over real data and a real LLM server."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+from shared_data import BAD, DOCS
+
+ENCLAVE = str(Path(sys.executable).with_name("enclave"))
+
+
+def run_enclave(*args: str, env: dict, timeout: float = 600) -> subprocess.CompletedProcess:
+    return subprocess.run([ENCLAVE, *args], env=env, capture_output=True, text=True, timeout=timeout)
+
+
+def test_search_finds_the_passage_with_the_answer(enclave_env):
+    result = run_enclave("search", "bottles of water delivered", "-k", "3", "--json", env=enclave_env)
+    assert result.returncode == 0, result.stderr
+    hits = json.loads(result.stdout)
+    assert hits[0]["document"] == "memo-supply-delivery.pdf"
+    assert hits[0]["page"] == 1
+    assert "20,000 bottles of water" in hits[0]["text"]
+    assert set(hits[0]) == {"document", "page", "chunk_id", "score", "text"}
+
+
+def test_ask_cites_the_file_that_holds_the_answer(enclave_env):
+    result = run_enclave("ask", "How many bottles of water were delivered?", "--json", env=enclave_env)
+    assert result.returncode == 0, result.stderr
+    answer = json.loads(result.stdout)
+    assert answer["answer"].strip()
+    assert answer["citations"], answer
+    assert answer["citations"][0]["document"] == "memo-supply-delivery.pdf"
+    assert set(answer["citations"][0]) == {"n", "document", "page", "chunk_id", "text"}
+
+
+def test_ask_streams_the_answer_then_numbered_sources(enclave_env):
+    result = run_enclave("ask", "How many bottles of water were delivered?", env=enclave_env)
+    assert result.returncode == 0, result.stderr
+    answer, _, sources = result.stdout.partition("\nSources:\n")
+    assert answer.strip()
+    assert "[1] memo-supply-delivery.pdf, page 1" in sources
+
+
+def test_ask_with_unreachable_llm_exits_2_and_says_what_to_do(ingested_data_dir):
+    from ui.llm_server import find_free_port
+
+    env = dict(os.environ, ENCLAVE_DATA_DIR=str(ingested_data_dir),
+               ENCLAVE_LLM_BASE_URL=f"http://127.0.0.1:{find_free_port()}/v1")
+    result = run_enclave("ask", "How many bottles of water were delivered?", env=env)
+    assert result.returncode == 2
+    message = result.stderr.strip().splitlines()[-1]
+    assert "unreachable" in message and "enclave llm serve" in message
+    assert "Traceback" not in result.stderr
+
+
+def test_bad_setting_fails_at_start_naming_the_setting(tmp_path):
+    env = dict(os.environ, ENCLAVE_DATA_DIR=str(tmp_path), ENCLAVE_QDRANT_URL="localhost:6333")
+    result = run_enclave("search", "anything", env=env)
+    assert result.returncode == 2
+    assert "ENCLAVE_QDRANT_URL" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_ingesting_the_same_folder_twice_adds_nothing_the_second_time(tmp_path):
+    folder = tmp_path / "docs"
+    folder.mkdir()
+    for name in ("memo-supply-delivery.pdf", "udhr-english-spanish.html"):
+        shutil.copy(DOCS / name, folder / name)
+    env = dict(os.environ, ENCLAVE_DATA_DIR=str(tmp_path / "data"))
+
+    first = run_enclave("ingest", str(folder), env=env)
+    assert first.returncode == 0, first.stderr
+    assert first.stdout.strip().splitlines()[-1] == "2 files: 2 added, 0 unchanged, 0 failed"
+
+    second = run_enclave("ingest", str(folder), "--json", env=env)
+    assert second.returncode == 0, second.stderr
+    results = json.loads(second.stdout)
+    assert [r["status"] for r in results] == ["unchanged", "unchanged"]
+    assert all(r["chunks"] > 0 for r in results)
+
+
+def test_a_failed_file_is_reported_by_name_and_the_rest_is_stored(tmp_path):
+    folder = tmp_path / "batch"
+    folder.mkdir()
+    shutil.copy(DOCS / "memo-supply-delivery.pdf", folder)
+    shutil.copy(BAD / "empty.pdf", folder)
+    env = dict(os.environ, ENCLAVE_DATA_DIR=str(tmp_path / "data"))
+
+    result = run_enclave("ingest", str(folder), "--json", env=env)
+    assert result.returncode == 1
+    by_name = {Path(r["path"]).name: r for r in json.loads(result.stdout)}
+    assert by_name["memo-supply-delivery.pdf"]["status"] == "added"
+    assert by_name["empty.pdf"]["status"] == "failed"
+    assert "empty" in by_name["empty.pdf"]["reason"]
+    assert "empty.pdf" in result.stderr
+
+    listing = run_enclave("documents", "--json", env=env)
+    assert [d["name"] for d in json.loads(listing.stdout)] == ["memo-supply-delivery.pdf"]

@@ -1,0 +1,223 @@
+"""The `enclave` command line: ingest, search, ask, remove, documents, llm serve, app, up."""
+
+from __future__ import annotations
+
+import json
+import sys
+from contextlib import contextmanager
+from typing import Iterator
+
+import click
+from rich.console import Console
+
+from ingest import IngestError, StoreUnavailable, enforce_offline
+
+# Exit codes are part of the public contract: scripts rely on them.
+EXIT_OK = 0
+EXIT_FAILED_FILES = 1
+EXIT_UNAVAILABLE = 2
+
+stderr = Console(stderr=True)
+
+
+def fail(message: str, code: int = EXIT_UNAVAILABLE) -> None:
+    stderr.print(f"[bold red]error:[/bold red] {message}", highlight=False)
+    sys.exit(code)
+
+
+@contextmanager
+def opened_enclave() -> Iterator["object"]:
+    """Load settings and open the store and models, turning start-up problems into one clear line."""
+    from assistant import AssistantError, load_assistant_settings, open_enclave
+    from ingest import load_settings
+
+    try:
+        ingest_settings = load_settings()
+        assistant_settings = load_assistant_settings()
+        with stderr.status("loading the embedding model and the document store…"):
+            enclave = open_enclave(ingest_settings, assistant_settings)
+    except (IngestError, AssistantError) as exc:
+        fail(str(exc))
+    try:
+        yield enclave
+    finally:
+        enclave.close()
+
+
+def current_user():
+    import getpass
+
+    from assistant import User
+
+    return User(name=getpass.getuser(), groups=("everyone",), is_admin=True)
+
+
+@click.group()
+@click.version_option(package_name="enclave")
+def main() -> None:
+    """Enclave: a private assistant that answers from your documents, with citations."""
+    enforce_offline()
+
+
+@main.command()
+@click.argument("paths", nargs=-1, required=True, type=click.Path())
+@click.option("--sync", is_flag=True, help="Also remove stored documents whose files are gone from these folders.")
+@click.option("--group", "groups", multiple=True, default=("everyone",), show_default=True,
+              help="Group allowed to see these documents (repeatable).")
+@click.option("--json", "as_json", is_flag=True, help="Print per-file results as a JSON list.")
+def ingest(paths: tuple[str, ...], sync: bool, groups: tuple[str, ...], as_json: bool) -> None:
+    """Parse, chunk, embed and store files or folders (recursively)."""
+    from ingest.pipeline import summarize
+    from ui.progress import IngestProgress
+
+    with opened_enclave() as enclave:
+        try:
+            with IngestProgress(stderr) as progress:
+                results = enclave.ingestor.ingest(
+                    paths, groups=groups, user=current_user().name, sync=sync, progress=progress
+                )
+        except StoreUnavailable as exc:
+            fail(str(exc))
+    if as_json:
+        click.echo(json.dumps([r.to_json() for r in results], ensure_ascii=False, indent=2))
+    else:
+        click.echo(summarize(results))
+    sys.exit(EXIT_FAILED_FILES if any(r.status == "failed" for r in results) else EXIT_OK)
+
+
+@main.command()
+@click.argument("query")
+@click.option("-k", "k", default=10, show_default=True, help="How many passages to show.")
+@click.option("--method", type=click.Choice(["dense", "sparse", "hybrid"]), default=None,
+              help="Retrieval method (default: ENCLAVE_SEARCH_METHOD, hybrid).")
+@click.option("--json", "as_json", is_flag=True, help="Print the passages as JSON.")
+def search(query: str, k: int, method: str | None, as_json: bool) -> None:
+    """Retrieval only, no LLM: the top passages for QUERY."""
+    from assistant import AssistantError
+
+    with opened_enclave() as enclave:
+        try:
+            passages = enclave.assistant.search(query, current_user(), k=k, method=method)
+        except AssistantError as exc:
+            fail(str(exc))
+    if as_json:
+        rows = [
+            {"document": p.chunk.document_name, "page": p.chunk.page, "chunk_id": p.chunk.chunk_id,
+             "score": p.score, "text": p.chunk.text}
+            for p in passages
+        ]
+        click.echo(json.dumps(rows, ensure_ascii=False, indent=2))
+        return
+    if not passages:
+        click.echo("No matching passages.")
+    for p in passages:
+        page = f", page {p.chunk.page}" if p.chunk.page is not None else ""
+        click.echo(f"{p.n}. {p.chunk.document_name}{page}  (score {p.score:.4f})")
+        text = " ".join(p.chunk.text.split())
+        click.echo(f"   {text[:400]}{'…' if len(text) > 400 else ''}\n")
+
+
+@main.command()
+@click.argument("question")
+@click.option("--json", "as_json", is_flag=True, help="Print {answer, citations} as JSON.")
+def ask(question: str, as_json: bool) -> None:
+    """Answer QUESTION from the stored documents, with numbered sources."""
+    from assistant import AssistantError
+
+    with opened_enclave() as enclave:
+        try:
+            stream = enclave.assistant.ask(question, current_user())
+            if as_json:
+                answer = stream.read()
+            else:
+                for text in stream:
+                    click.echo(text, nl=False)
+                click.echo()
+                answer = stream.answer
+        except AssistantError as exc:
+            if not as_json:
+                click.echo()
+            fail(str(exc))
+    if as_json:
+        click.echo(json.dumps(answer.to_json(), ensure_ascii=False, indent=2))
+        return
+    if answer.citations:
+        click.echo("\nSources:")
+        for c in answer.citations:
+            page = f", page {c.page}" if c.page is not None else ""
+            click.echo(f"  [{c.n}] {c.document}{page}")
+
+
+@main.command()
+@click.argument("documents", nargs=-1, required=True)
+def remove(documents: tuple[str, ...]) -> None:
+    """Delete stored documents by id, file name or path."""
+    with opened_enclave() as enclave:
+        results = enclave.ingestor.remove(documents)
+    for r in results:
+        click.echo(f"{r.status} {r.path}" + (f": {r.reason}" if r.reason else ""))
+    sys.exit(EXIT_FAILED_FILES if any(r.status == "failed" for r in results) else EXIT_OK)
+
+
+@main.command()
+@click.option("--json", "as_json", is_flag=True)
+def documents(as_json: bool) -> None:
+    """List stored documents."""
+    with opened_enclave() as enclave:
+        records = enclave.ingestor.documents()
+    if as_json:
+        click.echo(json.dumps([r.__dict__ for r in records], ensure_ascii=False, indent=2, default=list))
+        return
+    for r in records:
+        click.echo(f"{r.document_id}  v{r.version}  {r.chunks:>5} chunks  {r.name}")
+    click.echo(f"{len(records)} documents")
+
+
+@main.group()
+def llm() -> None:
+    """The LLM server."""
+
+
+@llm.command("serve")
+@click.option("--engine", type=click.Choice(["llama.cpp", "vllm"]), default="llama.cpp", show_default=True)
+@click.option("--port", type=int, default=None, help="Port on 127.0.0.1 (default: ENCLAVE_LLM_PORT, 8088).")
+def llm_serve(engine: str, port: int | None) -> None:
+    """Start the LLM server (llama.cpp with the packaged model, or vLLM with gpt-oss on a GPU host)."""
+    from ui.errors import UIError
+    from ui.llm_server import run_llm_server
+    from ui.settings import load_ui_settings
+
+    try:
+        sys.exit(run_llm_server(engine, load_ui_settings(), port))
+    except (UIError, IngestError) as exc:
+        fail(str(exc))
+
+
+@main.command()
+def app() -> None:
+    """Start the Streamlit app."""
+    from ui.launcher import run_app
+    from ui.settings import load_ui_settings
+
+    try:
+        sys.exit(run_app(load_ui_settings()))
+    except IngestError as exc:
+        fail(str(exc))
+
+
+@main.command()
+@click.option("--llm/--no-llm", "with_llm", default=True, help="Also start the embedded LLM server.")
+def up(with_llm: bool) -> None:
+    """Start the embedded LLM server and the app, wait until both are healthy, print the URL."""
+    from ui.errors import UIError
+    from ui.launcher import run_stack
+    from ui.settings import load_ui_settings
+
+    try:
+        sys.exit(run_stack(load_ui_settings(), with_llm=with_llm))
+    except (UIError, IngestError) as exc:
+        fail(str(exc))
+
+
+if __name__ == "__main__":
+    main()
