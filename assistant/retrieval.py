@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import math
+from typing import TYPE_CHECKING
 
 from assistant.errors import RetrievalUnavailable
 from assistant.models import Passage, User
-from ingest import Embedder, SearchFilter, SearchHit, SparseEncoder, Store, StoreUnavailable
+from ingest import SearchFilter, SearchHit, StoreUnavailable
+
+if TYPE_CHECKING:
+    from ingest import Embedder, SparseEncoder, Store
 
 
 def permission_filter(user: User) -> SearchFilter:

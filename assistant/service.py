@@ -3,17 +3,21 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from assistant.answering import Assistant
 from assistant.llm import LLMClient
 from assistant.retrieval import Retriever
 from assistant.settings import AssistantSettings
-from ingest import IngestSettings, Ingestor, open_ingestor
+from ingest import IngestSettings
+
+if TYPE_CHECKING:
+    from ingest import Ingestor
 
 
 @dataclass
 class Enclave:
-    ingestor: Ingestor
+    ingestor: "Ingestor"
     assistant: Assistant
 
     def close(self) -> None:
@@ -21,6 +25,8 @@ class Enclave:
 
 
 def open_enclave(ingest_settings: IngestSettings, assistant_settings: AssistantSettings) -> Enclave:
+    from ingest import open_ingestor
+
     ingestor = open_ingestor(ingest_settings)
     retriever = Retriever(ingestor.embedder, ingestor.sparse, ingestor.store, method=assistant_settings.search_method)
     llm = LLMClient(

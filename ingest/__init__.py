@@ -18,7 +18,36 @@ from ingest.models import Chunk, DocumentRecord, FileResult, SearchFilter, Searc
 from ingest.offline import enforce_offline
 from ingest.settings import IngestSettings, describe_validation_error, load_settings
 
+# Heavier parts load on first use, so `from ingest import IngestError` stays cheap (PEP 562).
+_LAZY = {
+    "Embedder": "ingest.embedding",
+    "Ingestor": "ingest.pipeline",
+    "Progress": "ingest.pipeline",
+    "open_ingestor": "ingest.pipeline",
+    "summarize": "ingest.pipeline",
+    "SparseEncoder": "ingest.sparse",
+    "Store": "ingest.store",
+    "open_store": "ingest.store",
+}
+
+
+def __getattr__(name: str):
+    if name in _LAZY:
+        import importlib
+
+        return getattr(importlib.import_module(_LAZY[name]), name)
+    raise AttributeError(f"module 'ingest' has no attribute {name!r}")
+
+
 __all__ = [
+    "Embedder",
+    "Ingestor",
+    "Progress",
+    "SparseEncoder",
+    "Store",
+    "open_ingestor",
+    "open_store",
+    "summarize",
     "Chunk",
     "CorruptDocument",
     "DocumentError",
