@@ -1,0 +1,106 @@
+"""Ingestion throughput: documents/s and chunks/s over a folder, against the raw speed of the same embedder.
+
+    .venv/bin/python bench/ingest.py [FOLDER ...] [--generated N] [--skip-large]
+
+Prints, from one run: the first ingest (parse + chunk + embed + store), a second ingest of the same files
+(everything unchanged), and the embedding model alone on exactly the chunk texts the first run produced.
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from ingest import enforce_offline  # noqa: E402
+
+enforce_offline()
+
+from ingest.pipeline import open_ingestor  # noqa: E402
+from ingest.settings import load_settings  # noqa: E402
+
+DEFAULT_DOCS = Path(__file__).resolve().parents[2] / "shared" / "data" / "docs"
+
+
+def generate_corpus(folder: Path, count: int, seed: int = 7) -> None:
+    """Plain-text documents of a few paragraphs, built from a fixed vocabulary so runs are comparable."""
+    rng = random.Random(seed)
+    words = (
+        "policy contract invoice supplier warranty delivery audit safety training budget quarter revenue "
+        "customer report incident access password network server backup retention privacy employee manager "
+        "review approval deadline project milestone risk compliance shipment inventory payment refund"
+    ).split()
+    folder.mkdir(parents=True, exist_ok=True)
+    for i in range(count):
+        paragraphs = []
+        for _ in range(rng.randint(2, 6)):
+            sentences = [" ".join(rng.choices(words, k=rng.randint(8, 20))).capitalize() + "." for _ in range(rng.randint(3, 8))]
+            paragraphs.append(" ".join(sentences))
+        (folder / f"doc-{i:05d}.txt").write_text(f"Document {i}\n\n" + "\n\n".join(paragraphs) + "\n")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("folders", nargs="*", type=Path)
+    parser.add_argument("--generated", type=int, default=0, help="Also ingest N generated text documents.")
+    parser.add_argument("--skip-large", action="store_true", help="Leave out war-and-peace-tolstoy.txt.")
+    args = parser.parse_args()
+    folders = args.folders or [DEFAULT_DOCS]
+
+    with tempfile.TemporaryDirectory() as tmp:
+        paths: list[Path] = []
+        for folder in folders:
+            paths.extend(p for p in sorted(folder.iterdir()) if p.is_file() and not p.name.startswith((".", "MANIFEST", "README")))
+        if args.skip_large:
+            paths = [p for p in paths if p.name != "war-and-peace-tolstoy.txt"]
+        if args.generated:
+            generate_corpus(Path(tmp) / "generated", args.generated)
+            paths.append(Path(tmp) / "generated")
+
+        settings = load_settings(data_dir=Path(tmp) / "data", _env_file=None)
+        started = time.perf_counter()
+        ingestor = open_ingestor(settings)
+        print(f"load models + open store: {time.perf_counter() - started:.1f} s")
+
+        texts: list[str] = []
+        embed = ingestor.embedder.embed_documents
+
+        def recording_embed(batch):
+            texts.extend(batch)
+            return embed(batch)
+
+        ingestor.embedder.embed_documents = recording_embed  # record exactly what the pipeline embeds
+        started = time.perf_counter()
+        results = ingestor.ingest(paths)
+        first = time.perf_counter() - started
+        stored = [r for r in results if r.status in ("added", "updated")]
+        failed = [r for r in results if r.status == "failed"]
+        chunks = sum(r.chunks for r in stored)
+        print(f"first ingest: {len(results)} files ({len(stored)} stored, {len(failed)} failed), {chunks} chunks in {first:.1f} s"
+              f" -> {len(stored) / first:.2f} documents/s, {chunks / first:.1f} chunks/s")
+        for r in failed:
+            print(f"  failed {Path(r.path).name}: {r.reason}")
+
+        started = time.perf_counter()
+        again = ingestor.ingest(paths)
+        second = time.perf_counter() - started
+        unchanged = sum(r.status == "unchanged" for r in again)
+        print(f"second ingest: {unchanged}/{len(again)} unchanged in {second:.2f} s ({second / first:.1%} of the first)")
+
+        ingestor.embedder.embed_documents = embed
+        started = time.perf_counter()
+        for i in range(0, len(texts), 256):
+            embed(texts[i : i + 256])
+        raw = time.perf_counter() - started
+        print(f"raw embedding of the same {len(texts)} chunk texts: {raw:.1f} s -> {len(texts) / raw:.1f} chunks/s")
+        print(f"ingestion / raw embedding throughput: {(chunks / first) / (len(texts) / raw):.0%}")
+        ingestor.close()
+
+
+if __name__ == "__main__":
+    main()
