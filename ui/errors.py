@@ -1,0 +1,11 @@
+"""Errors of the user-facing layer: one root, a few precise children whose messages say what to do next."""
+
+from __future__ import annotations
+
+
+class UIError(Exception):
+    """Root of every error the ui package raises."""
+
+
+class LLMServerError(UIError):
+    """The LLM server could not be started, did not become ready, or died."""
