@@ -11,6 +11,7 @@ _OFFLINE_ENV = {
     "TRANSFORMERS_OFFLINE": "1",
     "HF_DATASETS_OFFLINE": "1",
     "HF_HUB_DISABLE_TELEMETRY": "1",
+    "HF_HUB_DISABLE_PROGRESS_BARS": "1",  # our own progress bars are the ones a person should see
     "DO_NOT_TRACK": "1",  # unstructured (and others honouring the convention)
     "SCARF_NO_ANALYTICS": "true",  # unstructured's Scarf analytics ping
     "UNSTRUCTURED_DISABLE_NOTICE": "1",
