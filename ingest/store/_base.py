@@ -27,12 +27,19 @@ class Store(Protocol):
         flt: SearchFilter | None = None,
         method: SearchMethod = "hybrid",
         prefetch_limit: int = 100,
+        with_vectors: bool = False,
     ) -> list[SearchHit]:
-        """One query: dense and sparse prefetches fused in the engine; the filter applies inside both."""
+        """One query: dense and sparse prefetches fused in the engine; the filter applies inside both.
+
+        with_vectors fills SearchHit.dense with each chunk's dense vector (for a relevance gate).
+        """
 
     def count(self, flt: SearchFilter | None = None) -> int: ...
 
     def document_versions(self) -> dict[str, set[int]]:
         """Every (document_id -> versions present): used to repair after a crash."""
+
+    def optimize(self) -> bool:
+        """Build indexes now if the backend needs it (embedded Edge); True if anything changed."""
 
     def close(self) -> None: ...

@@ -1,0 +1,23 @@
+"""The vector store: embedded Qdrant Edge by default, a Qdrant server when ENCLAVE_QDRANT_URL is set."""
+
+from __future__ import annotations
+
+from ingest.settings import IngestSettings
+from ingest.store._base import DENSE, SPARSE, SearchMethod, Store
+from ingest.store._edge import EdgeStore
+from ingest.store._server import QdrantServerStore
+
+__all__ = ["DENSE", "SPARSE", "EdgeStore", "QdrantServerStore", "SearchMethod", "Store", "open_store"]
+
+
+def open_store(settings: IngestSettings, dimension: int, fusion: str = "rrf") -> Store:
+    """Open (and create if missing) the collection for vectors of this dimension.
+
+    Raises StoreBusy when the embedded store is held by another process, StoreUnavailable when the server
+    cannot be reached, SettingsError when the existing collection was built for other vectors.
+    """
+    if not settings.qdrant_url:
+        # One shard directory per collection, so ENCLAVE_COLLECTION works the same in both modes.
+        return EdgeStore(settings.qdrant_path / settings.collection, dimension, fusion=fusion)
+    api_key = settings.qdrant_api_key.get_secret_value() if settings.qdrant_api_key else None
+    return QdrantServerStore(settings.qdrant_url, settings.collection, dimension, api_key=api_key, fusion=fusion)
