@@ -133,6 +133,8 @@ class Ingestor:
                 jobs.append(job)
                 notify(Progress("stage", path=str(path), stage="queued"))
         results.extend(self._run(jobs, tuple(groups), user, notify))
+        order = {str(path): i for i, path in enumerate(files)}
+        results.sort(key=lambda r: order.get(r.path, -1))  # report in the order the files were given
         if sync:
             results.extend(self._sync(paths, {str(p.resolve()) for p in files}, notify))
         return results
@@ -191,18 +193,23 @@ class Ingestor:
         results: list[FileResult] = []
         workers = max(1, min(self.settings.parse_workers, len(jobs)))
         context = multiprocessing.get_context("spawn")
+        writer = _Writer(self, notify, results)
         with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
             futures: list[tuple[_Job, Future]] = []
             for job in jobs:
                 futures.append((job, pool.submit(parse_and_chunk, str(job.path), self._options)))
                 notify(Progress("stage", path=str(job.path), stage="parsing"))
             for job, future in futures:
-                result = self._finish(job, future, groups, user, notify)
-                results.append(result)
-                notify(Progress("file", path=str(job.path), result=result))
+                failed = self._finish(job, future, groups, user, notify, writer)
+                if failed is not None:
+                    results.append(failed)
+                    notify(Progress("file", path=str(job.path), result=failed))
+            writer.flush()
         return results
 
-    def _finish(self, job: _Job, future: Future, groups: tuple[str, ...], user: str, notify: ProgressCallback) -> FileResult:
+    def _finish(self, job: _Job, future: Future, groups: tuple[str, ...], user: str,
+                notify: ProgressCallback, writer: "_Writer") -> FileResult | None:
+        """Collect one parse; hand the chunks to the writer. Returns a result only when the file failed."""
         path = str(job.path)
         try:
             outcome: ParseOutcome = future.result()
@@ -211,48 +218,11 @@ class Ingestor:
         except BrokenProcessPool as exc:
             return FileResult(path, "failed", f"the parser crashed on this file ({exc})")
         notify(Progress("stage", path=path, stage="embedding"))
-        version = (job.previous.version + 1) if job.previous else 1
-        now = datetime.now(timezone.utc).isoformat(timespec="seconds")
-        chunks = [
-            Chunk(
-                chunk_id=chunk_id_for(job.document_id, version, i),
-                document_id=job.document_id,
-                index=i,
-                text=draft.text,
-                document_name=job.path.name,
-                title=outcome.title,
-                pages=draft.pages,
-                section=draft.section,
-                language=outcome.language,
-                content_hash=job.content_hash,
-                version=version,
-                ingested_at=now,
-                ingested_by=user,
-                groups=groups,
-            )
-            for i, draft in enumerate(outcome.chunks)
-        ]
-        self.registry.begin(job.document_id)
-        for start in range(0, len(chunks), _UPSERT_BATCH):
-            batch = chunks[start : start + _UPSERT_BATCH]
-            texts = [c.text for c in batch]
-            dense = self.embedder.embed_documents(texts)
-            sparse = self.sparse.encode_documents(texts, language=outcome.language)
-            self.store.upsert([StoredChunk(c, d, s) for c, d, s in zip(batch, dense, sparse)])
-            notify(Progress("chunks", path=path, count=len(batch)))
-        self.registry.commit(
-            DocumentRecord(
-                document_id=job.document_id, name=job.path.name, source=str(job.path.resolve()),
-                content_hash=job.content_hash, version=version, chunks=len(chunks), pages=outcome.pages,
-                size=job.size, groups=groups, ingested_at=now, ingested_by=user, title=outcome.title,
-                language=outcome.language,
-            )
-        )
-        self.store.delete_document(job.document_id, keep_version=version)
-        self.registry.finish(job.document_id)
-        notify(Progress("stage", path=path, stage="stored"))
-        status = "updated" if job.previous else "added"
-        return FileResult(path, status, chunks=len(chunks), document_id=job.document_id)
+        writer.add(_Pending(
+            key=path, document_id=job.document_id, name=job.path.name, source=str(job.path.resolve()),
+            content_hash=job.content_hash, size=job.size, previous=job.previous, outcome=outcome,
+        ), groups, user)
+        return None
 
     def _sync(self, paths: Sequence[str | Path], present: set[str], notify: ProgressCallback) -> list[FileResult]:
         """Remove stored documents that came from these folders but whose files are gone."""
@@ -271,6 +241,80 @@ class Ingestor:
         self.registry.delete(record.document_id)
         self.store.delete_document(record.document_id)
         self.registry.finish(record.document_id)
+
+
+@dataclass
+class _Pending:
+    """A parsed document waiting for its chunks to be embedded and written."""
+
+    key: str  # what results report as the path
+    document_id: str
+    name: str
+    source: str
+    content_hash: str
+    size: int
+    previous: DocumentRecord | None
+    outcome: ParseOutcome
+
+
+class _Writer:
+    """Embeds and writes chunks in batches that span documents, so many small files don't cost a store flush
+    (or a tiny embedding batch) each. A document is committed to the registry only once all its chunks are
+    written; until then it is `pending`, and `Ingestor.repair` undoes a half-written one after a crash."""
+
+    def __init__(self, ingestor: "Ingestor", notify: ProgressCallback, results: list[FileResult]) -> None:
+        self.ingestor = ingestor
+        self.notify = notify
+        self.results = results
+        self.batch = max(_UPSERT_BATCH, ingestor.settings.embedding_batch_size)
+        self.documents: list[tuple[_Pending, DocumentRecord]] = []
+        self.chunks: list[Chunk] = []
+
+    def add(self, pending: _Pending, groups: tuple[str, ...], user: str) -> None:
+        outcome = pending.outcome
+        version = (pending.previous.version + 1) if pending.previous else 1
+        now = datetime.now(timezone.utc).isoformat(timespec="seconds")
+        chunks = [
+            Chunk(
+                chunk_id=chunk_id_for(pending.document_id, version, i), document_id=pending.document_id, index=i,
+                text=draft.text, document_name=pending.name, title=outcome.title, pages=draft.pages,
+                section=draft.section, language=outcome.language, content_hash=pending.content_hash,
+                version=version, ingested_at=now, ingested_by=user, groups=groups,
+            )
+            for i, draft in enumerate(outcome.chunks)
+        ]
+        record = DocumentRecord(
+            document_id=pending.document_id, name=pending.name, source=pending.source,
+            content_hash=pending.content_hash, version=version, chunks=len(chunks), pages=outcome.pages,
+            size=pending.size, groups=groups, ingested_at=now, ingested_by=user, title=outcome.title,
+            language=outcome.language,
+        )
+        self.ingestor.registry.begin(pending.document_id)
+        self.documents.append((pending, record))
+        self.chunks.extend(chunks)
+        if len(self.chunks) >= self.batch:
+            self.flush()
+
+    def flush(self) -> None:
+        ingestor = self.ingestor
+        for start in range(0, len(self.chunks), self.batch):
+            batch = self.chunks[start : start + self.batch]
+            texts = [c.text for c in batch]
+            dense = ingestor.embedder.embed_documents(texts)
+            sparse = [ingestor.sparse.encode_documents([c.text], language=c.language)[0] for c in batch]
+            ingestor.store.upsert([StoredChunk(c, d, v) for c, d, v in zip(batch, dense, sparse)])
+            self.notify(Progress("chunks", count=len(batch)))
+        for pending, record in self.documents:
+            ingestor.registry.commit(record)
+            if pending.previous is not None:  # a new document has no old chunks (crash leftovers: see repair)
+                ingestor.store.delete_document(record.document_id, keep_version=record.version)
+            ingestor.registry.finish(record.document_id)
+            result = FileResult(pending.key, "updated" if pending.previous else "added", chunks=record.chunks,
+                                document_id=record.document_id)
+            self.results.append(result)
+            self.notify(Progress("stage", path=pending.key, stage="stored"))
+            self.notify(Progress("file", path=pending.key, result=result))
+        self.documents, self.chunks = [], []
 
 
 def summarize(results: Sequence[FileResult]) -> str:
