@@ -9,7 +9,7 @@ from assistant.citations import build_citations, remove_invalid_markers
 from assistant.llm import LLMClient
 from assistant.models import Answer, Passage, User
 from assistant.prompting import build_messages
-from assistant.retrieval import Retriever
+from assistant.retrieval import Retriever, is_relevant
 from assistant.settings import AssistantSettings
 
 NOTHING_FOUND = (
@@ -61,7 +61,8 @@ class Assistant:
         """Start answering. Retrieval happens now; the LLM is called as the stream is read."""
         candidates = self.retriever.search(question, user, k=self.settings.candidates, with_relevance=True)
         relevant = [
-            p for p in candidates if p.relevance is None or p.relevance >= self.settings.min_relevance
+            p for p in candidates
+            if is_relevant(p, self.settings.min_relevance, self.settings.min_semantic_relevance)
         ][: self.settings.top_k]
         if not relevant:
             return AnswerStream([], iter([NOTHING_FOUND]))

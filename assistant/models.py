@@ -24,6 +24,7 @@ class Passage:
     chunk: Chunk
     score: float
     relevance: float | None = None  # cosine similarity of the question and the chunk
+    shared_terms: int | None = None  # content words (after stemming) the chunk shares with the question
 
 
 @dataclass(frozen=True)

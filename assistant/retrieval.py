@@ -14,8 +14,9 @@ if TYPE_CHECKING:
 
 
 def permission_filter(user: User) -> SearchFilter:
-    """The user sees chunks of documents shared with at least one of their groups — and nothing else."""
-    return SearchFilter(groups=tuple(user.groups))
+    """The user sees chunks of documents shared with at least one of their groups — and nothing else.
+    Admins manage every document, so they may search every document."""
+    return SearchFilter(groups=None if user.is_admin else tuple(user.groups))
 
 
 def cosine(a: list[float], b: list[float]) -> float:
@@ -44,13 +45,31 @@ class Retriever:
             )
         except StoreUnavailable as exc:
             raise RetrievalUnavailable(str(exc)) from exc
-        query_vector = dense if dense is not None else (self.embedder.embed_query(question) if with_relevance else None)
+        if not with_relevance:
+            return [Passage(n=i, chunk=hit.chunk, score=hit.score) for i, hit in enumerate(hits, start=1)]
+        query_vector = dense if dense is not None else self.embedder.embed_query(question)
+        query_terms = set((sparse or self.sparse.encode_query(question)).indices)
         return [
             Passage(
                 n=i,
                 chunk=hit.chunk,
                 score=hit.score,
-                relevance=cosine(query_vector, hit.dense) if (query_vector is not None and hit.dense) else None,
+                relevance=cosine(query_vector, hit.dense) if hit.dense else None,
+                shared_terms=len(query_terms & set(self._terms(hit.chunk.text, hit.chunk.language))),
             )
             for i, hit in enumerate(hits, start=1)
         ]
+
+    def _terms(self, text: str, language: str | None) -> list[int]:
+        return self.sparse.encode_documents([text], language=language)[0].indices
+
+
+def is_relevant(passage: Passage, min_relevance: float, min_semantic_relevance: float) -> bool:
+    """Evidence from either signal: close in meaning on its own, or somewhat close and sharing a word.
+    Short passages (a date, a name) sit near every question in embedding space; the shared-word test keeps
+    them from being passed off as an answer to an unrelated question."""
+    if passage.relevance is None:
+        return True
+    if passage.relevance >= min_semantic_relevance:
+        return True
+    return passage.relevance >= min_relevance and bool(passage.shared_terms)

@@ -21,7 +21,12 @@ class AssistantSettings(BaseSettings):
     llm_temperature: float = Field(0.1, ge=0, le=2)
     top_k: int = Field(4, ge=1, le=50, description="Passages given to the model per question.")
     candidates: int = Field(20, ge=1, le=500, description="Passages retrieved before the best are chosen.")
-    min_relevance: float = Field(0.2, ge=-1, le=1, description="Cosine similarity below which a passage is ignored.")
+    min_relevance: float = Field(
+        0.2, ge=-1, le=1, description="Cosine similarity a passage needs when it shares a word with the question."
+    )
+    min_semantic_relevance: float = Field(
+        0.5, ge=-1, le=1, description="Cosine similarity a passage needs when it shares no word with the question."
+    )
     search_method: str = Field("hybrid", description="dense, sparse or hybrid.")
 
     @field_validator("llm_base_url")

@@ -132,7 +132,10 @@ class Ingestor:
             else:
                 jobs.append(job)
                 notify(Progress("stage", path=str(path), stage="queued"))
-        results.extend(self._run(jobs, tuple(groups), user, notify))
+        try:
+            results.extend(self._run(jobs, tuple(groups), user, notify))
+        finally:
+            self.repair()  # interrupted (Ctrl-C, a closed browser tab): leave no half-written document behind
         order = {str(path): i for i, path in enumerate(files)}
         results.sort(key=lambda r: order.get(r.path, -1))  # report in the order the files were given
         if sync:
@@ -241,6 +244,9 @@ class Ingestor:
         self.registry.delete(record.document_id)
         self.store.delete_document(record.document_id)
         self.registry.finish(record.document_id)
+        original = Path(record.source)
+        if original.is_relative_to(self.settings.originals_dir.resolve()):
+            original.unlink(missing_ok=True)  # an uploaded copy is ours: deleting the document deletes it
 
 
 @dataclass

@@ -17,7 +17,7 @@ EXIT_OK = 0
 EXIT_FAILED_FILES = 1
 EXIT_UNAVAILABLE = 2
 
-stderr = Console(stderr=True)
+stderr = Console(stderr=True, soft_wrap=True)  # one error, one line: scripts read it
 
 
 def fail(message: str, code: int = EXIT_UNAVAILABLE) -> None:

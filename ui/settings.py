@@ -20,6 +20,7 @@ def default_models_dir() -> Path:
 class UISettings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="ENCLAVE_", env_file=".env", extra="ignore")
 
+    default_user: str = Field("local", description="Name of the local user until sign-in exists.")
     app_host: str = Field("127.0.0.1", description="Address the Streamlit app listens on.")
     app_port: int = Field(8501, ge=1, le=65535)
     models_dir: Path = Field(default_factory=default_models_dir, description="Where set-up puts the packaged model.")

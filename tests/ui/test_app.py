@@ -1,0 +1,220 @@
+"""The Streamlit app end to end with AppTest: a real Enclave (embedded store, packaged embedder) and a real LLM."""
+
+from __future__ import annotations
+
+import shutil
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import streamlit as st
+from streamlit.testing.v1 import AppTest
+
+import ui
+from ingest import DocumentRecord
+from ingest.registry import Registry
+from ui.llm_server import find_free_port
+
+APP = Path(ui.__file__).with_name("app.py")
+DOCUMENTS_PAGE = "app_pages/documents.py"
+TIMEOUT = 180  # the first run loads the embedding model; an answer waits for the CPU-bound LLM
+
+
+@pytest.fixture(autouse=True)
+def fresh_enclave() -> Iterator[None]:
+    """st.cache_resource lives as long as the process: give each test its own Enclave, and close it after."""
+    st.cache_resource.clear()
+    yield
+    st.cache_resource.clear()  # on_release closes the Enclave, releasing its store
+
+
+@pytest.fixture(autouse=True)
+def keep_main_module(monkeypatch: pytest.MonkeyPatch) -> None:
+    """AppTest leaves sys.modules["__main__"] set to the app script; later tests' spawned workers would re-run it."""
+    monkeypatch.setitem(sys.modules, "__main__", sys.modules["__main__"])
+
+
+@pytest.fixture
+def data_dir(ingested_data_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A private copy of the ingested data dir, named by ENCLAVE_DATA_DIR for the app."""
+    data = tmp_path / "data"
+    shutil.copytree(ingested_data_dir, data)
+    monkeypatch.setenv("ENCLAVE_DATA_DIR", str(data))
+    monkeypatch.setenv("ENCLAVE_LLM_MAX_TOKENS", "96")  # enough for an answer, quick on a CPU
+    monkeypatch.delenv("ENCLAVE_DEFAULT_USER", raising=False)
+    return data
+
+
+@pytest.fixture
+def live_llm(llm_server, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("ENCLAVE_LLM_BASE_URL", llm_server.base_url)
+
+
+def open_app(page: str | None = None) -> AppTest:
+    at = AppTest.from_file(str(APP), default_timeout=TIMEOUT).run()
+    if page is not None:
+        at.switch_page(page).run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def ask(at: AppTest, question: str) -> AppTest:
+    at.chat_input[0].set_value(question).run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def listed_documents(at: AppTest) -> list[str]:
+    return [b.key.removeprefix("delete-") for b in at.button if (b.key or "").startswith("delete-")]
+
+
+def document_names(at: AppTest) -> set[str]:
+    return {t.value for t in at.text}
+
+
+def test_a_spawned_worker_reimporting_the_app_file_does_not_start_the_app(monkeypatch):
+    """multiprocessing's spawn re-runs the parent's __main__ file (Streamlit makes that ui/app.py) as __mp_main__."""
+    import runpy
+
+    def must_not_open(*args, **kwargs):
+        raise AssertionError("a parse worker opened the Enclave")
+
+    monkeypatch.setattr("ui.session.open_enclave", must_not_open)
+    runpy.run_path(str(APP), run_name="__mp_main__")
+
+
+def test_a_page_opened_first_by_its_address_runs_inside_the_app_frame(data_dir):
+    """A folder named `pages` beside app.py (hence app_pages/) would switch Streamlit to its old pages-folder mode, where a
+    page's own URL runs that page alone: without the sign-in and the navigation the entry point sets."""
+    at = AppTest.from_file(str(APP), default_timeout=TIMEOUT)
+    at.switch_page(DOCUMENTS_PAGE).run()  # before any run: as a first visit to /documents
+
+    assert not at.exception, [e.value for e in at.exception]
+    assert at.title[0].value == "Documents"
+    assert "Signed in as" in at.sidebar.caption[0].value
+
+
+def test_the_local_user_is_named_by_enclave_default_user(data_dir, monkeypatch):
+    monkeypatch.setenv("ENCLAVE_DEFAULT_USER", "ana")
+    at = open_app()
+
+    assert at.session_state["user"].name == "ana"
+    assert at.sidebar.caption[0].value == "Signed in as **ana** (admin)"
+
+
+# --- Ask --------------------------------------------------------------------------------------------------------
+
+
+def test_question_answered_from_the_memo_shows_the_answer_and_its_source(data_dir, live_llm):
+    at = ask(open_app(), "How many bottles of water were delivered?")
+
+    user, assistant = at.chat_message
+    assert user.markdown[0].value == "How many bottles of water were delivered?"
+    assert assistant.markdown[0].value.strip()
+    sources = [e.label for e in assistant.expander]
+    assert any(label.startswith("[") and "memo-supply-delivery.pdf — page 1" in label for label in sources), sources
+    memo = next(e for e in assistant.expander if "memo-supply-delivery.pdf" in e.label)
+    assert "20,000 bottles of water" in memo.text[0].value
+    assert at.session_state["chat"][-1].citations  # kept for the redraw on the next rerun
+
+
+def test_history_is_redrawn_with_its_sources_on_the_next_rerun(data_dir, live_llm):
+    at = ask(open_app(), "How many bottles of water were delivered?")
+    at.run()
+    assert len(at.chat_message) == 2
+    assert any("memo-supply-delivery.pdf" in e.label for e in at.chat_message[1].expander)
+
+
+def test_unreachable_llm_shows_what_to_do_instead_of_a_traceback(data_dir, monkeypatch):
+    monkeypatch.setenv("ENCLAVE_LLM_BASE_URL", f"http://127.0.0.1:{find_free_port()}/v1")
+    at = ask(open_app(), "How many bottles of water were delivered?")
+
+    errors = [e.value for e in at.chat_message[1].error]
+    assert len(errors) == 1
+    assert "unreachable" in errors[0] and "enclave llm serve" in errors[0]
+    assert not at.chat_message[1].expander
+
+
+def test_question_with_nothing_relevant_says_so_without_sources(data_dir, monkeypatch):
+    from assistant import NOTHING_FOUND
+
+    monkeypatch.setenv("ENCLAVE_MIN_RELEVANCE", "0.99")  # nothing is that close: the LLM is never asked
+    at = ask(open_app(), "How many bottles of water were delivered?")
+
+    assert at.chat_message[1].markdown[0].value == NOTHING_FOUND
+    assert not at.chat_message[1].expander
+    assert not at.error
+
+
+def test_a_bad_setting_is_shown_on_the_page_not_raised(data_dir, monkeypatch):
+    monkeypatch.setenv("ENCLAVE_SEARCH_METHOD", "fuzzy")
+    at = AppTest.from_file(str(APP), default_timeout=TIMEOUT).run()
+
+    assert not at.exception
+    assert "ENCLAVE_SEARCH_METHOD" in at.error[0].value
+    assert not at.chat_input  # the page stopped before drawing anything else
+
+
+# --- Documents --------------------------------------------------------------------------------------------------
+
+
+def test_documents_page_lists_the_ingested_documents(data_dir):
+    at = open_app(DOCUMENTS_PAGE)
+
+    names = document_names(at)
+    assert {"memo-supply-delivery.pdf", "family-day.eml"} <= names
+    assert len(listed_documents(at)) >= 2
+
+
+def test_uploaded_files_are_saved_under_their_own_names_and_ingested(data_dir):
+    name = "Política de privacidad – versión final (2).txt"
+    text = "La política de privacidad explica qué datos personales guardamos y durante cuánto tiempo.\n"
+    at = open_app(DOCUMENTS_PAGE)
+    before = len(listed_documents(at))
+
+    at.file_uploader[0].set_value([(name, text.encode(), "text/plain"), ("../../escape.md", b"# Hi\n\nthere.\n", "text/markdown")])
+    at.button(key="upload-submit").click().run()
+
+    assert not at.exception, [e.value for e in at.exception]
+    assert (data_dir / "originals" / name).read_text() == text
+    assert (data_dir / "originals" / "escape.md").is_file()
+    assert not (data_dir.parent / "escape.md").exists()
+    assert at.success and "2 added" in at.success[0].value
+    assert at.get("progress")[0].value == 100
+    assert {name, "escape.md"} <= document_names(at)
+    assert len(listed_documents(at)) == before + 2
+
+
+def test_deleting_a_document_removes_it_from_the_list(data_dir):
+    at = open_app(DOCUMENTS_PAGE)
+    memo = next(r for r in _records(data_dir) if r.name == "memo-supply-delivery.pdf")
+
+    at.button(key=f"delete-{memo.document_id}").click().run()
+    assert "memo-supply-delivery.pdf" in at.warning[0].value  # asks first
+    at.button(key="confirm-delete").click().run()
+
+    assert memo.document_id not in listed_documents(at)
+    assert "memo-supply-delivery.pdf" not in document_names(at)
+    assert at.success[0].value == "Deleted memo-supply-delivery.pdf."
+    assert memo.document_id not in {r.document_id for r in _records(data_dir)}
+
+
+def test_keeping_a_document_cancels_the_deletion(data_dir):
+    at = open_app(DOCUMENTS_PAGE)
+    first = listed_documents(at)[0]
+
+    at.button(key=f"delete-{first}").click().run()
+    at.button(key="cancel-delete").click().run()
+
+    assert first in listed_documents(at)
+    assert not at.warning
+
+
+def _records(data_dir: Path) -> list[DocumentRecord]:
+    """What the registry holds, read beside the app's own connection (SQLite WAL allows both)."""
+    registry = Registry(data_dir / "enclave.sqlite3")
+    try:
+        return registry.all()
+    finally:
+        registry.close()

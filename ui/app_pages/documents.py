@@ -1,0 +1,139 @@
+"""Documents: add files to the library (one or many), watch them being ingested, list and delete stored ones."""
+
+from __future__ import annotations
+
+from typing import Sequence
+
+import streamlit as st
+from streamlit.runtime.uploaded_file_manager import UploadedFile
+
+from ingest import DocumentRecord, IngestError, Progress, summarize
+from ui.session import current_user, get_enclave, write_lock
+from ui.uploads import FileRow, UploadProgress, parse_groups, save_uploads
+
+# This page's st.session_state keys:
+CONFIRM_KEY = "documents.confirm_delete"  # document_id waiting for "Delete for good", or absent
+NOTICE_KEY = "documents.notice"  # (kind, message) to show once after a deletion
+
+# Relative widths of the document table's columns.
+COLUMNS = {"Name": 3.2, "Pages": 0.8, "Chunks": 0.9, "Size": 1, "Groups": 1.6, "Version": 0.9, "Ingested": 2.4, "": 0.7}
+
+
+def human_size(size: int) -> str:
+    if size < 1024:
+        return f"{size} B"
+    value, unit = size / 1024, "KB"
+    for bigger in ("MB", "GB"):
+        if value < 1024:
+            break
+        value, unit = value / 1024, bigger
+    return f"{value:.1f} {unit}"
+
+
+def status_table(rows: Sequence[FileRow]) -> list[dict]:
+    return [{"File": r.file, "Status": r.status, "Chunks": r.chunks, "Reason": r.reason} for r in rows]
+
+
+def ingest_uploads(files: Sequence[UploadedFile], groups: tuple[str, ...]) -> None:
+    enclave, user = get_enclave(), current_user()
+    saved, refused = save_uploads(((f.name, f) for f in files), enclave.ingestor.settings.originals_dir)
+    board = UploadProgress(refused)
+    bar = st.progress(0.0, text="Waiting for any other upload to finish…")
+    table = st.empty()
+    table.dataframe(status_table(board.rows()), hide_index=True)
+
+    def on_event(event: Progress) -> None:
+        board.update(event)
+        bar.progress(board.fraction, text=board.caption)
+        table.dataframe(status_table(board.rows()), hide_index=True)
+
+    try:
+        with write_lock():
+            results = enclave.ingestor.ingest(saved, groups=groups, user=user.name, progress=on_event) if saved else []
+    except IngestError as exc:
+        st.error(f"Ingestion stopped: {exc}", icon=":material/error:")
+        return
+    results = [*refused, *results]
+    bar.progress(1.0, text=board.caption)
+    failed = [r for r in results if r.status == "failed"]
+    (st.warning if failed else st.success)(summarize(results))
+
+
+def ask_to_delete(document_id: str) -> None:
+    st.session_state[CONFIRM_KEY] = document_id
+
+
+def cancel_delete() -> None:
+    st.session_state.pop(CONFIRM_KEY, None)
+
+
+def delete(record: DocumentRecord) -> None:
+    st.session_state.pop(CONFIRM_KEY, None)
+    try:
+        with write_lock():
+            results = get_enclave().ingestor.remove([record.document_id])
+    except IngestError as exc:
+        st.session_state[NOTICE_KEY] = ("error", f"Could not delete {record.name}: {exc}")
+        return
+    failed = [r for r in results if r.status == "failed"]
+    if failed:
+        st.session_state[NOTICE_KEY] = ("error", f"Could not delete {record.name}: {failed[0].reason}")
+    else:
+        st.session_state[NOTICE_KEY] = ("success", f"Deleted {record.name}.")
+
+
+def show_record(record: DocumentRecord) -> None:
+    name, pages, chunks, size, groups, version, ingested, action = st.columns(list(COLUMNS.values()))
+    # Names, titles, groups and users come from uploads and settings: shown as plain text, never as markdown.
+    name.text(record.name, help=record.title if record.title and record.title != record.name else None)
+    pages.text(str(record.pages) if record.pages is not None else "—")
+    chunks.text(str(record.chunks))
+    size.text(human_size(record.size))
+    groups.text(", ".join(record.groups))
+    version.text(str(record.version))
+    ingested.text(f"{record.ingested_at[:16].replace('T', ' ')} UTC\nby {record.ingested_by}")
+    action.button("", key=f"delete-{record.document_id}", icon=":material/delete:", help=f"Delete {record.name}",
+                  on_click=ask_to_delete, args=(record.document_id,))
+    if st.session_state.get(CONFIRM_KEY) == record.document_id:
+        with st.container(border=True):
+            st.warning(f"Delete “{record.name}”? It will no longer be used to answer questions.")
+            yes, no = st.columns(2)
+            yes.button("Delete for good", key="confirm-delete", type="primary", on_click=delete, args=(record,))
+            no.button("Keep it", key="cancel-delete", on_click=cancel_delete)
+
+
+def show_library() -> None:
+    records = get_enclave().ingestor.documents()
+    st.subheader(f"In the library ({len(records)})")
+    if notice := st.session_state.pop(NOTICE_KEY, None):
+        kind, message = notice
+        (st.error if kind == "error" else st.success)(message)
+    if not records:
+        st.info("No documents yet: add some above.")
+        return
+    for column, label in zip(st.columns(list(COLUMNS.values())), COLUMNS):
+        if label:
+            column.caption(label)
+    for record in records:
+        show_record(record)
+
+
+if not current_user().is_admin:
+    st.error("Only admins can add or delete documents.")
+    st.stop()
+
+st.title("Documents")
+with st.form("upload", clear_on_submit=True):
+    uploads = st.file_uploader(
+        "Add files", accept_multiple_files=True,
+        help="PDF, Word, PowerPoint, Excel, e-mail, HTML, Markdown, text… Uploading a file with the same name "
+        "again replaces the stored version.",
+    )
+    groups_text = st.text_input("Visible to groups (comma-separated)", value="everyone")
+    submitted = st.form_submit_button("Add to the library", key="upload-submit", type="primary", icon=":material/upload:")
+if submitted and uploads:
+    ingest_uploads(uploads, parse_groups(groups_text))
+elif submitted:
+    st.warning("Choose one or more files first.")
+
+show_library()

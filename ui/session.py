@@ -1,0 +1,79 @@
+"""What every page needs: the one Enclave of this server process and the signed-in user of this session."""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+from typing import Literal, NoReturn
+
+import streamlit as st
+
+from ui.settings import load_ui_settings
+
+from assistant import AssistantError, Citation, Enclave, User, load_assistant_settings, open_enclave
+from ingest import IngestError, enforce_offline, load_settings
+
+# Everything this app keeps in st.session_state, by key:
+_USER_KEY = "user"  # User: who is signed in
+_CHAT_KEY = "chat"  # list[ChatTurn]: the conversation on the Ask page
+
+
+@dataclass(frozen=True)
+class ChatTurn:
+    """One message of the conversation, kept so the page can redraw it on every rerun."""
+
+    role: Literal["user", "assistant"]
+    text: str
+    citations: tuple[Citation, ...] = ()
+    error: str = ""  # set when the assistant could not answer
+
+
+def _close(enclave: Enclave) -> None:
+    enclave.close()  # releases the embedded store's lock when the cache is cleared or the server stops
+
+
+@st.cache_resource(show_spinner="Loading the embedding model and the document store…", on_release=_close)
+def _open() -> Enclave:
+    """Settings are read here, once per server process; the Enclave is shared by every session."""
+    enforce_offline()
+    return open_enclave(load_settings(), load_assistant_settings())
+
+
+def get_enclave() -> Enclave:
+    """The Enclave of this server process. A start-up problem is shown on the page, and the page stops.
+
+    Failures are not cached: the next rerun (or page load) tries again, so fixing a setting or freeing the
+    store is enough.
+    """
+    try:
+        return _open()
+    except (IngestError, AssistantError) as exc:
+        _stop_with(f"Enclave could not start: {exc}")
+
+
+@st.cache_resource(show_spinner=False)
+def write_lock() -> threading.Lock:
+    """One ingest or removal at a time across all sessions: they share one store and one registry."""
+    return threading.Lock()
+
+
+def current_user() -> User:
+    """The user of this browser session. Until sign-in exists it is one local admin, named by
+    ENCLAVE_DEFAULT_USER (default "local"); a login page will set st.session_state["user"] instead."""
+    if _USER_KEY not in st.session_state:
+        name = load_ui_settings().default_user.strip() or "local"
+        st.session_state[_USER_KEY] = User(name=name, groups=("everyone",), is_admin=True)
+    user = st.session_state[_USER_KEY]
+    if not isinstance(user, User):
+        _stop_with("No signed-in user: reload the page.")
+    return user
+
+
+def chat_history() -> list[ChatTurn]:
+    """This session's conversation (appended to in place)."""
+    return st.session_state.setdefault(_CHAT_KEY, [])
+
+
+def _stop_with(message: str) -> NoReturn:
+    st.error(message, icon=":material/error:")
+    st.stop()
