@@ -66,3 +66,32 @@ def enclave_env(ingested_data_dir, llm_server, monkeypatch):
 
     env = dict(os.environ, ENCLAVE_DATA_DIR=str(ingested_data_dir), ENCLAVE_LLM_BASE_URL=llm_server.base_url)
     return env
+
+
+@pytest.fixture(scope="session")
+def parsed_documents():
+    """parse(path) → its ParsedDocument, or the DocumentError it raised; each shared file is parsed once a session."""
+    from ingest.errors import DocumentError
+    from ingest.parsing import parse_file
+
+    cache: dict = {}
+
+    def parse(path):
+        key = str(path)
+        if key not in cache:
+            try:
+                cache[key] = parse_file(key)
+            except DocumentError as exc:
+                cache[key] = exc
+        return cache[key]
+
+    return parse
+
+
+@pytest.fixture(scope="session")
+def chunking_options():
+    """The chunk budget the app uses by default, counted with the packaged embedding model's tokenizer."""
+    from ingest.chunking import ChunkingOptions
+    from ingest.settings import packaged_embedding_model
+
+    return ChunkingOptions(tokenizer_path=packaged_embedding_model(), max_tokens=200, overlap_tokens=32)

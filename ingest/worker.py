@@ -1,0 +1,43 @@
+"""The job a parse worker process runs for one file: go offline, parse, chunk; bad files raise DocumentError."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+
+from ingest.chunking import ChunkingOptions, chunk_document
+from ingest.errors import EmptyDocument
+from ingest.models import ChunkDraft
+from ingest.offline import enforce_offline
+
+# These libraries log their own diagnostics about damaged or odd files ("EOF marker not found", "No languages
+# specified"); the worker reports one clear reason per file instead, so only their errors are let through.
+_CHATTY_LOGGERS = ("unstructured", "pdfminer", "pypdf", "pikepdf")
+
+
+@dataclass(frozen=True)
+class ParseOutcome:
+    """What the pipeline needs from one parsed file (picklable: it crosses the process boundary)."""
+
+    title: str
+    language: str | None
+    pages: int | None
+    chunks: list[ChunkDraft] = field(default_factory=list)
+
+
+def parse_and_chunk(path: str, options: ChunkingOptions) -> ParseOutcome:
+    """Parse the file and cut it into chunks; raise a DocumentError subclass if it cannot be ingested."""
+    enforce_offline()
+    _quiet_library_logs()
+    from ingest.parsing import parse_file  # after enforce_offline: importing unstructured reads those switches
+
+    document = parse_file(path)
+    chunks = chunk_document(document, options)
+    if not chunks:
+        raise EmptyDocument("no text content: the file holds no text to index")
+    return ParseOutcome(title=document.title, language=document.language, pages=document.pages, chunks=chunks)
+
+
+def _quiet_library_logs() -> None:
+    for name in _CHATTY_LOGGERS:
+        logging.getLogger(name).setLevel(logging.ERROR)
