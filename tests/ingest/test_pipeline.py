@@ -1,0 +1,143 @@
+"""Ingestion's promises: idempotent, versioned, synced, crash-safe — with real files, model and store."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from ingest.models import SearchFilter
+from ingest.pipeline import open_ingestor
+from ingest.settings import load_settings
+from shared_data import DOCS
+
+
+@pytest.fixture
+def folder(tmp_path):
+    folder = tmp_path / "docs"
+    folder.mkdir()
+    shutil.copy(DOCS / "memo-supply-delivery.pdf", folder)
+    (folder / "policy.txt").write_text("Travel policy. Employees book economy class for flights under six hours.\n")
+    return folder
+
+
+@pytest.fixture
+def ingestor(tmp_path):
+    ingestor = open_ingestor(load_settings(data_dir=tmp_path / "data", _env_file=None))
+    yield ingestor
+    ingestor.close()
+
+
+def chunks_of(ingestor, document_id: str) -> int:
+    return ingestor.store.count(SearchFilter(document_ids=(document_id,)))
+
+
+def test_unchanged_files_are_not_parsed_or_embedded_again(ingestor, folder):
+    first = ingestor.ingest([folder])
+    assert {r.status for r in first} == {"added"}
+    stored = ingestor.store.count()
+
+    events = []
+    second = ingestor.ingest([folder], progress=events.append)
+    assert [r.status for r in second] == ["unchanged", "unchanged"]
+    assert not [e for e in events if e.kind in ("chunks", "stage")]  # no parsing, no embedding
+    assert ingestor.store.count() == stored
+
+
+def test_a_changed_file_replaces_its_chunks_and_gets_a_new_version(ingestor, folder):
+    policy = folder / "policy.txt"
+    (added,) = [r for r in ingestor.ingest([folder]) if r.path.endswith("policy.txt")]
+
+    policy.write_text("Travel policy. Employees may book business class for flights over eight hours.\n")
+    (updated,) = [r for r in ingestor.ingest([folder]) if r.path.endswith("policy.txt")]
+
+    assert updated.status == "updated" and updated.document_id == added.document_id
+    assert ingestor.registry.get(added.document_id).version == 2
+    assert chunks_of(ingestor, added.document_id) == updated.chunks
+    texts = [p.chunk.text for p in _search(ingestor, "economy class flights")]
+    assert not any("economy" in t for t in texts)  # no old chunk is left to be found
+    assert any("business class" in t for t in texts)
+
+
+def test_sync_removes_documents_whose_files_are_gone(ingestor, folder):
+    ingestor.ingest([folder])
+    (folder / "policy.txt").unlink()
+    results = ingestor.ingest([folder], sync=True)
+    assert [r.status for r in results] == ["unchanged", "removed"]
+    assert [d.name for d in ingestor.documents()] == ["memo-supply-delivery.pdf"]
+    assert not any("Travel policy" in p.chunk.text for p in _search(ingestor, "travel policy economy"))
+
+
+def test_remove_by_file_name_deletes_the_document_and_its_chunks(ingestor, folder):
+    ingestor.ingest([folder])
+    (record,) = [d for d in ingestor.documents() if d.name == "policy.txt"]
+    assert [r.status for r in ingestor.remove(["policy.txt"])] == ["removed"]
+    assert chunks_of(ingestor, record.document_id) == 0
+    assert [r.status for r in ingestor.remove(["policy.txt"])] == ["failed"]
+
+
+def test_kill_9_during_ingest_then_rerun_leaves_no_duplicate_or_partial_document(tmp_path):
+    """A real `enclave ingest` killed with SIGKILL while it writes, then run again."""
+    folder = tmp_path / "many"
+    folder.mkdir()
+    for i in range(40):  # enough work that the kill lands mid-run
+        (folder / f"note-{i:02d}.txt").write_text(f"Note {i}. " + "The warehouse shipped pallets of goods. " * 60)
+    data = tmp_path / "data"
+    env = dict(os.environ, ENCLAVE_DATA_DIR=str(data), ENCLAVE_EMBEDDING_BATCH_SIZE="8")
+    enclave = str(Path(sys.executable).with_name("enclave"))
+
+    log = tmp_path / "killed.log"
+    with log.open("w") as out:
+        process = subprocess.Popen([enclave, "ingest", str(folder)], env=env, stdout=out, stderr=subprocess.STDOUT)
+        deadline = time.monotonic() + 300
+        registry = data / "enclave.sqlite3"
+        while time.monotonic() < deadline and process.poll() is None:
+            if registry.exists() and _pending_rows(registry) > 0:
+                break  # chunks are being written right now
+            time.sleep(0.05)
+        assert process.poll() is None, "ingest finished before it could be killed: " + log.read_text()
+        process.send_signal(signal.SIGKILL)
+        process.wait()
+    first_run = _committed(registry)
+    assert first_run < 40, "the kill landed after every document was stored"
+
+    rerun = subprocess.run([enclave, "ingest", str(folder), "--json"], env=env, capture_output=True, text=True)
+    assert rerun.returncode == 0, rerun.stderr
+
+    ingestor = open_ingestor(load_settings(data_dir=data, _env_file=None))
+    try:
+        documents = ingestor.documents()
+        assert len(documents) == 40
+        for record in documents:
+            assert chunks_of(ingestor, record.document_id) == record.chunks
+        assert ingestor.store.count() == sum(d.chunks for d in documents)
+        assert ingestor.registry.pending() == []
+    finally:
+        ingestor.close()
+
+
+def _pending_rows(registry: Path) -> int:
+    import sqlite3
+
+    try:
+        with sqlite3.connect(f"file:{registry}?mode=ro", uri=True, timeout=1) as db:
+            return db.execute("SELECT COUNT(*) FROM pending").fetchone()[0]
+    except sqlite3.Error:
+        return 0
+
+
+def _committed(registry: Path) -> int:
+    import sqlite3
+
+    with sqlite3.connect(registry) as db:
+        return db.execute("SELECT COUNT(*) FROM documents").fetchone()[0]
+
+
+def _search(ingestor, text: str):
+    return ingestor.store.search(ingestor.embedder.embed_query(text), ingestor.sparse.encode_query(text), limit=10)
