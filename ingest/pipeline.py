@@ -82,6 +82,16 @@ class Progress:
 ProgressCallback = Callable[[Progress], None]
 
 
+@dataclass(frozen=True)
+class TextRecord:
+    """A document given as text rather than a file."""
+
+    key: str  # stable identity: the same key later updates the same document
+    name: str  # shown as the document's name in results and citations
+    title: str
+    text: str
+
+
 @dataclass
 class _Job:
     path: Path
@@ -140,6 +150,55 @@ class Ingestor:
         results.sort(key=lambda r: order.get(r.path, -1))  # report in the order the files were given
         if sync:
             results.extend(self._sync(paths, {str(p.resolve()) for p in files}, notify))
+        return results
+
+    def ingest_records(
+        self,
+        records: Sequence[TextRecord],
+        *,
+        groups: Sequence[str] = DEFAULT_GROUPS,
+        user: str = "cli",
+        progress: ProgressCallback | None = None,
+    ) -> list[FileResult]:
+        """Ingest texts that are not files (a benchmark corpus, an export): same chunking, idempotence and
+        crash safety as files; each record's key is its identity."""
+        from ingest.chunking import chunk_document
+        from ingest.models import Element, ParsedDocument
+        from ingest.parsing import detect_language
+
+        notify = progress or (lambda event: None)
+        groups = tuple(groups)
+        notify(Progress("start", total=len(records)))
+        results: list[FileResult] = []
+        writer = _Writer(self, notify, results)
+        for record in records:
+            document_id = str(uuid.uuid5(_NAMESPACE, "record:" + record.key))
+            content_hash = hashlib.sha256(f"{record.title}\0{record.text}".encode()).hexdigest()
+            previous = self.registry.get(document_id)
+            if previous and previous.content_hash == content_hash and previous.groups == groups:
+                result = FileResult(record.key, "unchanged", chunks=previous.chunks, document_id=document_id)
+                results.append(result)
+                notify(Progress("file", path=record.key, result=result))
+                continue
+            elements = ([Element(record.title, "Title")] if record.title.strip() else []) + [
+                Element(record.text, "NarrativeText")
+            ]
+            parsed = ParsedDocument(path=record.key, name=record.name, title=record.title, elements=elements)
+            drafts = chunk_document(parsed, self._options)
+            if not drafts:
+                result = FileResult(record.key, "failed", "no text content")
+                results.append(result)
+                notify(Progress("file", path=record.key, result=result))
+                continue
+            outcome = ParseOutcome(record.title, detect_language([record.title, record.text]), None, drafts)
+            writer.add(_Pending(
+                key=record.key, document_id=document_id, name=record.name, source="record:" + record.key,
+                content_hash=content_hash, size=len(record.text.encode()), previous=previous, outcome=outcome,
+            ), groups, user)
+        try:
+            writer.flush()
+        finally:
+            self.repair()
         return results
 
     def remove(self, keys: Sequence[str]) -> list[FileResult]:
@@ -334,7 +393,7 @@ def summarize(results: Sequence[FileResult]) -> str:
     return line
 
 
-__all__ = ["Ingestor", "Progress", "collect_files", "document_id_for", "summarize", "IngestError"]
+__all__ = ["Ingestor", "Progress", "TextRecord", "collect_files", "document_id_for", "summarize", "IngestError"]
 
 
 def open_ingestor(settings: IngestSettings) -> Ingestor:

@@ -141,3 +141,18 @@ def _committed(registry: Path) -> int:
 
 def _search(ingestor, text: str):
     return ingestor.store.search(ingestor.embedder.embed_query(text), ingestor.sparse.encode_query(text), limit=10)
+
+
+def test_text_records_are_chunked_stored_and_skipped_when_unchanged(ingestor):
+    from ingest.pipeline import TextRecord
+
+    records = [
+        TextRecord("r1", "r1", "Vitamin D and bone density", "Supplementation increased bone mineral density. " * 40),
+        TextRecord("r2", "r2", "", "A short abstract about sleep and memory consolidation."),
+    ]
+    first = ingestor.ingest_records(records)
+    assert [r.status for r in first] == ["added", "added"]
+    assert first[0].chunks > 1  # long text is chunked, not truncated
+    assert [r.status for r in ingestor.ingest_records(records)] == ["unchanged", "unchanged"]
+    hits = _search(ingestor, "sleep memory consolidation")
+    assert hits[0].chunk.document_name == "r2"
