@@ -5,7 +5,7 @@ VENV := .venv
 PIP := $(VENV)/bin/python -m pip --disable-pip-version-check -q
 CACHE ?= $(HOME)/.cache/enclave
 WHEELS := $(CACHE)/wheels
-MODELS := $(CACHE)/models
+MODELS ?= $(or $(ENCLAVE_MODELS_DIR),$(CACHE)/models)
 LLAMA_CPP := llama-cpp-python==0.3.36
 
 .PHONY: run test setup model system-deps bench clean help
@@ -16,7 +16,7 @@ help:
 	@echo "make bench  - run the benchmarks in bench/"
 
 run: setup model
-	$(VENV)/bin/enclave up
+	ENCLAVE_MODELS_DIR=$(MODELS) $(VENV)/bin/enclave up
 
 test: setup
 	$(VENV)/bin/python -m pytest $(PYTEST_ARGS)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import csv
 import pickle
-import time
 import tracemalloc
 
 import pytest
@@ -76,20 +75,18 @@ def test_pdf_chunks_carry_sorted_distinct_pages(parsed_documents, chunking_optio
     assert {page for c in chunks for page in c.pages} == set(range(1, 18))
 
 
-def test_huge_single_line_splits_fast_in_bounded_memory(parsed_documents, chunking_options):
+def test_huge_single_line_splits_in_bounded_memory(parsed_documents, chunking_options):
     document = parsed_documents(BAD / "huge-single-line.txt")
     count_tokens(chunking_options.tokenizer_path, "warm up")  # load the tokenizer outside the measurement
 
     tracemalloc.start()
-    started = time.perf_counter()
     chunks = chunk_document(document, chunking_options)
-    elapsed = time.perf_counter() - started
     _, peak = tracemalloc.get_traced_memory()
     tracemalloc.stop()
 
     assert len(chunks) > 2000
     assert max(_tokens(chunking_options, c.text) for c in chunks) <= chunking_options.max_tokens
-    assert elapsed < 20  # ~2 s here; the bound leaves room for a busy machine
+    # No timing assertion (flaky on a shared CPU): `bench/parse.py` measures the speed (~2 s here).
     assert peak < 100 * 1024 * 1024  # the 2.1 MB text itself is the bulk of it
 
 

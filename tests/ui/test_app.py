@@ -140,6 +140,7 @@ def test_question_with_nothing_relevant_says_so_without_sources(data_dir, monkey
     from assistant import NOTHING_FOUND
 
     monkeypatch.setenv("ENCLAVE_MIN_RELEVANCE", "0.99")  # nothing is that close: the LLM is never asked
+    monkeypatch.setenv("ENCLAVE_MIN_SEMANTIC_RELEVANCE", "0.99")
     at = ask(open_app(), "How many bottles of water were delivered?")
 
     assert at.chat_message[1].markdown[0].value == NOTHING_FOUND
