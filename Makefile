@@ -3,9 +3,9 @@ SHELL := /bin/bash
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 PIP := $(VENV)/bin/python -m pip --disable-pip-version-check -q
-CACHE ?= $(HOME)/.cache/enclave
-WHEELS := $(CACHE)/wheels
-MODELS ?= $(or $(ENCLAVE_MODELS_DIR),$(CACHE)/models)
+ENCLAVE_CACHE ?= $(HOME)/.cache/enclave
+WHEELS := $(ENCLAVE_CACHE)/wheels
+MODELS ?= $(or $(ENCLAVE_MODELS_DIR),$(ENCLAVE_CACHE)/models)
 LLAMA_CPP := llama-cpp-python==0.3.36
 
 .PHONY: run test setup model system-deps bench clean help

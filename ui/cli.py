@@ -193,6 +193,70 @@ def llm_serve(engine: str, port: int | None) -> None:
         fail(str(exc))
 
 
+@main.group("eval")
+def evaluate() -> None:
+    """Measure retrieval quality on benchmark datasets."""
+
+
+@evaluate.command("beir")
+@click.argument("dataset_dir", type=click.Path())
+@click.option("--split", default="test", show_default=True, help="Which qrels/SPLIT.tsv judges the queries.")
+@click.option("--method", type=click.Choice(["dense", "sparse", "hybrid", "rerank"]), default="hybrid",
+              show_default=True, help="Retrieval method to measure.")
+@click.option("--json", "as_json", is_flag=True, help="Print the figures as one JSON object.")
+def eval_beir(dataset_dir: str, split: str, method: str, as_json: bool) -> None:
+    """nDCG@10, Recall@100, MRR@10 and queries/s on a BEIR dataset folder, through the product's retrieval.
+
+    The corpus is ingested once into its own collection under ENCLAVE_DATA_DIR/eval/ and reused while unchanged.
+    """
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from assistant import AssistantError
+    from assistant.evaluation import QueryProgress, evaluate_beir
+    from ingest import load_settings
+    from ui.progress import IngestProgress
+
+    ingest_bars = IngestProgress(stderr)
+    query_bars = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                          console=stderr)
+    started: list[object] = []
+
+    def show(event) -> None:  # the ingest bars while ingesting, then the query bar
+        if isinstance(event, QueryProgress):
+            if query_bars not in started:
+                if ingest_bars in started:
+                    ingest_bars.__exit__(None, None, None)
+                query_bars.start()
+                started.append(query_bars)
+                query_bars.add_task("queries", total=event.total)
+            query_bars.update(query_bars.task_ids[0], completed=event.done)
+            return
+        if ingest_bars not in started:
+            ingest_bars.__enter__()
+            started.append(ingest_bars)
+        ingest_bars(event)
+
+    try:
+        report = evaluate_beir(dataset_dir, split=split, method=method, settings=load_settings(), progress=show)
+    except (AssistantError, IngestError) as exc:
+        fail(str(exc))
+    finally:
+        if query_bars in started:
+            query_bars.stop()
+        elif ingest_bars in started:
+            ingest_bars.__exit__(None, None, None)
+    if as_json:
+        click.echo(json.dumps(report.to_json(), indent=2))
+        return
+    index = "reused" if report.index_reused else f"ingested in {report.ingest_s:.0f} s"
+    click.echo(f"{report.dataset} {report.split}: {report.queries} queries, {report.documents} documents, "
+               f"{report.chunks} chunks ({index}); method {report.method}")
+    for label, value in (("nDCG@10", report.ndcg_at_10), ("Recall@100", report.recall_at_100),
+                         ("MRR@10", report.mrr_at_10)):
+        click.echo(f"  {label:<11} {value:.4f}")
+    click.echo(f"  {'queries/s':<11} {report.queries_per_s:.1f}")
+
+
 @main.command()
 def app() -> None:
     """Start the Streamlit app."""

@@ -55,6 +55,16 @@ def packaged_test_model() -> Path:
     return Path(next(iter(spec.submodule_search_locations))) / TEST_MODEL_FILE
 
 
+def without_llama_cpp_settings(env: dict[str, str]) -> dict[str, str]:
+    """llama_cpp.server reads every one of its settings (`cache`, `model`, `port`, …) from unprefixed,
+    case-insensitive environment variables: an unrelated CACHE=/some/dir in the user's shell would crash it.
+    We pass all of its settings on the command line, so the environment must not carry any of them."""
+    from llama_cpp.server.settings import ModelSettings, ServerSettings
+
+    names = {name.lower() for cls in (ModelSettings, ServerSettings) for name in cls.model_fields}
+    return {key: value for key, value in env.items() if key.lower() not in names}
+
+
 def build_llama_cpp_command(
     model_path: Path, *, host: str, port: int, context_window: int, threads: int, verbose: bool = True,
     python: str = sys.executable,
@@ -336,6 +346,9 @@ class LlamaCppServer(LLMServer):
             raise LLMServerError(
                 f"model file {self.model_path} not found: run `make run` set-up or set ENCLAVE_LLM_MODEL_PATH"
             )
+
+    def build_env(self) -> dict[str, str]:
+        return without_llama_cpp_settings(super().build_env())
 
     def build_command(self) -> list[str]:
         # Loading details help in a log file; on a terminal they would bury the messages meant for people.

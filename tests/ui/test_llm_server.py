@@ -288,3 +288,11 @@ def test_health_check_sends_the_api_key_the_server_demands(tmp_path: Path) -> No
     )
     with pytest.raises(LLMServerError, match="did not answer"):
         without_key.start()
+
+
+def test_unrelated_environment_variables_named_like_llama_cpp_settings_do_not_reach_it():
+    # Found by `make run CACHE=...`: make exports CACHE, and llama_cpp.server parsed it as its `cache` flag.
+    from ui.llm_server import without_llama_cpp_settings
+
+    env = without_llama_cpp_settings({"CACHE": "/tmp/x", "Port": "1", "HF_HUB_OFFLINE": "1", "PATH": "/bin"})
+    assert env == {"HF_HUB_OFFLINE": "1", "PATH": "/bin"}
