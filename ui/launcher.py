@@ -26,6 +26,7 @@ def streamlit_command(settings: UISettings) -> list[str]:
         "--server.fileWatcherType", "none",
         "--browser.gatherUsageStats", "false",  # no telemetry, ever
         "--global.developmentMode", "false",
+        "--client.toolbarMode", "viewer",  # no "Deploy" button or developer menu for users
     ]
 
 
