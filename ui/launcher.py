@@ -63,6 +63,7 @@ def run_stack(settings: UISettings, with_llm: bool = True) -> int:
     from ui.llm_server import LlamaCppServer
 
     base_url = os.environ.get("ENCLAVE_LLM_BASE_URL", f"http://{settings.llm_host}:{settings.llm_port}/v1")
+    _stop_on_signals()
     with ExitStack() as stack:
         if with_llm and not llm_answers(base_url):
             server = stack.enter_context(LlamaCppServer(settings))
@@ -80,6 +81,17 @@ def run_stack(settings: UISettings, with_llm: bool = True) -> int:
         except KeyboardInterrupt:
             print("\nStopping…", file=sys.stderr)
             return 0
+
+
+def _interrupt(signum, frame) -> None:
+    raise KeyboardInterrupt
+
+
+def _stop_on_signals() -> None:
+    """Ctrl-C and `kill` both stop the stack cleanly (children included), even when started from a script
+    that ignores SIGINT for background jobs."""
+    signal.signal(signal.SIGINT, _interrupt)
+    signal.signal(signal.SIGTERM, _interrupt)
 
 
 def _stop(process: subprocess.Popen) -> None:

@@ -1,0 +1,59 @@
+"""`enclave up` (what `make run` runs): both servers start, the URL is printed, a signal stops everything."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+
+from ui.llm_server import find_free_port, packaged_test_model
+
+
+def _wait_for_line(process: subprocess.Popen, text: str, timeout: float) -> str:
+    deadline = time.monotonic() + timeout
+    seen = []
+    while time.monotonic() < deadline:
+        line = process.stdout.readline()
+        if not line and process.poll() is not None:
+            break
+        seen.append(line)
+        if text in line:
+            return line
+    raise AssertionError(f"{text!r} never appeared; output was:\n{''.join(seen)}")
+
+
+def _port_is_free(port: int) -> bool:
+    try:
+        httpx.get(f"http://127.0.0.1:{port}/", timeout=1)
+    except httpx.ConnectError:
+        return True
+    except httpx.HTTPError:
+        return False
+    return False
+
+
+def test_up_starts_llm_and_app_prints_the_url_and_sigterm_stops_both(tmp_path):
+    app_port, llm_port = find_free_port(), find_free_port()
+    env = dict(
+        os.environ, ENCLAVE_DATA_DIR=str(tmp_path / "data"), ENCLAVE_APP_PORT=str(app_port),
+        ENCLAVE_LLM_PORT=str(llm_port), ENCLAVE_LLM_MODEL_PATH=str(packaged_test_model()),
+        ENCLAVE_LLM_BASE_URL=f"http://127.0.0.1:{llm_port}/v1",
+    )
+    enclave = str(Path(sys.executable).with_name("enclave"))
+    with subprocess.Popen([enclave, "up"], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                          text=True) as process:
+        try:
+            line = _wait_for_line(process, "Enclave is ready", timeout=300)
+            assert f"http://127.0.0.1:{app_port}" in line
+            assert httpx.get(f"http://127.0.0.1:{app_port}/_stcore/health", timeout=5).status_code == 200
+            assert httpx.get(f"http://127.0.0.1:{llm_port}/v1/models", timeout=5).status_code == 200
+        finally:
+            process.send_signal(signal.SIGTERM)
+            process.wait(timeout=60)
+            process.stdout.read()
+    assert _port_is_free(app_port) and _port_is_free(llm_port)  # no orphaned child keeps serving
