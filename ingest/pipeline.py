@@ -17,6 +17,7 @@ from ingest.chunking import ChunkingOptions
 from ingest.embedding import Embedder
 from ingest.errors import DocumentError, FileTooLarge, IngestError
 from ingest.models import Chunk, DocumentRecord, FileResult, StoredChunk
+from ingest.jobs import JobLog
 from ingest.registry import Registry
 from ingest.settings import IngestSettings
 from ingest.sparse import SparseEncoder
@@ -110,6 +111,7 @@ class Ingestor:
         self.embedder = embedder
         self.sparse = sparse
         self.registry = Registry(settings.registry_path)
+        self.jobs = JobLog(settings.data_dir / "jobs.sqlite3")
         self._options = ChunkingOptions(
             tokenizer_path=settings.embedding_model_path,
             max_tokens=min(settings.chunk_tokens, embedder.max_tokens - 2),
@@ -128,8 +130,9 @@ class Ingestor:
         sync: bool = False,
         progress: ProgressCallback | None = None,
     ) -> list[FileResult]:
-        notify = progress or (lambda event: None)
         files, results = collect_files(paths)
+        batch = self.jobs.start(user, [r.path for r in results] + [str(p) for p in files])
+        notify = self._logged(batch, progress or (lambda event: None))
         notify(Progress("start", total=len(files) + len(results)))
         for result in results:
             notify(Progress("file", path=result.path, result=result))
@@ -144,13 +147,27 @@ class Ingestor:
                 notify(Progress("stage", path=str(path), stage="queued"))
         try:
             results.extend(self._run(jobs, tuple(groups), user, notify))
+            if sync:
+                results.extend(self._sync(paths, {str(p.resolve()) for p in files}, notify))
         finally:
             self.repair()  # interrupted (Ctrl-C, a closed browser tab): leave no half-written document behind
+            self.jobs.finish(batch)
         order = {str(path): i for i, path in enumerate(files)}
-        results.sort(key=lambda r: order.get(r.path, -1))  # report in the order the files were given
-        if sync:
-            results.extend(self._sync(paths, {str(p.resolve()) for p in files}, notify))
+        results.sort(key=lambda r: order.get(r.path, len(order)))  # in the order given; removals last
         return results
+
+    def _logged(self, batch: str, notify: ProgressCallback) -> ProgressCallback:
+        """Forward progress, and keep each file's status in the ingestion log (it outlives the caller)."""
+
+        def forward(event: Progress) -> None:
+            if event.kind == "stage":
+                self.jobs.update(batch, event.path, event.stage)
+            elif event.kind == "file" and event.result is not None:
+                r = event.result
+                self.jobs.update(batch, r.path, r.status, r.reason, r.chunks)
+            notify(event)
+
+        return forward
 
     def ingest_records(
         self,
@@ -224,6 +241,7 @@ class Ingestor:
             self.registry.finish(document_id)
 
     def close(self) -> None:
+        self.jobs.close()
         self.registry.close()
         self.store.close()
 
@@ -400,6 +418,9 @@ def open_ingestor(settings: IngestSettings) -> Ingestor:
     """Load the embedding model and open the store and registry named by the settings."""
     from ingest.store import open_store
 
-    embedder = Embedder(settings.embedding_model_path, batch_size=settings.embedding_batch_size)
+    embedder = Embedder(
+        settings.embedding_model_path, batch_size=settings.embedding_batch_size,
+        backend=settings.embedding_backend, cache_dir=settings.embedding_cache_dir,
+    )
     store = open_store(settings, embedder.dimension)
     return Ingestor(settings, store, embedder, SparseEncoder())

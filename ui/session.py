@@ -9,6 +9,7 @@ from typing import Literal, NoReturn
 import streamlit as st
 
 from ui.settings import load_ui_settings
+from ui.uploads import BackgroundIngest
 
 from assistant import AssistantError, Citation, Enclave, User, load_assistant_settings, open_enclave
 from ingest import IngestError, enforce_offline, load_settings
@@ -49,6 +50,12 @@ def get_enclave() -> Enclave:
         return _open()
     except (IngestError, AssistantError) as exc:
         _stop_with(f"Enclave could not start: {exc}")
+
+
+@st.cache_resource(show_spinner=False)
+def background_ingest() -> BackgroundIngest:
+    """The one upload batch that may run at a time in this server process, shared by all sessions."""
+    return BackgroundIngest()
 
 
 @st.cache_resource(show_spinner=False)

@@ -3,17 +3,18 @@
 from __future__ import annotations
 
 import os
+import threading
 import unicodedata
 import uuid
-from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Iterable
 
-from ingest import FileResult
+from ingest import FileResult, IngestError
 from ui.errors import UIError
 
 if TYPE_CHECKING:  # the pipeline module loads the embedding stack: too heavy for a type
-    from ingest import Progress
+    from ingest import Ingestor
+    from ingest.jobs import BatchStatus
 
 # Linux allows 255 bytes per file name; keep room for the temporary name used while writing.
 MAX_NAME_BYTES = 200
@@ -98,54 +99,41 @@ def parse_groups(text: str) -> tuple[str, ...]:
     return groups or ("everyone",)
 
 
-@dataclass
-class FileRow:
-    """One line of the upload status table."""
+class BackgroundIngest:
+    """Runs one upload batch at a time in a thread of its own, so that reloading or leaving the page does not
+    stop it (Streamlit stops a page's script when the browser goes away). Progress lives in the ingestion log."""
 
-    file: str
-    status: str  # an ingest stage while running (queued, parsing, embedding), then the FileResult status
-    chunks: int = 0
-    reason: str = ""
+    def __init__(self) -> None:
+        self._thread: threading.Thread | None = None
+        self.error: str | None = None
+
+    def running(self) -> bool:
+        return self._thread is not None and self._thread.is_alive()
+
+    def start(self, ingestor: "Ingestor", lock: threading.Lock, paths: list[Path], groups: tuple[str, ...],
+              user: str) -> bool:
+        """Start ingesting; False when a batch is already running."""
+        if self.running():
+            return False
+
+        def work() -> None:
+            try:
+                with lock:
+                    ingestor.ingest(paths, groups=groups, user=user)
+            except IngestError as exc:
+                self.error = f"Ingestion stopped: {exc}"
+
+        self.error = None
+        self._thread = threading.Thread(target=work, name="enclave-upload", daemon=True)
+        self._thread.start()
+        return True
+
+    def wait(self, timeout: float | None = None) -> None:
+        if self._thread is not None:
+            self._thread.join(timeout)
 
 
-class UploadProgress:
-    """Turns ingest progress events into a fraction for a progress bar and rows for a status table."""
-
-    def __init__(self, refused: Iterable[FileResult] = ()) -> None:
-        self._refused = [FileRow(r.path, r.status, r.chunks, r.reason) for r in refused]
-        self.total = len(self._refused)  # files refused before ingestion count as done
-        self.finished = len(self._refused)
-        self.chunks = 0
-        self._rows: dict[str, FileRow] = {}
-
-    def update(self, event: Progress) -> None:
-        if event.kind == "start":
-            self.total = len(self._refused) + event.total
-        elif event.kind == "stage":
-            row = self._row(event.path)
-            if row.status not in ("added", "updated", "unchanged", "failed"):
-                row.status = event.stage
-        elif event.kind == "chunks":
-            self.chunks += event.count
-            self._row(event.path).chunks += event.count
-        elif event.kind == "file" and event.result is not None and event.result.status != "removed":
-            self.finished += 1
-            row = self._row(event.path or event.result.path)
-            row.status, row.reason = event.result.status, event.result.reason
-            row.chunks = event.result.chunks
-
-    @property
-    def fraction(self) -> float:
-        return self.finished / self.total if self.total else 0.0
-
-    @property
-    def caption(self) -> str:
-        return f"{self.finished} of {self.total} files done · {self.chunks} chunks embedded"
-
-    def rows(self) -> list[FileRow]:
-        return [*self._refused, *self._rows.values()]
-
-    def _row(self, path: str) -> FileRow:
-        if path not in self._rows:
-            self._rows[path] = FileRow(Path(path).name, "queued")
-        return self._rows[path]
+def summarize_batch(batch: "BatchStatus") -> str:
+    counts = {s: sum(f.status == s for f in batch.files) for s in ("added", "updated", "unchanged", "failed")}
+    line = f"{len(batch.files)} files: {counts['added']} added, {counts['unchanged']} unchanged, {counts['failed']} failed"
+    return line + (f", {counts['updated']} updated" if counts["updated"] else "")

@@ -6,9 +6,7 @@ import io
 
 import pytest
 
-from ingest import FileResult
-from ingest import Progress
-from ui.uploads import MAX_NAME_BYTES, UnsafeFileName, UploadProgress, parse_groups, safe_file_name, save_upload, save_uploads
+from ui.uploads import MAX_NAME_BYTES, UnsafeFileName, parse_groups, safe_file_name, save_upload, save_uploads
 
 
 @pytest.mark.parametrize(
@@ -107,19 +105,3 @@ def test_save_uploads_reports_refused_names_and_saves_the_rest(tmp_path):
 def test_groups_are_parsed_and_default_to_everyone():
     assert parse_groups(" hr, legal ,hr,, ") == ("hr", "legal")
     assert parse_groups("  ") == ("everyone",)
-
-
-def test_progress_follows_files_through_their_stages():
-    board = UploadProgress([FileResult("..", "failed", "bad name")])
-    board.update(Progress("start", total=2))
-    board.update(Progress("stage", path="/o/a.pdf", stage="queued"))
-    board.update(Progress("stage", path="/o/b.txt", stage="queued"))
-    board.update(Progress("stage", path="/o/a.pdf", stage="parsing"))
-    board.update(Progress("chunks", path="/o/a.pdf", count=5))
-    board.update(Progress("file", path="/o/a.pdf", result=FileResult("/o/a.pdf", "added", chunks=5)))
-    board.update(Progress("stage", path="/o/a.pdf", stage="stored"))  # a late stage never hides the result
-    assert board.fraction == pytest.approx(2 / 3)
-    assert [(r.file, r.status, r.chunks) for r in board.rows()] == [
-        ("..", "failed", 0), ("a.pdf", "added", 5), ("b.txt", "queued", 0),
-    ]
-    assert board.caption == "2 of 3 files done · 5 chunks embedded"

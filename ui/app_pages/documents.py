@@ -7,9 +7,10 @@ from typing import Sequence
 import streamlit as st
 from streamlit.runtime.uploaded_file_manager import UploadedFile
 
-from ingest import DocumentRecord, IngestError, Progress, summarize
-from ui.session import current_user, get_enclave, write_lock
-from ui.uploads import FileRow, UploadProgress, parse_groups, save_uploads
+from ingest import DocumentRecord, IngestError
+from ingest.jobs import BatchStatus
+from ui.session import background_ingest, current_user, get_enclave, write_lock
+from ui.uploads import parse_groups, save_uploads, summarize_batch
 
 # This page's st.session_state keys:
 CONFIRM_KEY = "documents.confirm_delete"  # document_id waiting for "Delete for good", or absent
@@ -30,33 +31,51 @@ def human_size(size: int) -> str:
     return f"{value:.1f} {unit}"
 
 
-def status_table(rows: Sequence[FileRow]) -> list[dict]:
-    return [{"File": r.file, "Status": r.status, "Chunks": r.chunks, "Reason": r.reason} for r in rows]
-
-
 def ingest_uploads(files: Sequence[UploadedFile], groups: tuple[str, ...]) -> None:
+    """Save the files and start ingesting them in the background; progress shows below, even after a reload."""
     enclave, user = get_enclave(), current_user()
     saved, refused = save_uploads(((f.name, f) for f in files), enclave.ingestor.settings.originals_dir)
-    board = UploadProgress(refused)
-    bar = st.progress(0.0, text="Waiting for any other upload to finish…")
-    table = st.empty()
-    table.dataframe(status_table(board.rows()), hide_index=True)
+    for result in refused:
+        st.warning(f"{result.path}: {result.reason}", icon=":material/block:")
+    if saved and not background_ingest().start(enclave.ingestor, write_lock(), saved, groups, user.name):
+        st.warning("Another upload is being added right now: try again when it is done.", icon=":material/hourglass:")
 
-    def on_event(event: Progress) -> None:
-        board.update(event)
-        bar.progress(board.fraction, text=board.caption)
-        table.dataframe(status_table(board.rows()), hide_index=True)
 
-    try:
-        with write_lock():
-            results = enclave.ingestor.ingest(saved, groups=groups, user=user.name, progress=on_event) if saved else []
-    except IngestError as exc:
-        st.error(f"Ingestion stopped: {exc}", icon=":material/error:")
+def show_batch(batch: BatchStatus, running: bool) -> None:
+    done = batch.done
+    caption = f"{done} of {len(batch.files)} files done" + (" · ingesting…" if running else "")
+    st.progress(done / len(batch.files) if batch.files else 1.0, text=caption)
+    st.dataframe(
+        [{"File": f.name, "Status": f.status, "Chunks": f.chunks, "Reason": f.reason} for f in batch.files],
+        hide_index=True,
+    )
+    if not running:
+        failed = any(f.status in ("failed", "interrupted") for f in batch.files)
+        (st.warning if failed else st.success)(summarize_batch(batch))
+
+
+@st.fragment(run_every=1.0)
+def follow_running_batch() -> None:
+    """Redrawn every second while a batch runs; when it ends, the whole page reruns to list the new documents."""
+    worker = background_ingest()
+    batch = get_enclave().ingestor.jobs.latest(running=worker.running())
+    if batch is not None:
+        show_batch(batch, running=worker.running())
+    if not worker.running():
+        st.rerun()
+
+
+def show_latest_batch() -> None:
+    worker = background_ingest()
+    if worker.running():
+        follow_running_batch()
         return
-    results = [*refused, *results]
-    bar.progress(1.0, text=board.caption)
-    failed = [r for r in results if r.status == "failed"]
-    (st.warning if failed else st.success)(summarize(results))
+    if worker.error:
+        st.error(worker.error, icon=":material/error:")
+    batch = get_enclave().ingestor.jobs.latest(running=False)
+    if batch is not None and batch.files:
+        st.caption(f"Last upload, started {batch.started_at[:16].replace('T', ' ')} UTC by {batch.user}")
+        show_batch(batch, running=False)
 
 
 def ask_to_delete(document_id: str) -> None:
@@ -136,4 +155,5 @@ if submitted and uploads:
 elif submitted:
     st.warning("Choose one or more files first.")
 
+show_latest_batch()
 show_library()
