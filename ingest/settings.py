@@ -26,6 +26,11 @@ class IngestSettings(BaseSettings):
     collection: str = Field("enclave", description="Qdrant collection holding the chunks.")
     embedding_model: str = Field("", description="Sentence-transformers model folder; empty = packaged MiniLM.")
     embedding_batch_size: int = Field(32, ge=1, le=1024)
+    embedding_backend: str = Field(
+        "openvino-int8",
+        description="How the embedding model runs: torch (as shipped), onnx, onnx-int8, openvino, openvino-int8. "
+        "All but torch run a copy exported once, offline, into the user cache (~/.cache/enclave/embeddings).",
+    )
     chunk_tokens: int = Field(200, ge=32, description="Chunk size in the embedding model's own tokens.")
     chunk_overlap: int = Field(32, ge=0)
     max_file_mb: float = Field(200, gt=0, description="Files larger than this are refused.")
@@ -38,6 +43,24 @@ class IngestSettings(BaseSettings):
         if value and not value.startswith(("http://", "https://")):
             raise ValueError("must be empty (embedded Qdrant) or an http(s):// URL of a Qdrant server")
         return value
+
+    @field_validator("embedding_backend")
+    @classmethod
+    def _check_backend(cls, value: str) -> str:
+        allowed = ("torch", "onnx", "onnx-int8", "openvino", "openvino-int8")  # ingest.embedding.BACKENDS
+        value = value.strip().lower()
+        if value not in allowed:
+            raise ValueError(f"must be one of {', '.join(allowed)}")
+        return value
+
+    @property
+    def embedding_cache_dir(self) -> Path:
+        """Exported copies of the embedding model (ONNX, OpenVINO): made once per machine, shared by every data dir.
+
+        $XDG_CACHE_HOME/enclave/embeddings, else ~/.cache/enclave/embeddings (in a container, put it on a volume)."""
+        from ingest.embedding import default_cache_dir
+
+        return default_cache_dir()
 
     @property
     def embedding_model_path(self) -> str:

@@ -203,8 +203,10 @@ def evaluate() -> None:
 @click.option("--split", default="test", show_default=True, help="Which qrels/SPLIT.tsv judges the queries.")
 @click.option("--method", type=click.Choice(["dense", "sparse", "hybrid", "rerank"]), default="hybrid",
               show_default=True, help="Retrieval method to measure.")
+@click.option("--fusion", type=click.Choice(["rrf", "minmax", "zscore"]), default=None,
+              help="How hybrid fuses dense and lexical results (default: the assistant's setting).")
 @click.option("--json", "as_json", is_flag=True, help="Print the figures as one JSON object.")
-def eval_beir(dataset_dir: str, split: str, method: str, as_json: bool) -> None:
+def eval_beir(dataset_dir: str, split: str, method: str, fusion: str | None, as_json: bool) -> None:
     """nDCG@10, Recall@100, MRR@10 and queries/s on a BEIR dataset folder, through the product's retrieval.
 
     The corpus is ingested once into its own collection under ENCLAVE_DATA_DIR/eval/ and reused while unchanged.
@@ -237,7 +239,8 @@ def eval_beir(dataset_dir: str, split: str, method: str, as_json: bool) -> None:
         ingest_bars(event)
 
     try:
-        report = evaluate_beir(dataset_dir, split=split, method=method, settings=load_settings(), progress=show)
+        report = evaluate_beir(dataset_dir, split=split, method=method, settings=load_settings(), progress=show,
+                               fusion=fusion)
     except (AssistantError, IngestError) as exc:
         fail(str(exc))
     finally:
@@ -250,7 +253,8 @@ def eval_beir(dataset_dir: str, split: str, method: str, as_json: bool) -> None:
         return
     index = "reused" if report.index_reused else f"ingested in {report.ingest_s:.0f} s"
     click.echo(f"{report.dataset} {report.split}: {report.queries} queries, {report.documents} documents, "
-               f"{report.chunks} chunks ({index}); method {report.method}")
+               f"{report.chunks} chunks ({index}); method {report.method}"
+               + (f", fusion {report.fusion}" if report.fusion else ""))
     for label, value in (("nDCG@10", report.ndcg_at_10), ("Recall@100", report.recall_at_100),
                          ("MRR@10", report.mrr_at_10)):
         click.echo(f"  {label:<11} {value:.4f}")

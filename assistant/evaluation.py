@@ -1,0 +1,271 @@
+"""Measure retrieval quality on a BEIR dataset through the product's own ingest and retrieval path.
+
+The corpus is ingested (chunked, embedded, stored) into its own data dir and collection, reused on later runs;
+every judged query goes through `Retriever.search` as an admin; chunk hits are folded into document scores and
+scored with trec_eval's nDCG@10, Recall@100 and MRR@10.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Callable, Sequence
+
+from assistant.beir import BeirDataset, load_beir
+from assistant.errors import AssistantError
+from assistant.fusion import FUSIONS
+from assistant.metrics import Run, evaluate_run
+from assistant.models import Passage, User
+from assistant.retrieval import Retriever
+from ingest import IngestError, IngestSettings, load_settings
+
+if TYPE_CHECKING:
+    from ingest import Ingestor, Progress
+
+METHODS = ("dense", "sparse", "hybrid")
+CHUNK_DEPTH = 300  # chunks asked for per query: enough distinct documents to fill Recall@100
+DOCUMENT_DEPTH = 100  # documents kept per query (the deepest cut-off any metric looks at)
+FINGERPRINT_FILE = "fingerprint.json"
+EVAL_USER = User(name="beir-eval", groups=(), is_admin=True)  # admins search every document
+
+
+class EvaluationError(AssistantError):
+    """The evaluation cannot run: a missing or malformed dataset, an unknown split or method, a store problem."""
+
+
+@dataclass(frozen=True)
+class QueryProgress:
+    """One judged query was answered (for a progress bar)."""
+
+    done: int
+    total: int
+
+
+EvalProgress = Callable[["Progress | QueryProgress"], None]
+
+
+@dataclass(frozen=True)
+class EvalReport:
+    dataset: str
+    split: str
+    method: str
+    fusion: str  # how hybrid fused dense and lexical ranks ("" for dense or sparse alone)
+    queries: int
+    documents: int
+    chunks: int
+    ndcg_at_10: float
+    recall_at_100: float
+    mrr_at_10: float
+    queries_per_s: float
+    ingest_s: float
+    index_reused: bool  # True when the stored index matched the corpus and nothing was ingested
+
+    def to_json(self) -> dict:
+        figures = {
+            "ndcg@10": self.ndcg_at_10,
+            "recall@100": self.recall_at_100,
+            "mrr@10": self.mrr_at_10,
+            "queries_per_s": self.queries_per_s,
+        }
+        rest = {k: v for k, v in asdict(self).items() if k not in ("ndcg_at_10", "recall_at_100", "mrr_at_10",
+                                                                    "queries_per_s")}
+        return figures | rest
+
+
+def evaluate_beir(
+    dataset_dir: str | Path,
+    split: str = "test",
+    method: str = "hybrid",
+    settings: IngestSettings | None = None,
+    progress: EvalProgress | None = None,
+    fusion: str | None = None,
+) -> EvalReport:
+    """Ingest the dataset's corpus (once), run its judged queries of `split` and return the metrics.
+
+    fusion (hybrid only): "rrf", "minmax" or "zscore"; None = what the assistant is configured to use.
+    """
+    if method not in METHODS:
+        raise EvaluationError(f"unknown method {method!r}: use one of {', '.join(METHODS)}")
+    fusion = fusion or configured_fusion()
+    if fusion not in FUSIONS:
+        raise EvaluationError(f"unknown fusion {fusion!r}: use one of {', '.join(FUSIONS)}")
+    dataset = load_dataset(Path(dataset_dir), split)
+    base = settings or _load_settings()
+    eval_settings = eval_settings_for(base, dataset.name)
+    notify = progress or (lambda event: None)
+    ingestor, index = prepare_index(dataset, Path(dataset_dir), eval_settings, notify)
+    try:
+        started = time.perf_counter()
+        retriever = Retriever(ingestor.embedder, ingestor.sparse, ingestor.store)
+        run = run_queries(retriever, dataset.queries, method, fusion, notify)
+        elapsed = time.perf_counter() - started
+        chunks = ingestor.store.count()
+    finally:
+        ingestor.close()
+    figures = evaluate_run(run, dataset.qrels)
+    return EvalReport(
+        dataset=dataset.name, split=split, method=method, fusion=fusion if method == "hybrid" else "",
+        queries=len(dataset.queries),
+        documents=len(dataset.corpus), chunks=chunks, ndcg_at_10=figures["ndcg@10"],
+        recall_at_100=figures["recall@100"], mrr_at_10=figures["mrr@10"],
+        queries_per_s=len(dataset.queries) / elapsed if elapsed > 0 else 0.0,
+        ingest_s=index.seconds, index_reused=index.reused,
+    )
+
+
+# -- dataset and index ------------------------------------------------------------------------------------------
+
+
+def load_dataset(folder: Path, split: str) -> BeirDataset:
+    if not folder.is_dir():
+        raise EvaluationError(f"{folder} is not a folder: give a BEIR dataset folder (corpus.jsonl, queries.jsonl, qrels/)")
+    try:
+        dataset = load_beir(folder, split)
+    except (OSError, KeyError, ValueError) as exc:
+        raise EvaluationError(f"cannot read the BEIR dataset at {folder} ({exc})") from exc
+    except AssistantError as exc:
+        raise EvaluationError(str(exc)) from exc
+    if not dataset.queries:
+        raise EvaluationError(f"split {split!r} of {folder} judges no query found in queries.jsonl")
+    return dataset
+
+
+def eval_settings_for(settings: IngestSettings, name: str) -> IngestSettings:
+    """The evaluation's own data dir and collection, beside (never inside) the user's documents."""
+    slug = "".join(c if c.isalnum() or c in "-_" else "-" for c in name.lower()) or "dataset"
+    return settings.model_copy(update={"data_dir": settings.data_dir / "eval" / slug, "collection": f"beir-{slug}"})
+
+
+def fingerprint_for(corpus_path: Path, settings: IngestSettings, sparse_signature: str) -> dict:
+    """What the stored index depends on: the corpus bytes and everything that shapes chunks and vectors."""
+    digest = hashlib.sha256()
+    with corpus_path.open("rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return {
+        "corpus_sha256": digest.hexdigest(),
+        "index": {
+            "embedding_model": settings.embedding_model_path,
+            "chunk_tokens": settings.chunk_tokens,
+            "chunk_overlap": settings.chunk_overlap,
+            "sparse": sparse_signature,
+        },
+    }
+
+
+@dataclass(frozen=True)
+class IndexState:
+    reused: bool  # the stored fingerprint matched: nothing was ingested
+    seconds: float  # time spent opening and (re)ingesting
+
+
+def prepare_index(
+    dataset: BeirDataset, folder: Path, settings: IngestSettings, notify: EvalProgress
+) -> tuple["Ingestor", IndexState]:
+    """Open the dataset's collection, ingesting the corpus unless the stored fingerprint says it is current."""
+    from ingest import TextRecord
+
+    fingerprint_path = settings.data_dir / FINGERPRINT_FILE
+    stored = _read_fingerprint(fingerprint_path)
+    started = time.perf_counter()
+    ingestor = _open(settings)
+    wanted = fingerprint_for(folder / "corpus.jsonl", settings, sparse_signature(ingestor.sparse))
+    current = stored is not None and all(stored.get(key) == value for key, value in wanted.items())
+    if current and len(ingestor.documents()) == stored.get("documents"):
+        return ingestor, IndexState(reused=True, seconds=time.perf_counter() - started)
+    if stored is not None and stored.get("index") != wanted["index"]:
+        # Chunking or vectors changed: unchanged records would be skipped with stale vectors. Start over.
+        ingestor.close()
+        shutil.rmtree(settings.data_dir)
+        ingestor = _open(settings)
+    try:
+        fingerprint_path.unlink(missing_ok=True)  # an interrupted ingest must not look complete
+        records = [TextRecord(key=d.doc_id, name=d.doc_id, title=d.title, text=d.text) for d in dataset.corpus]
+        ingestor.ingest_records(records, groups=("beir",), user="beir-eval", progress=notify)
+        stale = {r.name for r in ingestor.documents()} - {d.doc_id for d in dataset.corpus}
+        if stale:
+            ingestor.remove(sorted(stale))
+        wanted["documents"] = len(ingestor.documents())
+        fingerprint_path.write_text(json.dumps(wanted, indent=2))
+    except IngestError as exc:
+        ingestor.close()
+        raise EvaluationError(f"ingesting the corpus of {dataset.name} failed: {exc}") from exc
+    except BaseException:
+        ingestor.close()
+        raise
+    return ingestor, IndexState(reused=False, seconds=time.perf_counter() - started)
+
+
+def sparse_signature(sparse: object) -> str:
+    """The sparse encoder's class and parameters: a change to either invalidates stored sparse vectors."""
+    params = {k: v for k, v in sorted(vars(sparse).items()) if isinstance(v, (int, float, str, tuple, bool))}
+    return f"{type(sparse).__module__}.{type(sparse).__qualname__}{params}"
+
+
+def configured_fusion() -> str:
+    """The fusion the assistant's settings choose (ENCLAVE_SEARCH_FUSION), or the engine's RRF where the settings
+    have no such field yet."""
+    from assistant.settings import load_assistant_settings
+
+    return str(getattr(load_assistant_settings(), "search_fusion", "rrf"))
+
+
+def _open(settings: IngestSettings) -> "Ingestor":
+    from ingest import open_ingestor
+
+    try:
+        return open_ingestor(settings)
+    except IngestError as exc:
+        raise EvaluationError(f"cannot open the evaluation store under {settings.data_dir}: {exc}") from exc
+
+
+def _read_fingerprint(path: Path) -> dict | None:
+    try:
+        return json.loads(path.read_text())
+    except (OSError, ValueError):
+        return None
+
+
+def _load_settings() -> IngestSettings:
+    try:
+        return load_settings()
+    except IngestError as exc:
+        raise EvaluationError(str(exc)) from exc
+
+
+# -- queries ----------------------------------------------------------------------------------------------------
+
+
+def run_queries(retriever: Retriever, queries: dict[str, str], method: str, fusion: str, notify: EvalProgress) -> Run:
+    """Each query through the product's retrieval; chunk hits folded into a ranked list of documents."""
+    from assistant.errors import RetrievalUnavailable
+
+    run: Run = {}
+    total = len(queries)
+    for done, (query_id, text) in enumerate(queries.items(), start=1):
+        try:
+            passages = retriever.search(text, EVAL_USER, k=CHUNK_DEPTH, method=method, fusion=fusion)
+        except RetrievalUnavailable as exc:
+            raise EvaluationError(f"query {query_id} failed: {exc}") from exc
+        run[query_id] = rank_documents(passages, exclude=query_id)
+        notify(QueryProgress(done, total))
+    return run
+
+
+def rank_documents(passages: Sequence[Passage], exclude: str = "", depth: int = DOCUMENT_DEPTH) -> dict[str, float]:
+    """A document scores as its best chunk (the passage a reader would be shown); BEIR drops a hit on the query
+    itself. Ties keep retrieval order, which trec_eval would otherwise break by document id."""
+    best: dict[str, float] = {}
+    for passage in passages:
+        name = passage.chunk.document_name
+        if name != exclude and name not in best:
+            best[name] = passage.score
+            if len(best) == depth:
+                break
+    # trec_eval sorts by score: make the order strict so it equals the retrieval order.
+    count = len(best)
+    return {name: float(count - rank) for rank, name in enumerate(best)}
