@@ -262,6 +262,9 @@ def _exported(source: Path, backend: str, pooling: str, cache_dir: Path) -> Path
         print(f"the cached {backend} export in {final} is incomplete; exporting again", file=sys.stderr)
         shutil.rmtree(final, ignore_errors=True)
     cache_dir.mkdir(parents=True, exist_ok=True)
+    for leftover in cache_dir.glob(f".{final.name}.*"):  # temp folders of exports killed mid-way
+        if time.time() - leftover.stat().st_mtime > 3600:
+            shutil.rmtree(leftover, ignore_errors=True)
     label = "ONNX" if backend.startswith("onnx") else "OpenVINO"
     kind = " int8" if backend.endswith("-int8") else ""
     print(f"exporting the embedding model to {label}{kind} (once) into {final} …", file=sys.stderr, flush=True)
