@@ -17,7 +17,6 @@ from typing import TYPE_CHECKING, Callable, Sequence
 
 from assistant.beir import BeirDataset, load_beir
 from assistant.errors import AssistantError
-from assistant.fusion import FUSIONS
 from assistant.metrics import Run, evaluate_run
 from assistant.models import Passage, User
 from assistant.retrieval import Retriever
@@ -27,9 +26,16 @@ if TYPE_CHECKING:
     from ingest import Ingestor, Progress
 
 METHODS = ("dense", "sparse", "hybrid")
+FUSIONS = ("rrf", "dbsf")  # what Qdrant fuses hybrid prefetches with (ingest/store)
 CHUNK_DEPTH = 300  # chunks asked for per query: enough distinct documents to fill Recall@100
 DOCUMENT_DEPTH = 100  # documents kept per query (the deepest cut-off any metric looks at)
 FINGERPRINT_FILE = "fingerprint.json"
+INDEX_CODE = ("chunking.py", "embedding.py", "pipeline.py", "sparse.py", "stopwords.py")
+NO_RERANKER = (
+    "no re-ranking stage is available: none of the offline candidates (nomic-embed-text-v1.5 re-scoring the top 10, "
+    "MiniLM sentence max-sim, dense or lexical pseudo-relevance feedback) gained more than 0.006 nDCG@10 over hybrid "
+    "search on SciFact's train split, and each costs seconds per query (docs/benchmarks.md); measure --method hybrid"
+)
 EVAL_USER = User(name="beir-eval", groups=(), is_admin=True)  # admins search every document
 
 
@@ -53,7 +59,7 @@ class EvalReport:
     dataset: str
     split: str
     method: str
-    fusion: str  # how hybrid fused dense and lexical ranks ("" for dense or sparse alone)
+    fusion: str  # how the engine fused dense and lexical results in hybrid ("" for dense or sparse alone)
     queries: int
     documents: int
     chunks: int
@@ -61,7 +67,7 @@ class EvalReport:
     recall_at_100: float
     mrr_at_10: float
     queries_per_s: float
-    ingest_s: float
+    index_s: float  # opening the store and models, plus ingesting when the index was not current
     index_reused: bool  # True when the stored index matched the corpus and nothing was ingested
 
     def to_json(self) -> dict:
@@ -86,12 +92,14 @@ def evaluate_beir(
 ) -> EvalReport:
     """Ingest the dataset's corpus (once), run its judged queries of `split` and return the metrics.
 
-    fusion (hybrid only): "rrf", "minmax" or "zscore"; None = what the assistant is configured to use.
+    fusion (hybrid only): "rrf" or "dbsf" to override the store's fusion; None measures the store as the assistant
+    opens it.
     """
+    if method == "rerank":
+        raise EvaluationError(NO_RERANKER)
     if method not in METHODS:
         raise EvaluationError(f"unknown method {method!r}: use one of {', '.join(METHODS)}")
-    fusion = fusion or configured_fusion()
-    if fusion not in FUSIONS:
+    if fusion is not None and fusion not in FUSIONS:
         raise EvaluationError(f"unknown fusion {fusion!r}: use one of {', '.join(FUSIONS)}")
     dataset = load_dataset(Path(dataset_dir), split)
     base = settings or _load_settings()
@@ -99,21 +107,24 @@ def evaluate_beir(
     notify = progress or (lambda event: None)
     ingestor, index = prepare_index(dataset, Path(dataset_dir), eval_settings, notify)
     try:
-        started = time.perf_counter()
+        if fusion is not None:
+            # Both store backends read `fusion` at each hybrid query; this changes only the evaluation's store.
+            ingestor.store.fusion = fusion  # type: ignore[attr-defined]
+        fused_by = str(getattr(ingestor.store, "fusion", "rrf"))
         retriever = Retriever(ingestor.embedder, ingestor.sparse, ingestor.store)
-        run = run_queries(retriever, dataset.queries, method, fusion, notify)
+        started = time.perf_counter()
+        run = run_queries(retriever, dataset.queries, method, notify)
         elapsed = time.perf_counter() - started
         chunks = ingestor.store.count()
     finally:
         ingestor.close()
     figures = evaluate_run(run, dataset.qrels)
     return EvalReport(
-        dataset=dataset.name, split=split, method=method, fusion=fusion if method == "hybrid" else "",
-        queries=len(dataset.queries),
-        documents=len(dataset.corpus), chunks=chunks, ndcg_at_10=figures["ndcg@10"],
+        dataset=dataset.name, split=split, method=method, fusion=fused_by if method == "hybrid" else "",
+        queries=len(dataset.queries), documents=len(dataset.corpus), chunks=chunks, ndcg_at_10=figures["ndcg@10"],
         recall_at_100=figures["recall@100"], mrr_at_10=figures["mrr@10"],
         queries_per_s=len(dataset.queries) / elapsed if elapsed > 0 else 0.0,
-        ingest_s=index.seconds, index_reused=index.reused,
+        index_s=index.seconds, index_reused=index.reused,
     )
 
 
@@ -150,11 +161,25 @@ def fingerprint_for(corpus_path: Path, settings: IngestSettings, sparse_signatur
         "corpus_sha256": digest.hexdigest(),
         "index": {
             "embedding_model": settings.embedding_model_path,
+            "embedding_backend": settings.embedding_backend,  # int8 vectors differ a little from fp32 ones
             "chunk_tokens": settings.chunk_tokens,
             "chunk_overlap": settings.chunk_overlap,
             "sparse": sparse_signature,
+            "code": hash_index_code(),
         },
     }
+
+
+def hash_index_code() -> str:
+    """The source of the modules that turn a record into chunks and vectors: editing one of them may change the
+    stored vectors, so the next evaluation re-ingests rather than measure a stale index."""
+    import ingest
+
+    digest = hashlib.sha256()
+    package = Path(ingest.__file__).parent
+    for name in INDEX_CODE:
+        digest.update((package / name).read_bytes())
+    return digest.hexdigest()[:16]
 
 
 @dataclass(frozen=True)
@@ -179,9 +204,7 @@ def prepare_index(
         return ingestor, IndexState(reused=True, seconds=time.perf_counter() - started)
     if stored is not None and stored.get("index") != wanted["index"]:
         # Chunking or vectors changed: unchanged records would be skipped with stale vectors. Start over.
-        ingestor.close()
-        shutil.rmtree(settings.data_dir)
-        ingestor = _open(settings)
+        ingestor = _start_over(ingestor, settings)
     try:
         fingerprint_path.unlink(missing_ok=True)  # an interrupted ingest must not look complete
         records = [TextRecord(key=d.doc_id, name=d.doc_id, title=d.title, text=d.text) for d in dataset.corpus]
@@ -200,18 +223,20 @@ def prepare_index(
     return ingestor, IndexState(reused=False, seconds=time.perf_counter() - started)
 
 
+def _start_over(ingestor: "Ingestor", settings: IngestSettings) -> "Ingestor":
+    """Drop the evaluation's index: its whole folder when the store is embedded, its documents on a server."""
+    if settings.qdrant_url:
+        ingestor.remove([record.document_id for record in ingestor.documents()])
+        return ingestor
+    ingestor.close()
+    shutil.rmtree(settings.data_dir)
+    return _open(settings)
+
+
 def sparse_signature(sparse: object) -> str:
     """The sparse encoder's class and parameters: a change to either invalidates stored sparse vectors."""
     params = {k: v for k, v in sorted(vars(sparse).items()) if isinstance(v, (int, float, str, tuple, bool))}
     return f"{type(sparse).__module__}.{type(sparse).__qualname__}{params}"
-
-
-def configured_fusion() -> str:
-    """The fusion the assistant's settings choose (ENCLAVE_SEARCH_FUSION), or the engine's RRF where the settings
-    have no such field yet."""
-    from assistant.settings import load_assistant_settings
-
-    return str(getattr(load_assistant_settings(), "search_fusion", "rrf"))
 
 
 def _open(settings: IngestSettings) -> "Ingestor":
@@ -240,7 +265,7 @@ def _load_settings() -> IngestSettings:
 # -- queries ----------------------------------------------------------------------------------------------------
 
 
-def run_queries(retriever: Retriever, queries: dict[str, str], method: str, fusion: str, notify: EvalProgress) -> Run:
+def run_queries(retriever: Retriever, queries: dict[str, str], method: str, notify: EvalProgress) -> Run:
     """Each query through the product's retrieval; chunk hits folded into a ranked list of documents."""
     from assistant.errors import RetrievalUnavailable
 
@@ -248,7 +273,7 @@ def run_queries(retriever: Retriever, queries: dict[str, str], method: str, fusi
     total = len(queries)
     for done, (query_id, text) in enumerate(queries.items(), start=1):
         try:
-            passages = retriever.search(text, EVAL_USER, k=CHUNK_DEPTH, method=method, fusion=fusion)
+            passages = retriever.search(text, EVAL_USER, k=CHUNK_DEPTH, method=method)
         except RetrievalUnavailable as exc:
             raise EvaluationError(f"query {query_id} failed: {exc}") from exc
         run[query_id] = rank_documents(passages, exclude=query_id)
@@ -257,15 +282,16 @@ def run_queries(retriever: Retriever, queries: dict[str, str], method: str, fusi
 
 
 def rank_documents(passages: Sequence[Passage], exclude: str = "", depth: int = DOCUMENT_DEPTH) -> dict[str, float]:
-    """A document scores as its best chunk (the passage a reader would be shown); BEIR drops a hit on the query
-    itself. Ties keep retrieval order, which trec_eval would otherwise break by document id."""
-    best: dict[str, float] = {}
+    """Documents in the order of their best chunk (the passage a reader would be shown), which on SciFact's train
+    split beats adding a share of the second-best chunk's score; BEIR drops a hit on the query itself.
+
+    The scores are ranks turned around (depth … 1): trec_eval sorts by score and breaks ties by document id, and
+    engine scores can tie, so only a strict order keeps the retrieval order."""
+    ranked: dict[str, None] = {}
     for passage in passages:
         name = passage.chunk.document_name
-        if name != exclude and name not in best:
-            best[name] = passage.score
-            if len(best) == depth:
+        if name != exclude:
+            ranked.setdefault(name)
+            if len(ranked) == depth:
                 break
-    # trec_eval sorts by score: make the order strict so it equals the retrieval order.
-    count = len(best)
-    return {name: float(count - rank) for rank, name in enumerate(best)}
+    return {name: float(len(ranked) - rank) for rank, name in enumerate(ranked)}

@@ -6,14 +6,11 @@ import math
 from typing import TYPE_CHECKING
 
 from assistant.errors import RetrievalUnavailable
-from assistant.fusion import fuse_hits
 from assistant.models import Passage, User
 from ingest import SearchFilter, SearchHit, StoreUnavailable
 
 if TYPE_CHECKING:
-    from ingest import Embedder, SparseEncoder, SparseVector, Store
-
-PREFETCH_DEPTH = 100  # the store's default prefetch limit for engine-side fusion
+    from ingest import Embedder, SparseEncoder, Store
 
 
 def permission_filter(user: User) -> SearchFilter:
@@ -38,19 +35,14 @@ class Retriever:
         self.method = method
 
     def search(self, question: str, user: User, k: int = 10, method: str | None = None,
-               with_relevance: bool = False, fusion: str = "rrf") -> list[Passage]:
-        """fusion (hybrid only): "rrf" fuses ranks in the engine; "minmax" or "zscore" fuse normalised scores
-        here, dense and lexical weighted equally (assistant/fusion.py)."""
+               with_relevance: bool = False) -> list[Passage]:
         method = method or self.method
         dense = self.embedder.embed_query(question) if method in ("dense", "hybrid") else None
         sparse = self.sparse.encode_query(question) if method in ("sparse", "hybrid") else None
         try:
-            if method == "hybrid" and fusion != "rrf" and dense is not None and sparse is not None and sparse.indices:
-                hits = self._search_fused(dense, sparse, k, user, with_relevance, fusion)
-            else:
-                hits = self.store.search(
-                    dense, sparse, limit=k, flt=permission_filter(user), method=method, with_vectors=with_relevance
-                )
+            hits: list[SearchHit] = self.store.search(
+                dense, sparse, limit=k, flt=permission_filter(user), method=method, with_vectors=with_relevance
+            )
         except StoreUnavailable as exc:
             raise RetrievalUnavailable(str(exc)) from exc
         if not with_relevance:
@@ -67,14 +59,6 @@ class Retriever:
             )
             for i, hit in enumerate(hits, start=1)
         ]
-
-    def _search_fused(self, dense: list[float], sparse: "SparseVector", k: int, user: User, with_vectors: bool,
-                      fusion: str) -> list[SearchHit]:
-        depth = max(k, PREFETCH_DEPTH)  # as deep as the engine's prefetches, so both fusions see the same lists
-        flt = permission_filter(user)
-        dense_hits = self.store.search(dense, None, limit=depth, flt=flt, method="dense", with_vectors=with_vectors)
-        sparse_hits = self.store.search(None, sparse, limit=depth, flt=flt, method="sparse", with_vectors=with_vectors)
-        return fuse_hits(dense_hits, sparse_hits, k, method=fusion)
 
     def _terms(self, text: str, language: str | None) -> list[int]:
         return self.sparse.encode_documents([text], language=language)[0].indices

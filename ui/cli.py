@@ -203,14 +203,16 @@ def evaluate() -> None:
 @click.option("--split", default="test", show_default=True, help="Which qrels/SPLIT.tsv judges the queries.")
 @click.option("--method", type=click.Choice(["dense", "sparse", "hybrid", "rerank"]), default="hybrid",
               show_default=True, help="Retrieval method to measure.")
-@click.option("--fusion", type=click.Choice(["rrf", "minmax", "zscore"]), default=None,
-              help="How hybrid fuses dense and lexical results (default: the assistant's setting).")
+@click.option("--fusion", type=click.Choice(["rrf", "dbsf"]), default=None,
+              help="How Qdrant fuses dense and lexical results in hybrid (default: as the assistant searches).")
 @click.option("--json", "as_json", is_flag=True, help="Print the figures as one JSON object.")
 def eval_beir(dataset_dir: str, split: str, method: str, fusion: str | None, as_json: bool) -> None:
     """nDCG@10, Recall@100, MRR@10 and queries/s on a BEIR dataset folder, through the product's retrieval.
 
     The corpus is ingested once into its own collection under ENCLAVE_DATA_DIR/eval/ and reused while unchanged.
     """
+    from contextlib import ExitStack
+
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     from assistant import AssistantError
@@ -219,39 +221,39 @@ def eval_beir(dataset_dir: str, split: str, method: str, fusion: str | None, as_
     from ui.progress import IngestProgress
 
     ingest_bars = IngestProgress(stderr)
-    query_bars = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                          console=stderr)
-    started: list[object] = []
+    query_bar = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                         console=stderr)
+    shown = ExitStack()  # the bars on screen now: the ingest bars while ingesting, then the query bar
+    phase = {"ingest": False, "queries": False}
 
-    def show(event) -> None:  # the ingest bars while ingesting, then the query bar
+    def show(event) -> None:
         if isinstance(event, QueryProgress):
-            if query_bars not in started:
-                if ingest_bars in started:
-                    ingest_bars.__exit__(None, None, None)
-                query_bars.start()
-                started.append(query_bars)
-                query_bars.add_task("queries", total=event.total)
-            query_bars.update(query_bars.task_ids[0], completed=event.done)
+            if not phase["queries"]:
+                shown.close()
+                shown.enter_context(query_bar)
+                query_bar.add_task("queries", total=event.total)
+                phase["queries"] = True
+            query_bar.update(query_bar.task_ids[0], completed=event.done)
             return
-        if ingest_bars not in started:
-            ingest_bars.__enter__()
-            started.append(ingest_bars)
+        if not phase["ingest"]:
+            shown.enter_context(ingest_bars)
+            phase["ingest"] = True
         ingest_bars(event)
 
+    error = ""
     try:
         report = evaluate_beir(dataset_dir, split=split, method=method, settings=load_settings(), progress=show,
                                fusion=fusion)
     except (AssistantError, IngestError) as exc:
-        fail(str(exc))
+        error = str(exc)
     finally:
-        if query_bars in started:
-            query_bars.stop()
-        elif ingest_bars in started:
-            ingest_bars.__exit__(None, None, None)
+        shown.close()  # before any message, so the error line is not drawn into a bar
+    if error:
+        fail(error)
     if as_json:
         click.echo(json.dumps(report.to_json(), indent=2))
         return
-    index = "reused" if report.index_reused else f"ingested in {report.ingest_s:.0f} s"
+    index = "reused" if report.index_reused else f"ingested in {report.index_s:.0f} s"
     click.echo(f"{report.dataset} {report.split}: {report.queries} queries, {report.documents} documents, "
                f"{report.chunks} chunks ({index}); method {report.method}"
                + (f", fusion {report.fusion}" if report.fusion else ""))

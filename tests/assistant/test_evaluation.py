@@ -88,9 +88,16 @@ def test_cli_prints_a_table_for_people(dataset, tmp_path):
     assert "method sparse" in result.stdout
 
 
-@pytest.mark.parametrize("method", ["dense", "sparse", "hybrid"])
-def test_every_method_ranks_the_answer_first_on_an_easy_dataset(dataset, settings, method):
-    report = evaluate_beir(dataset, method=method, settings=settings)
+@pytest.mark.parametrize(
+    ("method", "fusion"),
+    [("dense", None), ("sparse", None), ("hybrid", None), ("hybrid", "rrf"), ("hybrid", "dbsf")],
+)
+def test_every_method_ranks_the_answer_first_on_an_easy_dataset(dataset, settings, method, fusion):
+    report = evaluate_beir(dataset, method=method, settings=settings, fusion=fusion)
+    if method != "hybrid":
+        assert report.fusion == ""
+    else:
+        assert report.fusion == fusion if fusion else report.fusion in ("rrf", "dbsf")  # None: the store's own
     assert report.ndcg_at_10 == 1.0
     assert report.recall_at_100 == 1.0
     assert report.queries == 4 and report.documents == 12
@@ -133,6 +140,13 @@ def test_cli_bad_split_exits_2_with_one_line(dataset, tmp_path):
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and "dev" in lines[0], result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_cli_rerank_exits_2_and_says_no_stage_is_available(dataset, tmp_path):
+    result = run_cli(str(dataset), "--method", "rerank", data_dir=tmp_path / "data")
+    assert result.returncode == 2
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and "no re-ranking stage" in lines[0], result.stderr
 
 
 def test_cli_missing_folder_exits_2_with_one_line(tmp_path):
