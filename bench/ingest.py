@@ -53,53 +53,64 @@ def main() -> None:
     folders = args.folders or [DEFAULT_DOCS]
 
     with tempfile.TemporaryDirectory() as tmp:
-        paths: list[Path] = []
+        corpora: list[tuple[str, list[Path]]] = []
         for folder in folders:
-            paths.extend(p for p in sorted(folder.iterdir()) if p.is_file() and not p.name.startswith((".", "MANIFEST", "README")))
-        if args.skip_large:
-            paths = [p for p in paths if p.name != "war-and-peace-tolstoy.txt"]
+            paths = [p for p in sorted(folder.iterdir()) if p.is_file() and not p.name.startswith((".", "MANIFEST", "README"))]
+            if args.skip_large:
+                paths = [p for p in paths if p.name != "war-and-peace-tolstoy.txt"]
+            corpora.append((str(folder), paths))
         if args.generated:
             generate_corpus(Path(tmp) / "generated", args.generated)
-            paths.append(Path(tmp) / "generated")
+            corpora.append((f"{args.generated} generated documents", [Path(tmp) / "generated"]))
 
         settings = load_settings(data_dir=Path(tmp) / "data", _env_file=None)
         started = time.perf_counter()
         ingestor = open_ingestor(settings)
-        print(f"load models + open store: {time.perf_counter() - started:.1f} s")
+        print(f"load models + open store: {time.perf_counter() - started:.1f} s (embedding backend {settings.embedding_backend})")
+        try:
+            for label, paths in corpora:
+                print(f"\n== {label}")
+                measure(ingestor, paths)
+        finally:
+            ingestor.close()
 
-        texts: list[str] = []
-        embed = ingestor.embedder.embed_documents
 
-        def recording_embed(batch):
-            texts.extend(batch)
-            return embed(batch)
+def measure(ingestor, paths: list[Path]) -> None:
+    """First ingest, second ingest, then the embedder alone on exactly the chunk texts the first ingest embedded."""
+    texts: list[str] = []
+    embed = ingestor.embedder.embed_documents
 
-        ingestor.embedder.embed_documents = recording_embed  # record exactly what the pipeline embeds
+    def recording_embed(batch):
+        texts.extend(batch)
+        return embed(batch)
+
+    ingestor.embedder.embed_documents = recording_embed
+    try:
         started = time.perf_counter()
         results = ingestor.ingest(paths)
         first = time.perf_counter() - started
-        stored = [r for r in results if r.status in ("added", "updated")]
-        failed = [r for r in results if r.status == "failed"]
-        chunks = sum(r.chunks for r in stored)
-        print(f"first ingest: {len(results)} files ({len(stored)} stored, {len(failed)} failed), {chunks} chunks in {first:.1f} s"
-              f" -> {len(stored) / first:.2f} documents/s, {chunks / first:.1f} chunks/s")
-        for r in failed:
-            print(f"  failed {Path(r.path).name}: {r.reason}")
-
-        started = time.perf_counter()
-        again = ingestor.ingest(paths)
-        second = time.perf_counter() - started
-        unchanged = sum(r.status == "unchanged" for r in again)
-        print(f"second ingest: {unchanged}/{len(again)} unchanged in {second:.2f} s ({second / first:.1%} of the first)")
-
+    finally:
         ingestor.embedder.embed_documents = embed
-        started = time.perf_counter()
-        for i in range(0, len(texts), 256):
-            embed(texts[i : i + 256])
-        raw = time.perf_counter() - started
-        print(f"raw embedding of the same {len(texts)} chunk texts: {raw:.1f} s -> {len(texts) / raw:.1f} chunks/s")
-        print(f"ingestion / raw embedding throughput: {(chunks / first) / (len(texts) / raw):.0%}")
-        ingestor.close()
+    stored = [r for r in results if r.status in ("added", "updated")]
+    failed = [r for r in results if r.status == "failed"]
+    chunks = sum(r.chunks for r in stored)
+    print(f"first ingest: {len(results)} files ({len(stored)} stored, {len(failed)} failed), {chunks} chunks in {first:.1f} s"
+          f" -> {len(stored) / first:.2f} documents/s, {chunks / first:.1f} chunks/s")
+    for r in failed:
+        print(f"  failed {Path(r.path).name}: {r.reason}")
+
+    started = time.perf_counter()
+    again = ingestor.ingest(paths)
+    second = time.perf_counter() - started
+    unchanged = sum(r.status == "unchanged" for r in again)
+    print(f"second ingest: {unchanged}/{len(again)} unchanged in {second:.2f} s ({second / first:.1%} of the first)")
+
+    started = time.perf_counter()
+    for i in range(0, len(texts), 256):
+        embed(texts[i : i + 256])
+    raw = time.perf_counter() - started
+    print(f"raw embedding of the same {len(texts)} chunk texts: {raw:.1f} s -> {len(texts) / raw:.1f} chunks/s")
+    print(f"ingestion / raw embedding throughput: {(chunks / first) / (len(texts) / raw):.0%}")
 
 
 if __name__ == "__main__":

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Iterator, Sequence
 
 from ingest.errors import SettingsError
-from ingest.models import ChunkDraft, Element, ParsedDocument
+from ingest.models import Chunk, ChunkDraft, Element, ParsedDocument
 
 if TYPE_CHECKING:
     from tokenizers import Tokenizer
@@ -340,3 +340,17 @@ def _segments(text: str, size: int) -> Iterator[str]:
 
 def _pages(elements: Sequence[Element]) -> tuple[int, ...]:
     return tuple(sorted({e.page for e in elements if e.page is not None}))
+
+
+_HEADER_MAX_CHARS = 200
+_LEAD_CHARS = 300
+
+
+def context_header(chunk: Chunk) -> str:
+    """What a chunk is about when its own text does not say it: the document title and innermost section,
+    unless the chunk already opens with them. Encoded with the chunk (dense and lexical), never stored or shown:
+    a chunk cut from the middle of a document otherwise loses its subject (SciFact train: lexical nDCG@10 +0.008,
+    dense +0.011; docs/benchmarks.md)."""
+    parts = [p for p in dict.fromkeys((chunk.title.strip(), *(s.strip() for s in chunk.section[-1:]))) if p]
+    missing = [p for p in parts if p not in chunk.text[:_LEAD_CHARS]]
+    return " — ".join(missing)[:_HEADER_MAX_CHARS]

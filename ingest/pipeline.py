@@ -13,7 +13,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Callable, Iterable, Sequence
 
-from ingest.chunking import ChunkingOptions
+from ingest.chunking import ChunkingOptions, context_header
 from ingest.embedding import Embedder
 from ingest.errors import DocumentError, FileTooLarge, IngestError
 from ingest.models import Chunk, DocumentRecord, FileResult, StoredChunk
@@ -379,9 +379,9 @@ class _Writer:
         ingestor = self.ingestor
         for start in range(0, len(self.chunks), self.batch):
             batch = self.chunks[start : start + self.batch]
-            texts = [c.text for c in batch]
+            texts = [self.text_to_encode(c) for c in batch]
             dense = ingestor.embedder.embed_documents(texts)
-            sparse = [ingestor.sparse.encode_documents([c.text], language=c.language)[0] for c in batch]
+            sparse = [ingestor.sparse.encode_documents([t], language=c.language)[0] for c, t in zip(batch, texts)]
             ingestor.store.upsert([StoredChunk(c, d, v) for c, d, v in zip(batch, dense, sparse)])
             self.notify(Progress("chunks", count=len(batch)))
         for pending, record in self.documents:
@@ -395,6 +395,15 @@ class _Writer:
             self.notify(Progress("stage", path=pending.key, stage="stored"))
             self.notify(Progress("file", path=pending.key, result=result))
         self.documents, self.chunks = [], []
+
+    def text_to_encode(self, chunk: Chunk) -> str:
+        """The chunk led by its context header, when the header still fits in the model's window with it."""
+        header = context_header(chunk)
+        if not header:
+            return chunk.text
+        embedder = self.ingestor.embedder
+        room = embedder.max_tokens - 2 - embedder.count_tokens(chunk.text)
+        return f"{header}\n\n{chunk.text}" if embedder.count_tokens(header) < room else chunk.text
 
 
 def summarize(results: Sequence[FileResult]) -> str:
@@ -419,5 +428,5 @@ def open_ingestor(settings: IngestSettings) -> Ingestor:
         settings.embedding_model_path, batch_size=settings.embedding_batch_size,
         backend=settings.embedding_backend, cache_dir=settings.embedding_cache_dir,
     )
-    store = open_store(settings, embedder.dimension)
+    store = open_store(settings, embedder.dimension, fusion=settings.search_fusion)
     return Ingestor(settings, store, embedder, SparseEncoder())

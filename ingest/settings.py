@@ -35,6 +35,9 @@ class IngestSettings(BaseSettings):
     chunk_overlap: int = Field(32, ge=0)
     max_file_mb: float = Field(200, gt=0, description="Files larger than this are refused.")
     parse_workers: int = Field(2, ge=1, description="Worker processes that parse files in parallel.")
+    search_fusion: str = Field(
+        "dbsf", description="How Qdrant fuses dense and lexical results in hybrid search: dbsf or rrf."
+    )
 
     @field_validator("qdrant_url")
     @classmethod
@@ -51,6 +54,14 @@ class IngestSettings(BaseSettings):
         value = value.strip().lower()
         if value not in allowed:
             raise ValueError(f"must be one of {', '.join(allowed)}")
+        return value
+
+    @field_validator("search_fusion")
+    @classmethod
+    def _check_fusion(cls, value: str) -> str:
+        value = value.strip().lower()
+        if value not in ("dbsf", "rrf"):
+            raise ValueError("must be dbsf (scores normalised by their spread) or rrf (reciprocal ranks)")
         return value
 
     @property

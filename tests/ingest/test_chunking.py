@@ -9,9 +9,9 @@ import tracemalloc
 import pytest
 from shared_data import BAD, DOCS
 
-from ingest.chunking import ChunkingOptions, chunk_document, count_tokens
+from ingest.chunking import ChunkingOptions, chunk_document, context_header, count_tokens
 from ingest.errors import SettingsError
-from ingest.models import Element, ParsedDocument
+from ingest.models import Chunk, Element, ParsedDocument
 
 _SKIPPED = {"war-and-peace-tolstoy.txt"}  # ~80 s to parse; its opening is covered in test_parsing
 
@@ -240,3 +240,21 @@ def test_missing_tokenizer_is_a_settings_error(tmp_path):
 
     with pytest.raises(SettingsError, match="tokenizer.json"):
         chunk_document(_document(Element("text", "NarrativeText")), options)
+
+
+def _chunk(text: str, title: str = "Supply memo", section: tuple[str, ...] = ()) -> Chunk:
+    return Chunk(chunk_id="c", document_id="d", index=3, text=text, document_name="memo.pdf", title=title, section=section)
+
+
+def test_context_header_names_title_and_innermost_section_a_chunk_lacks():
+    chunk = _chunk("200 laptops arrived on time.", section=("Logistics", "Deliveries"))
+    assert context_header(chunk) == "Supply memo — Deliveries"
+
+
+def test_context_header_is_empty_when_the_chunk_opens_with_its_title():
+    assert context_header(_chunk("Supply memo\n\n200 laptops arrived.")) == ""
+    assert context_header(_chunk("Deliveries: 200 laptops.", title="", section=("Deliveries",))) == ""
+
+
+def test_context_header_is_bounded():
+    assert len(context_header(_chunk("text", title="x" * 1000))) == 200

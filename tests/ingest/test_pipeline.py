@@ -156,3 +156,14 @@ def test_text_records_are_chunked_stored_and_skipped_when_unchanged(ingestor):
     assert [r.status for r in ingestor.ingest_records(records)] == ["unchanged", "unchanged"]
     hits = _search(ingestor, "sleep memory consolidation")
     assert hits[0].chunk.document_name == "r2"
+
+
+def test_chunks_are_encoded_with_their_title_but_stored_as_they_are(ingestor):
+    from ingest.pipeline import TextRecord
+
+    body = " ".join(f"Sentence {i} about bone mineral density in older adults." for i in range(120))
+    ingestor.ingest_records([TextRecord("r1", "r1", "Zebrafish cardiology trial", body)])
+    hits = ingestor.store.search(None, ingestor.sparse.encode_query("zebrafish"), limit=20, method="sparse")
+    later = [h for h in hits if h.chunk.index > 0]
+    assert later, "a chunk from the middle of the document is found by a word only its title has"
+    assert all("Zebrafish" not in h.chunk.text for h in later)  # the header is encoded, never stored or shown
