@@ -30,7 +30,8 @@ enforce_offline()
 
 from assistant.beir import load_beir  # noqa: E402
 from assistant.metrics import evaluate_run  # noqa: E402
-from ingest.embedding import BACKENDS, Embedder, _cache_key, default_cache_dir  # noqa: E402
+from ingest.embedding import BACKENDS, Embedder, default_cache_dir  # noqa: E402
+from ingest.embedding_export import cache_key  # noqa: E402
 from ingest.settings import packaged_embedding_model  # noqa: E402
 
 SCIFACT = Path(__file__).resolve().parents[2] / "shared" / "data" / "scifact"
@@ -100,7 +101,7 @@ def main() -> None:
               f"cosine vs torch min {row['cos'][0]:.5f} mean {row['cos'][1]:.5f}", flush=True)
 
         if backend in scored:
-            key = f"{backend}-{_cache_key(Path(model_path), backend)}-{corpus_digest}"
+            key = f"{backend}-{cache_key(Path(model_path), backend)}-{corpus_digest}"
             docs, wall, cpu = corpus_vectors(embedder, corpus, args.cache_dir, key)
             query_vectors = np.asarray(embedder.embed_documents(queries), dtype=np.float32)
             scores = query_vectors @ docs.T

@@ -49,7 +49,10 @@ def main() -> None:
 
     from ingest.chunking import ChunkingOptions, load_tokenizer
     from ingest.parsing import parse_file
+    from ingest.sentences import install_light_pipeline
     from ingest.settings import packaged_embedding_model
+
+    install_light_pipeline()  # as the parse workers do
 
     for name in ("unstructured", "pdfminer", "pypdf", "pikepdf"):
         logging.getLogger(name).setLevel(logging.ERROR)

@@ -69,7 +69,7 @@ class IngestSettings(BaseSettings):
         """Exported copies of the embedding model (ONNX, OpenVINO): made once per machine, shared by every data dir.
 
         $XDG_CACHE_HOME/enclave/embeddings, else ~/.cache/enclave/embeddings (in a container, put it on a volume)."""
-        from ingest.embedding import default_cache_dir
+        from ingest.embedding_export import default_cache_dir
 
         return default_cache_dir()
 

@@ -30,6 +30,9 @@ def parse_and_chunk(path: str, options: ChunkingOptions) -> ParseOutcome:
     enforce_offline()
     _quiet_library_logs()
     from ingest.parsing import parse_file  # after enforce_offline: importing unstructured reads those switches
+    from ingest.sentences import install_light_pipeline
+
+    install_light_pipeline()
 
     document = parse_file(path)
     chunks = chunk_document(document, options)
