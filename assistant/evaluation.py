@@ -11,7 +11,7 @@ import hashlib
 import json
 import shutil
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable, Sequence
 
@@ -19,22 +19,22 @@ from assistant.beir import BeirDataset, load_beir
 from assistant.errors import AssistantError
 from assistant.metrics import Run, evaluate_run
 from assistant.models import Passage, User
+from assistant.reranking import open_reranker
 from assistant.retrieval import Retriever
+from assistant.settings import AssistantSettings, load_assistant_settings
 from ingest import IngestError, IngestSettings, load_settings
 
 if TYPE_CHECKING:
+    from assistant.reranking import Reranker
     from ingest import Ingestor, Progress
 
-METHODS = ("dense", "sparse", "hybrid")
+METHODS = ("dense", "sparse", "hybrid", "rerank")  # rerank: hybrid, then the re-ranking stage
 FUSIONS = ("rrf", "dbsf")  # what Qdrant fuses hybrid prefetches with (ingest/store)
 CHUNK_DEPTH = 300  # chunks asked for per query: enough distinct documents to fill Recall@100
 DOCUMENT_DEPTH = 100  # documents kept per query (the deepest cut-off any metric looks at)
 FINGERPRINT_FILE = "fingerprint.json"
-INDEX_CODE = ("chunking.py", "embedding.py", "pipeline.py", "sparse.py", "stopwords.py")
-NO_RERANKER = (
-    "no re-ranking stage is available: none of the offline candidates (nomic-embed-text-v1.5 re-scoring the top 10, "
-    "MiniLM sentence max-sim, dense or lexical pseudo-relevance feedback) gained more than 0.006 nDCG@10 over hybrid "
-    "search on SciFact's train split, and each costs seconds per query (docs/benchmarks.md); measure --method hybrid"
+INDEX_CODE = (
+    "chunking.py", "embedding.py", "embedding_export.py", "pipeline.py", "sources.py", "sparse.py", "stopwords.py", "writer.py",
 )
 EVAL_USER = User(name="beir-eval", groups=(), is_admin=True)  # admins search every document
 
@@ -69,6 +69,8 @@ class EvalReport:
     queries_per_s: float
     index_s: float  # opening the store and models, plus ingesting when the index was not current
     index_reused: bool  # True when the stored index matched the corpus and nothing was ingested
+    reranker: str = ""  # what reordered the first stage's candidates (method rerank only)
+    rerank_candidates: int = 0  # how many candidates it reordered per query
 
     def to_json(self) -> dict:
         figures = {
@@ -89,43 +91,80 @@ def evaluate_beir(
     settings: IngestSettings | None = None,
     progress: EvalProgress | None = None,
     fusion: str | None = None,
+    assistant_settings: AssistantSettings | None = None,
+    limit: int | None = None,
 ) -> EvalReport:
     """Ingest the dataset's corpus (once), run its judged queries of `split` and return the metrics.
 
-    fusion (hybrid only): "rrf" or "dbsf" to override the store's fusion; None measures the store as the assistant
-    opens it.
+    fusion (hybrid and rerank): "rrf" or "dbsf" to override the store's fusion; None measures the store as the
+    assistant opens it.
+    method "rerank": hybrid search, then the reranker ENCLAVE_RERANK configures (the embedded one when it is off)
+    over ENCLAVE_RERANK_CANDIDATES candidates, through the same `Retriever` the assistant uses.
+    limit: only the first N judged queries (in queries.jsonl order), for quicker comparisons.
     """
-    if method == "rerank":
-        raise EvaluationError(NO_RERANKER)
     if method not in METHODS:
         raise EvaluationError(f"unknown method {method!r}: use one of {', '.join(METHODS)}")
     if fusion is not None and fusion not in FUSIONS:
         raise EvaluationError(f"unknown fusion {fusion!r}: use one of {', '.join(FUSIONS)}")
-    dataset = load_dataset(Path(dataset_dir), split)
+    if limit is not None and limit < 1:
+        raise EvaluationError(f"limit must be at least 1 query (got {limit})")
+    dataset = limit_queries(load_dataset(Path(dataset_dir), split), limit)
+    rerank_settings = (assistant_settings or _load_assistant_settings()) if method == "rerank" else None
+    reranker = _open_reranker(rerank_settings) if rerank_settings is not None else None
     base = settings or _load_settings()
     eval_settings = eval_settings_for(base, dataset.name)
     notify = progress or (lambda event: None)
-    ingestor, index = prepare_index(dataset, Path(dataset_dir), eval_settings, notify)
+    try:
+        ingestor, index = prepare_index(dataset, Path(dataset_dir), eval_settings, notify)
+    except BaseException:
+        if reranker is not None:
+            reranker.close()
+        raise
+    candidates = rerank_settings.rerank_candidates if rerank_settings is not None else 0
     try:
         if fusion is not None:
             # Both store backends read `fusion` at each hybrid query; this changes only the evaluation's store.
             ingestor.store.fusion = fusion  # type: ignore[attr-defined]
         fused_by = str(getattr(ingestor.store, "fusion", "rrf"))
-        retriever = Retriever(ingestor.embedder, ingestor.sparse, ingestor.store)
+        retriever = Retriever(ingestor.embedder, ingestor.sparse, ingestor.store, reranker=reranker,
+                              rerank_candidates=candidates)
         started = time.perf_counter()
-        run = run_queries(retriever, dataset.queries, method, notify)
+        run = run_queries(retriever, dataset.queries, "hybrid" if method == "rerank" else method, notify)
         elapsed = time.perf_counter() - started
         chunks = ingestor.store.count()
     finally:
-        ingestor.close()
+        try:
+            if reranker is not None:
+                reranker.close()
+        finally:
+            ingestor.close()
     figures = evaluate_run(run, dataset.qrels)
     return EvalReport(
-        dataset=dataset.name, split=split, method=method, fusion=fused_by if method == "hybrid" else "",
+        dataset=dataset.name, split=split, method=method,
+        fusion=fused_by if method in ("hybrid", "rerank") else "",
         queries=len(dataset.queries), documents=len(dataset.corpus), chunks=chunks, ndcg_at_10=figures["ndcg@10"],
         recall_at_100=figures["recall@100"], mrr_at_10=figures["mrr@10"],
         queries_per_s=len(dataset.queries) / elapsed if elapsed > 0 else 0.0,
         index_s=index.seconds, index_reused=index.reused,
+        reranker=reranker.description if reranker is not None else "", rerank_candidates=candidates,
     )
+
+
+def limit_queries(dataset: BeirDataset, limit: int | None) -> BeirDataset:
+    """The first `limit` judged queries and their judgments only (metrics average over the judged queries)."""
+    if limit is None or limit >= len(dataset.queries):
+        return dataset
+    kept = dict(list(dataset.queries.items())[:limit])
+    return replace(dataset, queries=kept, qrels={q: dataset.qrels[q] for q in kept})
+
+
+def _open_reranker(settings: AssistantSettings) -> "Reranker":
+    """The configured reranker; the embedded one when ENCLAVE_RERANK is off, so `--method rerank` always measures
+    a re-ranking stage."""
+    try:
+        return open_reranker(settings, mode=settings.rerank if settings.rerank != "off" else "embedded")
+    except AssistantError as exc:
+        raise EvaluationError(str(exc)) from exc
 
 
 # -- dataset and index ------------------------------------------------------------------------------------------
@@ -259,6 +298,13 @@ def _load_settings() -> IngestSettings:
     try:
         return load_settings()
     except IngestError as exc:
+        raise EvaluationError(str(exc)) from exc
+
+
+def _load_assistant_settings() -> AssistantSettings:
+    try:
+        return load_assistant_settings()
+    except AssistantError as exc:
         raise EvaluationError(str(exc)) from exc
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from assistant.errors import RetrievalUnavailable
@@ -10,6 +11,7 @@ from assistant.models import Passage, User
 from ingest import SearchFilter, SearchHit, StoreUnavailable
 
 if TYPE_CHECKING:
+    from assistant.reranking import Reranker
     from ingest import Embedder, SparseEncoder, Store
 
 
@@ -26,25 +28,32 @@ def cosine(a: list[float], b: list[float]) -> float:
 
 
 class Retriever:
-    """Hybrid (dense + lexical) retrieval in one Qdrant query, always filtered by the user's groups."""
+    """Hybrid (dense + lexical) retrieval in one Qdrant query, always filtered by the user's groups; then, when a
+    reranker is given, its reordering of the first `rerank_candidates` hits. The reranker sees only what the
+    filtered search returned, so it can change the order of what a user gets, never what they may get."""
 
-    def __init__(self, embedder: Embedder, sparse: SparseEncoder, store: Store, method: str = "hybrid") -> None:
+    def __init__(self, embedder: Embedder, sparse: SparseEncoder, store: Store, method: str = "hybrid",
+                 reranker: Reranker | None = None, rerank_candidates: int = 20) -> None:
         self.embedder = embedder
         self.sparse = sparse
         self.store = store
         self.method = method
+        self.reranker = reranker
+        self.rerank_candidates = rerank_candidates
 
     def search(self, question: str, user: User, k: int = 10, method: str | None = None,
                with_relevance: bool = False) -> list[Passage]:
         method = method or self.method
         dense = self.embedder.embed_query(question) if method in ("dense", "hybrid") else None
         sparse = self.sparse.encode_query(question) if method in ("sparse", "hybrid") else None
+        limit = max(k, self.rerank_candidates) if self.reranker else k
         try:
             hits: list[SearchHit] = self.store.search(
-                dense, sparse, limit=k, flt=permission_filter(user), method=method, with_vectors=with_relevance
+                dense, sparse, limit=limit, flt=permission_filter(user), method=method, with_vectors=with_relevance
             )
         except StoreUnavailable as exc:
             raise RetrievalUnavailable(str(exc)) from exc
+        hits = self._rerank(question, hits)[:k]
         if not with_relevance:
             return [Passage(n=i, chunk=hit.chunk, score=hit.score) for i, hit in enumerate(hits, start=1)]
         query_vector = dense if dense is not None else self.embedder.embed_query(question)
@@ -59,6 +68,19 @@ class Retriever:
             )
             for i, hit in enumerate(hits, start=1)
         ]
+
+    def _rerank(self, question: str, hits: list[SearchHit]) -> list[SearchHit]:
+        """The head reordered by the reranker, each hit scored by what placed it; the tail keeps the first stage's
+        order (and scores) below it, so deep cut-offs such as Recall@100 still see every hit."""
+        if self.reranker is None or len(hits) < 2:
+            return hits
+        head, tail = hits[: self.rerank_candidates], hits[self.rerank_candidates :]
+        ranked = self.reranker.rerank(question, [hit.chunk for hit in head])
+        return [replace(head[r.index], score=r.score) for r in ranked] + tail
+
+    def close(self) -> None:
+        if self.reranker is not None:
+            self.reranker.close()
 
     def _terms(self, text: str, language: str | None) -> list[int]:
         return self.sparse.encode_documents([text], language=language)[0].indices

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 
 from assistant.answering import Assistant
 from assistant.llm import LLMClient
+from assistant.reranking import open_reranker
 from assistant.retrieval import Retriever
 from assistant.settings import AssistantSettings
 from ingest import IngestSettings
@@ -21,14 +22,25 @@ class Enclave:
     assistant: Assistant
 
     def close(self) -> None:
-        self.ingestor.close()
+        try:
+            self.assistant.retriever.close()
+        finally:
+            self.ingestor.close()
 
 
 def open_enclave(ingest_settings: IngestSettings, assistant_settings: AssistantSettings) -> Enclave:
     from ingest import open_ingestor
 
     ingestor = open_ingestor(ingest_settings)
-    retriever = Retriever(ingestor.embedder, ingestor.sparse, ingestor.store, method=assistant_settings.search_method)
+    try:
+        reranker = open_reranker(assistant_settings)  # the model loads now, so a missing one fails at start-up
+    except BaseException:
+        ingestor.close()
+        raise
+    retriever = Retriever(
+        ingestor.embedder, ingestor.sparse, ingestor.store, method=assistant_settings.search_method,
+        reranker=reranker, rerank_candidates=assistant_settings.rerank_candidates,
+    )  # fmt: skip
     llm = LLMClient(
         assistant_settings.llm_base_url,
         model=assistant_settings.llm_model,

@@ -2,11 +2,23 @@
 
 from __future__ import annotations
 
-from pydantic import Field, SecretStr, ValidationError, field_validator
+import os
+from pathlib import Path
+
+from pydantic import Field, SecretStr, ValidationError, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from assistant.errors import AssistantError
 from ingest import describe_validation_error
+
+RERANK_MODES = ("off", "embedded", "service")
+RERANK_MODEL_FILE = "nomic-embed-text-v1.5.f16.gguf"  # what `make reranker` assembles into the models dir
+
+
+def default_models_dir() -> Path:
+    """Where set-up puts packaged models. The same ENCLAVE_MODELS_DIR the ui reads for the chat model: the
+    assistant needs it for the re-ranking model and may not import ui."""
+    return Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "enclave" / "models"
 
 
 class AssistantSettings(BaseSettings):
@@ -28,6 +40,16 @@ class AssistantSettings(BaseSettings):
         0.5, ge=-1, le=1, description="Cosine similarity a passage needs when it shares no word with the question."
     )
     search_method: str = Field("hybrid", description="dense, sparse or hybrid.")
+    rerank: str = Field("off", description="Re-ranking stage: off, embedded (in-process model) or service (HTTP).")
+    # The reranker sees what the first stage found, so it can only help when the answer is among these.
+    rerank_candidates: int = Field(20, ge=2, le=200, description="Passages the first stage hands the re-ranker.")
+    rerank_model_path: str = Field("", description="GGUF for rerank=embedded; empty = the packaged nomic model.")
+    rerank_threads: int = Field(default_factory=lambda: os.cpu_count() or 2, ge=1, description="CPU threads.")
+    rerank_url: str = Field("", validate_default=True, description="Rerank endpoint of the service (vLLM, llama.cpp).")
+    rerank_model: str = Field("", description="Model name sent to the service; empty = the one it serves.")
+    rerank_api_key: SecretStr = Field(SecretStr(""), description="API key for the re-ranking service, if any.")
+    rerank_timeout: float = Field(30, gt=0, description="Seconds to wait for the re-ranking service.")
+    models_dir: Path = Field(default_factory=default_models_dir, description="Where set-up puts packaged models.")
 
     @field_validator("llm_base_url")
     @classmethod
@@ -42,6 +64,30 @@ class AssistantSettings(BaseSettings):
         if value not in {"dense", "sparse", "hybrid"}:
             raise ValueError("must be dense, sparse or hybrid")
         return value
+
+    @field_validator("rerank")
+    @classmethod
+    def _check_rerank(cls, value: str) -> str:
+        if value not in RERANK_MODES:
+            raise ValueError("must be off, embedded (the packaged model, in-process) or service (ENCLAVE_RERANK_URL)")
+        return value
+
+    @field_validator("rerank_url")
+    @classmethod
+    def _check_rerank_url(cls, value: str, info: ValidationInfo) -> str:
+        if value and not value.startswith(("http://", "https://")):
+            raise ValueError("must be the http(s):// URL of a rerank endpoint, e.g. http://reranker:8000/rerank")
+        if not value and info.data.get("rerank") == "service":
+            raise ValueError("must be set when ENCLAVE_RERANK=service: the rerank endpoint, "
+                             "e.g. http://reranker:8000/rerank (vLLM) or http://127.0.0.1:8080/v1/rerank (llama.cpp)")
+        return value
+
+    @property
+    def rerank_gguf_path(self) -> Path:
+        """The embedded re-ranker's model: ENCLAVE_RERANK_MODEL_PATH, or the packaged file in the models dir."""
+        if self.rerank_model_path:
+            return Path(self.rerank_model_path).expanduser()
+        return self.models_dir / RERANK_MODEL_FILE
 
 
 def load_assistant_settings(**overrides) -> AssistantSettings:

@@ -22,10 +22,10 @@ from ingest.settings import IngestSettings, describe_validation_error, load_sett
 _LAZY = {
     "Embedder": "ingest.embedding",
     "Ingestor": "ingest.pipeline",
-    "Progress": "ingest.pipeline",
+    "Progress": "ingest.models",
     "open_ingestor": "ingest.pipeline",
     "summarize": "ingest.pipeline",
-    "TextRecord": "ingest.pipeline",
+    "TextRecord": "ingest.sources",
     "SparseEncoder": "ingest.sparse",
     "Store": "ingest.store",
     "open_store": "ingest.store",

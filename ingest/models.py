@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Callable, Literal
 
 FileStatus = Literal["added", "unchanged", "updated", "failed", "removed"]
 
@@ -26,6 +26,9 @@ class ParsedDocument:
     elements: list[Element]
     language: str | None = None
     pages: int | None = None
+    # Parts of the file that were left out, each with its reason ("attachment 'a.zip' skipped: ..."): the rest
+    # of the document is still stored, and the reasons are reported with it.
+    warnings: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -131,12 +134,27 @@ class SearchHit:
 class FileResult:
     path: str
     status: FileStatus
-    reason: str = ""
+    reason: str = ""  # why it failed; for a stored file, what was left out of it (a skipped attachment)
     chunks: int = 0
     document_id: str = ""
 
     def to_json(self) -> dict:
         return {"path": self.path, "status": self.status, "reason": self.reason, "chunks": self.chunks}
+
+
+@dataclass(frozen=True)
+class Progress:
+    """One step of ingestion, for progress bars and status tables."""
+
+    kind: str  # "start" (total files known) | "file" (a file finished) | "chunks" (chunks embedded) | "stage"
+    path: str = ""
+    total: int = 0
+    count: int = 0
+    stage: str = ""  # for kind="stage": queued | parsing | embedding | stored | failed
+    result: FileResult | None = None
+
+
+ProgressCallback = Callable[[Progress], None]
 
 
 @dataclass

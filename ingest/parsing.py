@@ -6,7 +6,6 @@ from __future__ import annotations
 import functools
 import io
 import os
-import re
 import shutil
 import subprocess
 import tempfile
@@ -16,31 +15,32 @@ from pathlib import Path
 from typing import Any, Callable, Sequence
 
 from ingest.detection import KIND_NAMES, FileType, detect_file_type, read_text
+from ingest.elements import choose_title, convert_elements, detect_language
+from ingest.email_parsing import EMAIL_KINDS, check_nesting, partition_email_body, read_attachments
 from ingest.errors import CorruptDocument, DocumentError, MissingSystemTool
 from ingest.models import Element, ParsedDocument
 
-# Layout-only markers carry no text worth retrieving.
-_SKIPPED_CATEGORIES = frozenset({"PageBreak", "PageNumber"})
 # unstructured classifies each plain-text paragraph with a spaCy model; on a line of megabytes (a file with no line
 # breaks) that costs tens of seconds and can only answer "narrative text", so such lines skip it.
 _LONG_LINE_CHARS = 20_000
 _OCR_DPI = 300  # below this Tesseract misreads small print
 _OCR_LANGUAGES = ("eng", "spa", "deu", "fra", "ita", "por")  # used when their traineddata is installed
-_TITLE_MAX_CHARS = 200
 # Formats without heading markup, where unstructured guesses titles from how short a line is.
 _GUESSED_TITLE_KINDS = frozenset({"pdf", "txt", "eml", "msg", "image"})
-_WORD = re.compile(r"[^\W\d_]{3,}")
-_SENTENCE_END = re.compile(r"\.(\[\d+\])*$")  # "...a Liverpool fan.[2]"
-_LANGUAGE_SAMPLE_PIECES = 20
-_LANGUAGE_PIECE_CHARS = 500
-_LANGUAGE_MIN_LETTERS = 100  # below this langdetect guesses (a 75-letter header came out Catalan)
-_LANGUAGE_MIN_CONFIDENCE = 0.8
+# unstructured's own per-document language pass (langdetect again, ~20 ms a file) is skipped: detect_language decides.
+NO_LANGUAGE_DETECTION = [""]
 
 _ZIP_KINDS = frozenset({"docx", "pptx", "xlsx", "odt", "epub"})  # a missing part raises KeyError
 
 
-def parse_file(path: str) -> ParsedDocument:
-    """Parse the file at `path`; raise a DocumentError subclass, with a reason a person understands, if it cannot be."""
+def parse_file(path: str, *, max_attachment_bytes: int | None = None) -> ParsedDocument:
+    """Parse the file at `path`; raise a DocumentError subclass, with a reason a person understands, if it cannot be.
+    An e-mail's attachments are parsed too (larger than `max_attachment_bytes`: left out and reported)."""
+    return _parse(path, 0, max_attachment_bytes)
+
+
+def _parse(path: str, nesting: int, max_attachment_bytes: int | None) -> ParsedDocument:
+    """`parse_file`, for a file attached `nesting` levels deep inside an e-mail (0: not an attachment)."""
     try:
         file_type = detect_file_type(path)
     except OSError as exc:
@@ -49,6 +49,8 @@ def parse_file(path: str) -> ParsedDocument:
         raise
     except Exception as exc:  # the boundary, for the container readers (zip, OLE, qpdf) used to sniff
         raise CorruptDocument(f"cannot tell what this file is (it may be damaged): {_short(exc)}") from exc
+    if file_type.kind in EMAIL_KINDS:
+        check_nesting(nesting)
     try:
         raw = _PARTITIONERS[file_type.kind](path, file_type)
     except DocumentError:
@@ -58,15 +60,23 @@ def parse_file(path: str) -> ParsedDocument:
     except Exception as exc:  # the boundary: any library failure on this file becomes a DocumentError for it alone
         raise _wrap_library_error(exc, file_type) from exc
     elements = convert_elements(raw, guessed_titles=file_type.kind in _GUESSED_TITLE_KINDS)
-    name = Path(path).name
+    title = choose_title(raw, elements, Path(path).stem)  # before attachments: their headings are no title
+    warnings: tuple[str, ...] = ()
+    if file_type.kind in EMAIL_KINDS:
+        parse_attachment = functools.partial(_parse, max_attachment_bytes=max_attachment_bytes)
+        attached, warnings = read_attachments(
+            path, file_type.kind, parse_attachment, nesting=nesting, max_bytes=max_attachment_bytes
+        )
+        elements = elements + attached
     pages = file_type.pages if file_type.pages is not None else _max_page(elements)
     return ParsedDocument(
         path=path,
-        name=name,
-        title=_choose_title(raw, elements, Path(path).stem),
+        name=Path(path).name,
+        title=title,
         elements=elements,
         language=detect_language([e.text for e in elements]),
         pages=pages,
+        warnings=warnings,
     )
 
 
@@ -172,14 +182,15 @@ def _partition_image(path: str, file_type: FileType) -> list:
 
 def _partition_plain_text(path: str, file_type: FileType) -> list:
     from unstructured.documents.elements import NarrativeText
-    from unstructured.partition.text import partition_text
+
+    from ingest.plain_text import partition_plain_text
 
     elements: list = []
     pending: list[str] = []
 
     def flush() -> None:
         if pending:
-            elements.extend(partition_text(text="\n".join(pending), languages=["auto"]))
+            elements.extend(partition_plain_text("\n".join(pending)))
             pending.clear()
 
     for line in read_text(path).split("\n"):
@@ -195,13 +206,13 @@ def _partition_plain_text(path: str, file_type: FileType) -> list:
 def _partition_markdown(path: str, file_type: FileType) -> list:
     from unstructured.partition.md import partition_md
 
-    return partition_md(text=read_text(path), languages=["auto"])
+    return partition_md(text=read_text(path), languages=NO_LANGUAGE_DETECTION)
 
 
 def _partition_html(path: str, file_type: FileType) -> list:
     from unstructured.partition.html import partition_html
 
-    return partition_html(text=read_text(path), languages=["auto"])
+    return partition_html(text=read_text(path), languages=NO_LANGUAGE_DETECTION)
 
 
 def _partition_delimited(path: str, file_type: FileType) -> list:
@@ -210,24 +221,14 @@ def _partition_delimited(path: str, file_type: FileType) -> list:
 
     partition = partition_tsv if file_type.kind == "tsv" else partition_csv
     # Decode ourselves (charset detection), hand pandas UTF-8.
-    return partition(file=io.BytesIO(read_text(path).encode("utf-8")), encoding="utf-8", languages=["auto"])
-
-
-def _partition_email(path: str, file_type: FileType) -> list:
-    from unstructured.partition.email import partition_email
-    from unstructured.partition.msg import partition_msg
-
-    partition = partition_msg if file_type.kind == "msg" else partition_email
-    # Attachments are routed through unstructured's auto partitioner, which sends images to hi_res layout models
-    # that must be downloaded: not allowed offline. The message body is ingested; attachments are not.
-    return partition(filename=path, process_attachments=False, languages=["auto"])
+    return partition(file=io.BytesIO(read_text(path).encode("utf-8")), encoding="utf-8", languages=NO_LANGUAGE_DETECTION)
 
 
 def _partitioner(module: str, function: str, **options: Any) -> Callable[[str, FileType], list]:
     def partition(path: str, file_type: FileType) -> list:
         import importlib
 
-        return getattr(importlib.import_module(module), function)(filename=path, languages=["auto"], **options)
+        return getattr(importlib.import_module(module), function)(filename=path, languages=NO_LANGUAGE_DETECTION, **options)
 
     return partition
 
@@ -236,8 +237,9 @@ def _needs_libreoffice(inner: Callable[[str, FileType], list]) -> Callable[[str,
     def partition(path: str, file_type: FileType) -> list:
         if shutil.which("soffice") is None:
             name = KIND_NAMES[file_type.kind]
+            package = "libreoffice-impress-nogui" if file_type.kind == "ppt" else "libreoffice-writer-nogui"
             raise MissingSystemTool(
-                f"reading {name} files needs LibreOffice: install libreoffice-core (apt), "
+                f"reading {name} files needs LibreOffice: install {package} (apt; `make setup` does where it can), "
                 f"or save the file in the newer format ({name}X)"
             )
         return inner(path, file_type)
@@ -261,8 +263,8 @@ _PARTITIONERS: dict[str, Callable[[str, FileType], list]] = {
     "txt": _partition_plain_text,
     "csv": _partition_delimited,
     "tsv": _partition_delimited,
-    "eml": _partition_email,
-    "msg": _partition_email,
+    "eml": partition_email_body,
+    "msg": partition_email_body,
     "image": _partition_image,
 }
 
@@ -287,95 +289,6 @@ def ocr_languages() -> tuple[str, ...]:
         return ()
     installed = set(listing.split())
     return tuple(code for code in _OCR_LANGUAGES if code in installed)
-
-
-# -- from unstructured's elements to ours -------------------------------------------------------------------------
-
-
-def convert_elements(raw: Sequence[Any], *, guessed_titles: bool = False) -> list[Element]:
-    """Keep text, category, page and heading depth; tables become rows; repeated headers and footers go.
-    With `guessed_titles`, titles that look like sentence fragments become body text."""
-    elements: list[Element] = []
-    margins_seen: set[str] = set()
-    for item in raw:
-        category = item.category
-        if category in _SKIPPED_CATEGORIES:
-            continue
-        html = getattr(item.metadata, "text_as_html", None)
-        text = (table_to_text(html) if category == "Table" and html else item.text or "").strip()
-        if not text:
-            continue
-        if category in ("Header", "Footer"):
-            if text in margins_seen:  # the same running header on every page says nothing new
-                continue
-            margins_seen.add(text)
-        if category == "Title" and guessed_titles and not is_plausible_heading(text):
-            category = "UncategorizedText"
-        level = item.metadata.category_depth or 0
-        elements.append(Element(text=text, category=category, page=item.metadata.page_number, level=level))
-    return elements
-
-
-def is_plausible_heading(text: str) -> bool:
-    """unstructured guesses titles in PDFs and plain text from short lines: wrapped sentence fragments ("loan to
-    Cambridge United.") and margin stamps ("p e S 0 3") would cut sections and name them, so they stay body text."""
-    words = text.split()
-    if not _WORD.search(text) or text[:1].islower():
-        return False
-    return not (len(words) >= 5 and _SENTENCE_END.search(text))
-
-
-def table_to_text(html: str) -> str:
-    """An HTML table as one line per row, cells separated by pipes (what LLMs read best); nested tables flatten."""
-    import lxml.html
-
-    try:
-        root = lxml.html.fragment_fromstring(html, create_parent="div")
-    except (ValueError, lxml.etree.ParserError):
-        return ""
-    table = root.find(".//table")
-    if table is None:
-        return " ".join(root.text_content().split())
-    lines = []
-    for row in table.xpath("./tr|./thead/tr|./tbody/tr|./tfoot/tr"):
-        cells = [" ".join(cell.text_content().split()) for cell in row.xpath("./td|./th")]
-        if any(cells):
-            lines.append("| " + " | ".join(cells) + " |")
-    return "\n".join(lines)
-
-
-def _choose_title(raw: Sequence[Any], elements: Sequence[Element], fallback: str) -> str:
-    """An e-mail's subject, else the first title in the document, else the file name without extension."""
-    for item in raw[:1]:
-        subject = getattr(item.metadata, "subject", None)
-        if subject and subject.strip():
-            return subject.strip()[:_TITLE_MAX_CHARS]
-    for element in elements:
-        if element.category == "Title":
-            return " ".join(element.text.split())[:_TITLE_MAX_CHARS]
-    return fallback
-
-
-def detect_language(texts: Sequence[str]) -> str | None:
-    """The document's main language as ISO 639-1 ("en", "es"), from samples spread over the whole text; None when
-    the text is too short or too mixed to tell (a wrong language would pick the wrong stemmer downstream)."""
-    from langdetect import DetectorFactory, LangDetectException, detect_langs
-
-    texts = [t for t in texts if t.strip()]
-    if not texts:
-        return None
-    step = max(1, len(texts) // _LANGUAGE_SAMPLE_PIECES)
-    sample = "\n".join(t[:_LANGUAGE_PIECE_CHARS] for t in texts[::step])
-    if sum(ch.isalpha() for ch in sample) < _LANGUAGE_MIN_LETTERS:
-        return None
-    DetectorFactory.seed = 0  # langdetect is randomised; the same file must always get the same answer
-    try:
-        best = detect_langs(sample)[0]
-    except LangDetectException:
-        return None  # no letters to judge by (numbers, symbols)
-    if best.prob < _LANGUAGE_MIN_CONFIDENCE:
-        return None
-    return best.lang.split("-")[0]  # zh-cn / zh-tw → zh
 
 
 # -- helpers ------------------------------------------------------------------------------------------------------

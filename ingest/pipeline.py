@@ -2,92 +2,37 @@
 
 from __future__ import annotations
 
-import hashlib
 import multiprocessing
 import os
-import uuid
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
+from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import datetime, timezone
 from pathlib import Path
-from typing import Callable, Iterable, Sequence
+from typing import Iterable, Iterator, Sequence
 
-from ingest.chunking import ChunkingOptions, context_header
+from ingest.chunking import ChunkingOptions
 from ingest.embedding import Embedder
 from ingest.errors import DocumentError, FileTooLarge, IngestError
-from ingest.models import Chunk, DocumentRecord, FileResult, StoredChunk
 from ingest.jobs import JobLog
+from ingest.models import DocumentRecord, FileResult, Progress, ProgressCallback
 from ingest.registry import Registry
 from ingest.settings import IngestSettings
+from ingest.sources import (
+    RECORD_SOURCE,
+    TextRecord,
+    collect_files,
+    document_id_for,
+    hash_file,
+    hash_record,
+    record_id_for,
+)
 from ingest.sparse import SparseEncoder
 from ingest.store import Store
 from ingest.worker import ParseOutcome, parse_and_chunk
+from ingest.writer import ChunkWriter, PendingDocument
 
-_NAMESPACE = uuid.UUID("6f1c2a52-8f4e-4d0c-9a53-2c1b6f0e7a11")
-_UPSERT_BATCH = 256
 DEFAULT_GROUPS = ("everyone",)
-
-
-def document_id_for(path: Path) -> str:
-    """A stable id for the file at this absolute path: re-ingesting it updates the same document."""
-    return str(uuid.uuid5(_NAMESPACE, "file:" + str(path.resolve())))
-
-
-def chunk_id_for(document_id: str, version: int, index: int) -> str:
-    return str(uuid.uuid5(_NAMESPACE, f"{document_id}:{version}:{index}"))
-
-
-def hash_file(path: Path) -> str:
-    with path.open("rb") as fh:
-        return hashlib.file_digest(fh, "sha256").hexdigest()
-
-
-def collect_files(paths: Iterable[str | Path]) -> tuple[list[Path], list[FileResult]]:
-    """Expand folders recursively (skipping hidden files); report paths that do not exist."""
-    files: list[Path] = []
-    missing: list[FileResult] = []
-    for raw in paths:
-        path = Path(raw)
-        if path.is_dir():
-            files.extend(
-                sorted(
-                    p for p in path.rglob("*")
-                    if p.is_file() and not any(part.startswith(".") for part in p.relative_to(path).parts)
-                )
-            )
-        elif path.is_file():
-            files.append(path)
-        else:
-            missing.append(FileResult(str(raw), "failed", "no such file or folder"))
-    seen: set[Path] = set()
-    unique = [p for p in files if not (p.resolve() in seen or seen.add(p.resolve()))]
-    return unique, missing
-
-
-@dataclass(frozen=True)
-class Progress:
-    """One step of ingestion, for progress bars and status tables."""
-
-    kind: str  # "start" (total files known) | "file" (a file finished) | "chunks" (chunks embedded) | "stage"
-    path: str = ""
-    total: int = 0
-    count: int = 0
-    stage: str = ""  # for kind="stage": queued | parsing | embedding | stored | failed
-    result: FileResult | None = None
-
-
-ProgressCallback = Callable[[Progress], None]
-
-
-@dataclass(frozen=True)
-class TextRecord:
-    """A document given as text rather than a file."""
-
-    key: str  # stable identity: the same key later updates the same document
-    name: str  # shown as the document's name in results and citations
-    title: str
-    text: str
 
 
 @dataclass
@@ -97,10 +42,11 @@ class _Job:
     content_hash: str
     size: int
     previous: DocumentRecord | None
+    groups: tuple[str, ...]
 
 
 class Ingestor:
-    """Owns one store, one registry and the embedding models; ingests, removes and lists documents."""
+    """Owns one store, one registry and the embedding models; ingests, re-indexes, removes and lists documents."""
 
     def __init__(self, settings: IngestSettings, store: Store, embedder: Embedder, sparse: SparseEncoder) -> None:
         self.settings = settings
@@ -128,30 +74,70 @@ class Ingestor:
         progress: ProgressCallback | None = None,
     ) -> list[FileResult]:
         files, results = collect_files(paths)
-        batch = self.jobs.start(user, [r.path for r in results] + [str(p) for p in files])
-        notify = self._logged(batch, progress or (lambda event: None))
-        notify(Progress("start", total=len(files) + len(results)))
-        for result in results:
-            notify(Progress("file", path=result.path, result=result))
-        jobs: list[_Job] = []
-        for path in files:
-            job, result = self._plan(path, tuple(groups))
-            if result is not None:
-                results.append(result)
-                notify(Progress("file", path=str(path), result=result))
-            else:
-                jobs.append(job)
-                notify(Progress("stage", path=str(path), stage="queued"))
-        try:
-            results.extend(self._run(jobs, tuple(groups), user, notify))
+        with self._batch(user, [r.path for r in results] + [str(p) for p in files], results, progress) as notify:
+            jobs = self._queue(((str(p), self._plan(p, tuple(groups))) for p in files), results, notify)
+            results.extend(self._run(jobs, user, notify))
             if sync:
                 results.extend(self._sync(paths, {str(p.resolve()) for p in files}, notify))
-        finally:
-            self.repair()  # interrupted (Ctrl-C, a closed browser tab): leave no half-written document behind
-            self.jobs.finish(batch)
         order = {str(path): i for i, path in enumerate(files)}
         results.sort(key=lambda r: order.get(r.path, len(order)))  # in the order given; removals last
         return results
+
+    def reindex(self, keys: Sequence[str], *, user: str = "cli",
+                progress: ProgressCallback | None = None) -> list[FileResult]:
+        """Parse, chunk and embed these stored documents (by id, file name or source path) again from their kept
+        source files, even when unchanged: after a change of chunking or embedding settings, or a parser fix.
+        Each gets a new version, written before the old one is deleted; a document whose file is gone stays."""
+        records: dict[str, DocumentRecord] = {}
+        results: list[FileResult] = []
+        for key in keys:
+            found = self.registry.find(key)
+            if not found:
+                results.append(FileResult(key, "failed", "no stored document has this id or name"))
+            records.update((r.document_id, r) for r in found)
+        return self._reindex(list(records.values()), results, user, progress)
+
+    def reindex_all(self, *, user: str = "cli", progress: ProgressCallback | None = None) -> list[FileResult]:
+        """Re-index every stored document (see `reindex`)."""
+        return self._reindex(self.registry.all(), [], user, progress)
+
+    def _reindex(self, records: list[DocumentRecord], results: list[FileResult], user: str,
+                 progress: ProgressCallback | None) -> list[FileResult]:
+        with self._batch(user, [r.path for r in results] + [r.source for r in records], results, progress) as notify:
+            jobs = self._queue(((r.source, self._plan_reindex(r)) for r in records), results, notify)
+            results.extend(self._run(jobs, user, notify))
+        order = {r.source: i for i, r in enumerate(records)}
+        results.sort(key=lambda r: order.get(r.path, -1))  # unknown keys first, then in the order asked
+        return results
+
+    @contextmanager
+    def _batch(self, user: str, paths: list[str], early: list[FileResult],
+               progress: ProgressCallback | None) -> Iterator[ProgressCallback]:
+        """One logged batch of work on `paths`, some of which (`early`) already have their result; yields the
+        progress callback. However the batch ends, no half-written document is left behind."""
+        batch = self.jobs.start(user, paths)
+        notify = self._logged(batch, progress or (lambda event: None))
+        notify(Progress("start", total=len(paths)))
+        for result in early:
+            notify(Progress("file", path=result.path, result=result))
+        try:
+            yield notify
+        finally:
+            self.repair()  # interrupted (Ctrl-C, a closed browser tab): leave no half-written document behind
+            self.jobs.finish(batch)
+
+    def _queue(self, plans: Iterable[tuple[str, tuple[_Job | None, FileResult | None]]], results: list[FileResult],
+               notify: ProgressCallback) -> list[_Job]:
+        """The jobs to run; the files settled by planning alone (unchanged, refused) go straight to results."""
+        jobs: list[_Job] = []
+        for path, (job, result) in plans:
+            if result is not None:
+                results.append(result)
+                notify(Progress("file", path=path, result=result))
+            elif job is not None:
+                jobs.append(job)
+                notify(Progress("stage", path=path, stage="queued"))
+        return jobs
 
     def _logged(self, batch: str, notify: ProgressCallback) -> ProgressCallback:
         """Forward progress, and keep each file's status in the ingestion log (it outlives the caller)."""
@@ -178,16 +164,16 @@ class Ingestor:
         crash safety as files; each record's key is its identity."""
         from ingest.chunking import chunk_document
         from ingest.models import Element, ParsedDocument
-        from ingest.parsing import detect_language
+        from ingest.elements import detect_language
 
         notify = progress or (lambda event: None)
         groups = tuple(groups)
         notify(Progress("start", total=len(records)))
         results: list[FileResult] = []
-        writer = _Writer(self, notify, results)
+        writer = ChunkWriter(self, notify, results)
         for record in records:
-            document_id = str(uuid.uuid5(_NAMESPACE, "record:" + record.key))
-            content_hash = hashlib.sha256(f"{record.title}\0{record.text}".encode()).hexdigest()
+            document_id = record_id_for(record.key)
+            content_hash = hash_record(record)
             previous = self.registry.get(document_id)
             if previous and previous.content_hash == content_hash and previous.groups == groups:
                 result = FileResult(record.key, "unchanged", chunks=previous.chunks, document_id=document_id)
@@ -205,8 +191,8 @@ class Ingestor:
                 notify(Progress("file", path=record.key, result=result))
                 continue
             outcome = ParseOutcome(record.title, detect_language([record.title, record.text]), None, drafts)
-            writer.add(_Pending(
-                key=record.key, document_id=document_id, name=record.name, source="record:" + record.key,
+            writer.add(PendingDocument(
+                key=record.key, document_id=document_id, name=record.name, source=RECORD_SOURCE + record.key,
                 content_hash=content_hash, size=len(record.text.encode()), previous=previous, outcome=outcome,
             ), groups, user)
         try:
@@ -246,6 +232,34 @@ class Ingestor:
 
     def _plan(self, path: Path, groups: tuple[str, ...]) -> tuple[_Job | None, FileResult | None]:
         try:
+            size, content_hash = self._measure(path)
+        except DocumentError as exc:
+            return None, FileResult(str(path), "failed", str(exc))
+        document_id = document_id_for(path)
+        previous = self.registry.get(document_id)
+        if previous and previous.content_hash == content_hash and previous.groups == groups:
+            return None, FileResult(str(path), "unchanged", chunks=previous.chunks, document_id=document_id)
+        return _Job(path, document_id, content_hash, size, previous, groups), None
+
+    def _plan_reindex(self, record: DocumentRecord) -> tuple[_Job | None, FileResult | None]:
+        """A job re-reading the document's kept source file (whatever its hash), keeping its id and groups."""
+        def failed(reason: str) -> tuple[None, FileResult]:
+            return None, FileResult(record.source, "failed", reason, document_id=record.document_id)
+
+        if record.source.startswith(RECORD_SOURCE):
+            return failed("stored from text, not from a file: ingest its text again to re-index it")
+        path = Path(record.source)
+        if not path.is_file():
+            return failed(f"original file is gone: {record.source}; upload it again (the stored version is kept)")
+        try:
+            size, content_hash = self._measure(path)
+        except DocumentError as exc:
+            return failed(str(exc))
+        return _Job(path, record.document_id, content_hash, size, record, record.groups), None
+
+    def _measure(self, path: Path) -> tuple[int, str]:
+        """The file's size and content hash; a DocumentError if it is too large or cannot be read."""
+        try:
             size = path.stat().st_size
             limit = int(self.settings.max_file_mb * 1024 * 1024)
             if size > limit:
@@ -253,39 +267,33 @@ class Ingestor:
                     f"file is {size / 1048576:.1f} MB, over the {self.settings.max_file_mb:g} MB limit "
                     "(raise ENCLAVE_MAX_FILE_MB to allow it)"
                 )
-            content_hash = hash_file(path)
-        except DocumentError as exc:
-            return None, FileResult(str(path), "failed", str(exc))
+            return size, hash_file(path)
         except OSError as exc:
-            return None, FileResult(str(path), "failed", f"cannot read the file: {exc.strerror or exc}")
-        document_id = document_id_for(path)
-        previous = self.registry.get(document_id)
-        if previous and previous.content_hash == content_hash and previous.groups == groups:
-            return None, FileResult(str(path), "unchanged", chunks=previous.chunks, document_id=document_id)
-        return _Job(path, document_id, content_hash, size, previous), None
+            raise DocumentError(f"cannot read the file: {exc.strerror or exc}") from exc
 
-    def _run(self, jobs: list[_Job], groups: tuple[str, ...], user: str, notify: ProgressCallback) -> list[FileResult]:
+    def _run(self, jobs: list[_Job], user: str, notify: ProgressCallback) -> list[FileResult]:
         if not jobs:
             return []
         results: list[FileResult] = []
         workers = max(1, min(self.settings.parse_workers, len(jobs)))
         context = multiprocessing.get_context("spawn")
-        writer = _Writer(self, notify, results)
+        writer = ChunkWriter(self, notify, results)
+        max_bytes = int(self.settings.max_file_mb * 1024 * 1024)  # an attachment is a file too
         with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
             futures: list[tuple[_Job, Future]] = []
             for job in jobs:
-                futures.append((job, pool.submit(parse_and_chunk, str(job.path), self._options)))
+                futures.append((job, pool.submit(parse_and_chunk, str(job.path), self._options, max_bytes)))
                 notify(Progress("stage", path=str(job.path), stage="parsing"))
             for job, future in futures:
-                failed = self._finish(job, future, groups, user, notify, writer)
+                failed = self._finish(job, future, user, notify, writer)
                 if failed is not None:
                     results.append(failed)
                     notify(Progress("file", path=str(job.path), result=failed))
             writer.flush()
         return results
 
-    def _finish(self, job: _Job, future: Future, groups: tuple[str, ...], user: str,
-                notify: ProgressCallback, writer: "_Writer") -> FileResult | None:
+    def _finish(self, job: _Job, future: Future, user: str, notify: ProgressCallback,
+                writer: ChunkWriter) -> FileResult | None:
         """Collect one parse; hand the chunks to the writer. Returns a result only when the file failed."""
         path = str(job.path)
         try:
@@ -295,10 +303,11 @@ class Ingestor:
         except BrokenProcessPool as exc:
             return FileResult(path, "failed", f"the parser crashed on this file ({exc})")
         notify(Progress("stage", path=path, stage="embedding"))
-        writer.add(_Pending(
+        writer.add(PendingDocument(
             key=path, document_id=job.document_id, name=job.path.name, source=str(job.path.resolve()),
             content_hash=job.content_hash, size=job.size, previous=job.previous, outcome=outcome,
-        ), groups, user)
+            warnings=outcome.warnings,
+        ), job.groups, user)
         return None
 
     def _sync(self, paths: Sequence[str | Path], present: set[str], notify: ProgressCallback) -> list[FileResult]:
@@ -321,89 +330,6 @@ class Ingestor:
         original = Path(record.source)
         if original.is_relative_to(self.settings.originals_dir.resolve()):
             original.unlink(missing_ok=True)  # an uploaded copy is ours: deleting the document deletes it
-
-
-@dataclass
-class _Pending:
-    """A parsed document waiting for its chunks to be embedded and written."""
-
-    key: str  # what results report as the path
-    document_id: str
-    name: str
-    source: str
-    content_hash: str
-    size: int
-    previous: DocumentRecord | None
-    outcome: ParseOutcome
-
-
-class _Writer:
-    """Embeds and writes chunks in batches that span documents, so many small files don't cost a store flush
-    (or a tiny embedding batch) each. A document is committed to the registry only once all its chunks are
-    written; until then it is `pending`, and `Ingestor.repair` undoes a half-written one after a crash."""
-
-    def __init__(self, ingestor: "Ingestor", notify: ProgressCallback, results: list[FileResult]) -> None:
-        self.ingestor = ingestor
-        self.notify = notify
-        self.results = results
-        self.batch = max(_UPSERT_BATCH, ingestor.settings.embedding_batch_size)
-        self.documents: list[tuple[_Pending, DocumentRecord]] = []
-        self.chunks: list[Chunk] = []
-
-    def add(self, pending: _Pending, groups: tuple[str, ...], user: str) -> None:
-        outcome = pending.outcome
-        version = (pending.previous.version + 1) if pending.previous else 1
-        now = datetime.now(timezone.utc).isoformat(timespec="seconds")
-        chunks = [
-            Chunk(
-                chunk_id=chunk_id_for(pending.document_id, version, i), document_id=pending.document_id, index=i,
-                text=draft.text, document_name=pending.name, title=outcome.title, pages=draft.pages,
-                section=draft.section, language=outcome.language, content_hash=pending.content_hash,
-                version=version, ingested_at=now, ingested_by=user, groups=groups,
-            )
-            for i, draft in enumerate(outcome.chunks)
-        ]
-        record = DocumentRecord(
-            document_id=pending.document_id, name=pending.name, source=pending.source,
-            content_hash=pending.content_hash, version=version, chunks=len(chunks), pages=outcome.pages,
-            size=pending.size, groups=groups, ingested_at=now, ingested_by=user, title=outcome.title,
-            language=outcome.language,
-        )
-        self.ingestor.registry.begin(pending.document_id)
-        self.documents.append((pending, record))
-        self.chunks.extend(chunks)
-        if len(self.chunks) >= self.batch:
-            self.flush()
-
-    def flush(self) -> None:
-        ingestor = self.ingestor
-        for start in range(0, len(self.chunks), self.batch):
-            batch = self.chunks[start : start + self.batch]
-            texts = [self.text_to_encode(c) for c in batch]
-            dense = ingestor.embedder.embed_documents(texts)
-            sparse = [ingestor.sparse.encode_documents([t], language=c.language)[0] for c, t in zip(batch, texts)]
-            ingestor.store.upsert([StoredChunk(c, d, v) for c, d, v in zip(batch, dense, sparse)])
-            self.notify(Progress("chunks", count=len(batch)))
-        for pending, record in self.documents:
-            ingestor.registry.commit(record)
-            if pending.previous is not None:  # a new document has no old chunks (crash leftovers: see repair)
-                ingestor.store.delete_document(record.document_id, keep_version=record.version)
-            ingestor.registry.finish(record.document_id)
-            result = FileResult(pending.key, "updated" if pending.previous else "added", chunks=record.chunks,
-                                document_id=record.document_id)
-            self.results.append(result)
-            self.notify(Progress("stage", path=pending.key, stage="stored"))
-            self.notify(Progress("file", path=pending.key, result=result))
-        self.documents, self.chunks = [], []
-
-    def text_to_encode(self, chunk: Chunk) -> str:
-        """The chunk led by its context header, when the header still fits in the model's window with it."""
-        header = context_header(chunk)
-        if not header:
-            return chunk.text
-        embedder = self.ingestor.embedder
-        room = embedder.max_tokens - 2 - embedder.count_tokens(chunk.text)
-        return f"{header}\n\n{chunk.text}" if embedder.count_tokens(header) < room else chunk.text
 
 
 def summarize(results: Sequence[FileResult]) -> str:

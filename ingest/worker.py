@@ -23,9 +23,10 @@ class ParseOutcome:
     language: str | None
     pages: int | None
     chunks: list[ChunkDraft] = field(default_factory=list)
+    warnings: tuple[str, ...] = ()  # parts left out of a stored document (an unreadable e-mail attachment)
 
 
-def parse_and_chunk(path: str, options: ChunkingOptions) -> ParseOutcome:
+def parse_and_chunk(path: str, options: ChunkingOptions, max_attachment_bytes: int | None = None) -> ParseOutcome:
     """Parse the file and cut it into chunks; raise a DocumentError subclass if it cannot be ingested."""
     enforce_offline()
     _quiet_library_logs()
@@ -34,11 +35,12 @@ def parse_and_chunk(path: str, options: ChunkingOptions) -> ParseOutcome:
 
     install_light_pipeline()
 
-    document = parse_file(path)
+    document = parse_file(path, max_attachment_bytes=max_attachment_bytes)
     chunks = chunk_document(document, options)
     if not chunks:
         raise EmptyDocument("no text content: the file holds no text to index")
-    return ParseOutcome(title=document.title, language=document.language, pages=document.pages, chunks=chunks)
+    return ParseOutcome(title=document.title, language=document.language, pages=document.pages, chunks=chunks,
+                        warnings=tuple(document.warnings))
 
 
 def _quiet_library_logs() -> None:

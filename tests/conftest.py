@@ -21,6 +21,17 @@ def embedder():
     return Embedder(packaged_embedding_model())
 
 
+@pytest.fixture(scope="session")
+def reranker_model_path() -> Path:
+    """The packaged re-ranking model, nomic-embed-text-v1.5 (`make reranker`, which `make test` runs first)."""
+    from assistant.settings import load_assistant_settings
+
+    path = load_assistant_settings(_env_file=None).rerank_gguf_path
+    if not path.is_file():
+        pytest.fail(f"{path} is missing: run `make reranker` (or set ENCLAVE_RERANK_MODEL_PATH)")
+    return path
+
+
 @pytest.fixture
 def ingest_settings(tmp_path):
     from ingest.settings import load_settings

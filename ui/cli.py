@@ -1,4 +1,4 @@
-"""The `enclave` command line: ingest, search, ask, remove, documents, llm serve, app, up."""
+"""The `enclave` command line: ingest, reindex, search, ask, remove, documents, llm serve, app, up."""
 
 from __future__ import annotations
 
@@ -83,6 +83,38 @@ def ingest(paths: tuple[str, ...], sync: bool, groups: tuple[str, ...], as_json:
     else:
         click.echo(summarize(results))
     sys.exit(EXIT_FAILED_FILES if any(r.status == "failed" for r in results) else EXIT_OK)
+
+
+@main.command()
+@click.argument("documents", nargs=-1)
+@click.option("--all", "everything", is_flag=True, help="Re-index every stored document.")
+@click.option("--json", "as_json", is_flag=True, help="Print per-document results as a JSON list.")
+def reindex(documents: tuple[str, ...], everything: bool, as_json: bool) -> None:
+    """Parse, chunk and embed stored documents again from their kept files, by id, file name or path (or --all).
+
+    For after a change of the chunking or embedding settings, or a parser fix: unchanged files are read again
+    too. Each document gets a new version; one whose file is gone is kept as it is, and reported.
+    """
+    from ui.progress import IngestProgress
+
+    if bool(documents) == everything:
+        raise click.UsageError("name the documents to re-index, or give --all (not both)")
+    with opened_enclave() as enclave:
+        ingestor, user = enclave.ingestor, current_user().name
+        try:
+            with IngestProgress(stderr) as progress:
+                if everything:
+                    results = ingestor.reindex_all(user=user, progress=progress)
+                else:
+                    results = ingestor.reindex(documents, user=user, progress=progress)
+        except StoreUnavailable as exc:
+            fail(str(exc))
+    failed = sum(r.status == "failed" for r in results)
+    if as_json:
+        click.echo(json.dumps([r.to_json() for r in results], ensure_ascii=False, indent=2))
+    else:
+        click.echo(f"{len(results)} documents: {len(results) - failed} re-indexed, {failed} failed")
+    sys.exit(EXIT_FAILED_FILES if failed else EXIT_OK)
 
 
 @main.command()
@@ -205,17 +237,22 @@ def evaluate() -> None:
               show_default=True, help="Retrieval method to measure.")
 @click.option("--fusion", type=click.Choice(["rrf", "dbsf"]), default=None,
               help="How Qdrant fuses dense and lexical results in hybrid (default: as the assistant searches).")
+@click.option("--limit", type=click.IntRange(min=1), default=None,
+              help="Only the first N judged queries (in queries.jsonl order).")
 @click.option("--json", "as_json", is_flag=True, help="Print the figures as one JSON object.")
-def eval_beir(dataset_dir: str, split: str, method: str, fusion: str | None, as_json: bool) -> None:
+def eval_beir(dataset_dir: str, split: str, method: str, fusion: str | None, limit: int | None,
+              as_json: bool) -> None:
     """nDCG@10, Recall@100, MRR@10 and queries/s on a BEIR dataset folder, through the product's retrieval.
 
     The corpus is ingested once into its own collection under ENCLAVE_DATA_DIR/eval/ and reused while unchanged.
+    --method rerank is hybrid search followed by the re-ranking stage ENCLAVE_RERANK configures (the embedded
+    model when it is off), over ENCLAVE_RERANK_CANDIDATES passages.
     """
     from contextlib import ExitStack
 
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-    from assistant import AssistantError
+    from assistant import AssistantError, load_assistant_settings
     from assistant.evaluation import QueryProgress, evaluate_beir
     from ingest import load_settings
     from ui.progress import IngestProgress
@@ -243,7 +280,8 @@ def eval_beir(dataset_dir: str, split: str, method: str, fusion: str | None, as_
     error = ""
     try:
         report = evaluate_beir(dataset_dir, split=split, method=method, settings=load_settings(), progress=show,
-                               fusion=fusion)
+                               fusion=fusion, limit=limit,
+                               assistant_settings=load_assistant_settings() if method == "rerank" else None)
     except (AssistantError, IngestError) as exc:
         error = str(exc)
     finally:
@@ -257,6 +295,8 @@ def eval_beir(dataset_dir: str, split: str, method: str, fusion: str | None, as_
     click.echo(f"{report.dataset} {report.split}: {report.queries} queries, {report.documents} documents, "
                f"{report.chunks} chunks ({index}); method {report.method}"
                + (f", fusion {report.fusion}" if report.fusion else ""))
+    if report.reranker:
+        click.echo(f"  re-ranked: top {report.rerank_candidates} passages by {report.reranker}")
     for label, value in (("nDCG@10", report.ndcg_at_10), ("Recall@100", report.recall_at_100),
                          ("MRR@10", report.mrr_at_10)):
         click.echo(f"  {label:<11} {value:.4f}")

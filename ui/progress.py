@@ -54,6 +54,10 @@ class IngestProgress:
                 self._bars.console.print(f"[red]failed[/red] {event.result.path}: {event.result.reason}", highlight=False)
             elif event.result.status == "removed":
                 self._bars.console.print(f"removed {event.result.path}: {event.result.reason}", highlight=False)
+            elif event.result.reason:  # stored, with a part left out (an attachment that could not be read)
+                self._bars.console.print(
+                    f"[yellow]{event.result.status}[/yellow] {event.result.path}: {event.result.reason}", highlight=False
+                )
         elif event.kind == "chunks":
             self._chunk_count += event.count
             self._bars.advance(self._chunks, event.count)

@@ -4,57 +4,29 @@ from __future__ import annotations
 
 import os
 import threading
-import unicodedata
 import uuid
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, Iterable
+from typing import IO, TYPE_CHECKING, Callable, Iterable, Sequence
 
 from ingest import FileResult, IngestError
+from ingest.file_names import MAX_NAME_BYTES, clean_file_name
 from ui.errors import UIError
 
 if TYPE_CHECKING:  # the pipeline module loads the embedding stack: too heavy for a type
     from ingest import Ingestor
     from ingest.jobs import BatchStatus
 
-# Linux allows 255 bytes per file name; keep room for the temporary name used while writing.
-MAX_NAME_BYTES = 200
-
-# Bidirectional overrides and isolates make "report‮fdp.exe" display as "reportexe.pdf": never useful in a
-# file name. Other format characters (zero-width joiners, used by Persian and emoji) are kept.
-_BIDI_CONTROLS = {chr(c) for c in (*range(0x202A, 0x202F), *range(0x2066, 0x206A))}
-
-
 class UnsafeFileName(UIError):
     """An uploaded file's name cannot be used as a file name under the originals folder."""
 
 
 def safe_file_name(name: str) -> str:
-    """The name an upload is saved under: its base name only, without control characters.
-
-    Letters of any script, spaces, parentheses and dashes stay exactly as given (NFC-normalised, so the
-    same name typed on macOS and on Windows is the same file). Raises UnsafeFileName for names that are
-    empty or a path step ("." or "..") once cleaned.
-    """
-    base = name.replace("\\", "/").rsplit("/", 1)[-1]  # browsers on Windows may send C:\...\file.pdf
-    cleaned = "".join(
-        ch for ch in base if unicodedata.category(ch) != "Cc" and ch not in _BIDI_CONTROLS
-    )
-    cleaned = unicodedata.normalize("NFC", cleaned).strip()
-    if cleaned in ("", ".", ".."):
+    """The name an upload is saved under: its base name only, without control characters (ingest.file_names).
+    Raises UnsafeFileName for names that are empty or a path step ("." or "..") once cleaned."""
+    cleaned = clean_file_name(name)
+    if not cleaned:
         raise UnsafeFileName(f"{name!r} is not a usable file name: rename the file and upload it again")
-    return _shorten(cleaned)
-
-
-def _shorten(name: str) -> str:
-    """Cut an over-long name in its stem, keeping the extension that tells the parser the file type."""
-    if len(name.encode()) <= MAX_NAME_BYTES:
-        return name
-    stem, dot, ext = name.rpartition(".")
-    if not dot or len(ext.encode()) > 16:
-        stem, ext = name, ""
-    suffix = f".{ext}" if ext else ""
-    room = MAX_NAME_BYTES - len(suffix.encode())
-    return stem.encode()[:room].decode(errors="ignore").rstrip() + suffix
+    return cleaned
 
 
 def save_upload(name: str, data: bytes | IO[bytes], folder: Path) -> Path:
@@ -100,8 +72,9 @@ def parse_groups(text: str) -> tuple[str, ...]:
 
 
 class BackgroundIngest:
-    """Runs one upload batch at a time in a thread of its own, so that reloading or leaving the page does not
-    stop it (Streamlit stops a page's script when the browser goes away). Progress lives in the ingestion log."""
+    """Runs one batch at a time (an upload, a re-index) in a thread of its own, so that reloading or leaving the page
+    does not stop it (Streamlit stops a page's script when the browser goes away). Progress lives in the ingestion
+    log."""
 
     def __init__(self) -> None:
         self._thread: threading.Thread | None = None
@@ -113,18 +86,25 @@ class BackgroundIngest:
     def start(self, ingestor: "Ingestor", lock: threading.Lock, paths: list[Path], groups: tuple[str, ...],
               user: str) -> bool:
         """Start ingesting; False when a batch is already running."""
+        return self._start_work("Ingestion", lock, lambda: ingestor.ingest(paths, groups=groups, user=user))
+
+    def start_reindex(self, ingestor: "Ingestor", lock: threading.Lock, keys: Sequence[str], user: str) -> bool:
+        """Start re-indexing these stored documents from their kept files; False when a batch is already running."""
+        return self._start_work("Re-indexing", lock, lambda: ingestor.reindex(keys, user=user))
+
+    def _start_work(self, what: str, lock: threading.Lock, work: Callable[[], object]) -> bool:
         if self.running():
             return False
 
-        def work() -> None:
+        def run() -> None:
             try:
                 with lock:
-                    ingestor.ingest(paths, groups=groups, user=user)
+                    work()
             except IngestError as exc:
-                self.error = f"Ingestion stopped: {exc}"
+                self.error = f"{what} stopped: {exc}"
 
         self.error = None
-        self._thread = threading.Thread(target=work, name="enclave-upload", daemon=True)
+        self._thread = threading.Thread(target=run, name="enclave-ingest", daemon=True)
         self._thread.start()
         return True
 

@@ -63,8 +63,8 @@ def settings(tmp_path):
     return load_settings(data_dir=tmp_path / "data", _env_file=None)
 
 
-def run_cli(*args: str, data_dir: Path) -> subprocess.CompletedProcess:
-    env = dict(os.environ, ENCLAVE_DATA_DIR=str(data_dir))
+def run_cli(*args: str, data_dir: Path, **settings: str) -> subprocess.CompletedProcess:
+    env = dict(os.environ, ENCLAVE_DATA_DIR=str(data_dir), **settings)
     return subprocess.run([ENCLAVE, "eval", "beir", *args], env=env, capture_output=True, text=True, timeout=600)
 
 
@@ -142,11 +142,29 @@ def test_cli_bad_split_exits_2_with_one_line(dataset, tmp_path):
     assert "Traceback" not in result.stderr
 
 
-def test_cli_rerank_exits_2_and_says_no_stage_is_available(dataset, tmp_path):
-    result = run_cli(str(dataset), "--method", "rerank", data_dir=tmp_path / "data")
+def test_cli_rerank_runs_hybrid_then_the_embedded_reranker(dataset, tmp_path, reranker_model_path):
+    result = run_cli(str(dataset), "--method", "rerank", "--limit", "3", "--json", data_dir=tmp_path / "data",
+                     ENCLAVE_RERANK="off", ENCLAVE_RERANK_MODEL_PATH=str(reranker_model_path),
+                     ENCLAVE_RERANK_CANDIDATES="8")
+    assert result.returncode == 0, result.stderr
+    figures = json.loads(result.stdout)
+    assert figures["method"] == "rerank" and figures["fusion"] in ("rrf", "dbsf")  # the hybrid first stage
+    assert "nomic-embed-text-v1.5" in figures["reranker"] and figures["rerank_candidates"] == 8
+    assert figures["ndcg@10"] == 1.0 and figures["recall@100"] == 1.0
+    assert figures["queries"] == 3
+
+
+def test_cli_rerank_with_the_model_missing_exits_2_saying_what_to_run(dataset, tmp_path):
+    result = run_cli(str(dataset), "--method", "rerank", data_dir=tmp_path / "data",
+                     ENCLAVE_RERANK_MODEL_PATH=str(tmp_path / "missing.gguf"))
     assert result.returncode == 2
     lines = result.stderr.strip().splitlines()
-    assert len(lines) == 1 and "no re-ranking stage" in lines[0], result.stderr
+    assert len(lines) == 1 and "make reranker" in lines[0], result.stderr
+
+
+def test_limit_runs_only_the_first_judged_queries(dataset, settings):
+    report = evaluate_beir(dataset, settings=settings, limit=2)
+    assert report.queries == 2 and report.ndcg_at_10 == 1.0  # the metrics average over those two only
 
 
 def test_cli_missing_folder_exits_2_with_one_line(tmp_path):

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import csv
 import shutil
+import subprocess
+from pathlib import Path
 
 import pytest
 from shared_data import BAD, DOCS
@@ -17,8 +19,9 @@ from ingest.errors import (
     MissingSystemTool,
     UnsupportedFileType,
 )
+from ingest.elements import table_to_text
 from ingest.models import ParsedDocument
-from ingest.parsing import parse_file, table_to_text
+from ingest.parsing import parse_file
 
 # War and Peace takes ~80 s through unstructured's per-paragraph classifier; its opening is parsed instead.
 _TOO_SLOW_FOR_THE_SUITE = {"war-and-peace-tolstoy.txt"}
@@ -189,8 +192,25 @@ def test_legacy_word_file_without_libreoffice_says_what_to_install(tmp_path, mon
     legacy = tmp_path / "old.doc"
     legacy.write_bytes(b"stand-in")
 
-    with pytest.raises(MissingSystemTool, match="install libreoffice-core"):
+    with pytest.raises(MissingSystemTool, match="install libreoffice-writer-nogui"):
         parse_file(str(legacy))
+
+
+@pytest.mark.parametrize(("source", "legacy", "expected"), [
+    ("moby-dick-opening.docx", "doc", "Call me Ishmael"),
+    ("sample-presentation.pptx", "ppt", "With a subtitle"),
+])
+def test_legacy_office_files_are_read_through_libreoffice(tmp_path, source, legacy, expected):
+    if shutil.which("soffice") is None:
+        pytest.skip("LibreOffice is not installed (make setup installs it where apt is available)")
+    # Make the legacy file from a shared modern one with LibreOffice itself: a real .doc / .ppt, not a renamed file.
+    subprocess.run(["soffice", "--headless", f"-env:UserInstallation=file://{tmp_path}/profile", "--convert-to",
+                    legacy, "--outdir", str(tmp_path), str(DOCS / source)], check=True, capture_output=True, timeout=120)
+    path = tmp_path / (Path(source).stem + "." + legacy)
+
+    document = parse_file(str(path))
+
+    assert expected in _text(document)
 
 
 def test_library_failure_becomes_a_document_error(tmp_path):
@@ -238,3 +258,123 @@ def test_non_ascii_file_name_is_kept_exactly(parsed_documents):
 
 def test_file_without_a_title_is_named_by_its_stem(parsed_documents):
     assert parsed_documents(BAD / "meeting-notes.docx").title == "meeting-notes"
+
+
+# -- e-mail attachments -----------------------------------------------------------------------------------------
+
+
+def _write_email(path, body: str, attachments=(), *, subject: str = "Quarterly supplies"):
+    """A real .eml written with the stdlib: a text body and attachments given as (name, bytes, MIME type), or
+    as EmailMessage objects (attached as message/rfc822, like a forwarded message)."""
+    from email.message import EmailMessage
+
+    message = EmailMessage()
+    message["Subject"] = subject
+    message["From"] = "ana@example.com"
+    message["To"] = "operations@example.com"
+    message.set_content(body)
+    for attachment in attachments:
+        if isinstance(attachment, EmailMessage):
+            message.add_attachment(attachment)
+        else:
+            name, data, mime_type = attachment
+            maintype, subtype = mime_type.split("/")
+            message.add_attachment(data, maintype=maintype, subtype=subtype, filename=name)
+    if path is not None:
+        path.write_bytes(bytes(message))
+    return message
+
+
+def _sections_of(document: ParsedDocument, chunking_options, text: str) -> list[tuple[str, ...]]:
+    from ingest.chunking import chunk_document
+
+    return [chunk.section for chunk in chunk_document(document, chunking_options) if text in chunk.text]
+
+
+@pytest.mark.parametrize("name", ["email-with-attachment.eml", "outlook-with-attachment.msg"])
+def test_email_attachment_is_parsed_under_its_own_section(name, parsed_documents, chunking_options):
+    document = parsed_documents(DOCS / name)
+
+    assert document.title == "Fake email with attachment"
+    assert _text(document).index("Here's the attachments!") < _text(document).index("Hey this is a fake attachment!")
+    assert _sections_of(document, chunking_options, "Hey this is a fake attachment!") == [
+        ("Attachment: fake-attachment.txt",)
+    ]
+    assert document.warnings == ()
+
+
+def test_image_attachment_is_read_by_ocr_when_tesseract_is_installed(tmp_path, chunking_options):
+    if not parsing.tesseract_available():
+        pytest.skip("tesseract-ocr is not installed")
+    mail = tmp_path / "memo.eml"
+    memo_png = (BAD / "quarterly-report.pdf").read_bytes()  # a PNG rendering of the memo
+    _write_email(mail, "The memo is attached.", [("memo.png", memo_png, "image/png")])
+
+    document = parse_file(str(mail))
+
+    (section,) = _sections_of(document, chunking_options, "10,000 blankets")
+    assert section[0] == "Attachment: memo.png"  # the memo's own headings, if any, come below it
+
+
+def test_image_attachment_without_ocr_is_reported_and_the_body_kept(monkeypatch):
+    monkeypatch.setattr(parsing, "tesseract_available", lambda: False)  # inject the fault: no tesseract
+
+    document = parse_file(str(DOCS / "email-with-image.eml"))
+
+    assert "The unstructured logo is attached to this email." in _text(document)
+    assert document.warnings == (
+        "attachment 'unstructured_logo.png' skipped: image file, OCR not available: install tesseract-ocr (apt) "
+        "and ingest it again",
+    )
+
+
+def test_broken_attachments_are_reported_and_the_body_and_other_attachments_kept(tmp_path):
+    mail = tmp_path / "supplies.eml"
+    _write_email(mail, "The warehouse received 500 chairs this week.", [
+        ("paper.pdf", (BAD / "truncated-paper.pdf").read_bytes(), "application/pdf"),
+        ("firmware.bin", (BAD / "firmware.bin").read_bytes(), "application/octet-stream"),
+        ("placement.txt", b"The chairs go to the second floor.", "text/plain"),
+    ])
+
+    document = parse_file(str(mail))
+
+    assert "500 chairs" in _text(document) and "second floor" in _text(document)
+    paper, firmware = document.warnings
+    assert paper.startswith("attachment 'paper.pdf' skipped: corrupt or truncated PDF"), paper
+    assert firmware.startswith("attachment 'firmware.bin' skipped: unsupported format"), firmware
+
+
+def test_email_attached_to_an_attached_email_is_reported_not_read(tmp_path):
+    innermost = _write_email(None, "The innermost message.", subject="Innermost")
+    forwarded = _write_email(None, "The forwarded message.", [innermost], subject="Forwarded")
+    mail = tmp_path / "outer.eml"
+    _write_email(mail, "The outer message.", [forwarded])
+
+    document = parse_file(str(mail))
+
+    text = _text(document)
+    assert "The outer message." in text and "The forwarded message." in text
+    assert "The innermost message." not in text
+    assert "Attachment: Forwarded.eml" in text
+    (warning,) = document.warnings
+    assert warning.startswith("in attachment 'Forwarded.eml': attachment 'Innermost.eml' skipped: an e-mail "
+                              "attached to an attached e-mail is not read"), warning
+
+
+def test_attachment_over_the_size_limit_is_reported_not_read():
+    document = parse_file(str(DOCS / "email-with-attachment.eml"), max_attachment_bytes=10)
+
+    assert "Hey this is a fake attachment!" not in _text(document)
+    (warning,) = document.warnings
+    assert warning.startswith("attachment 'fake-attachment.txt' skipped:") and "size limit" in warning, warning
+
+
+def test_attachment_name_with_a_path_is_saved_and_shown_by_its_base_name(tmp_path):
+    mail = tmp_path / "sneaky.eml"
+    _write_email(mail, "See the notes.", [("..\\..\\outside/notes\u202e.txt", b"Notes about the audit.", "text/plain")])
+
+    document = parse_file(str(mail))
+
+    assert "Attachment: notes.txt" in _text(document)
+    assert "Notes about the audit." in _text(document)
+    assert not (tmp_path.parent / "outside").exists()

@@ -167,3 +167,78 @@ def test_chunks_are_encoded_with_their_title_but_stored_as_they_are(ingestor):
     later = [h for h in hits if h.chunk.index > 0]
     assert later, "a chunk from the middle of the document is found by a word only its title has"
     assert all("Zebrafish" not in h.chunk.text for h in later)  # the header is encoded, never stored or shown
+
+
+# -- re-index ---------------------------------------------------------------------------------------------------
+
+
+def test_reindex_of_an_unchanged_file_stores_a_new_version_and_only_its_chunks(ingestor, folder):
+    ingestor.ingest([folder])
+    (before,) = [d for d in ingestor.documents() if d.name == "policy.txt"]
+
+    events = []
+    (result,) = ingestor.reindex(["policy.txt"], user="admin", progress=events.append)
+
+    after = ingestor.registry.get(before.document_id)
+    assert result.status == "updated" and result.document_id == before.document_id
+    assert (after.version, after.content_hash, after.groups) == (before.version + 1, before.content_hash, before.groups)
+    assert ingestor.store.document_versions()[before.document_id] == {after.version}
+    assert chunks_of(ingestor, before.document_id) == after.chunks == result.chunks
+    assert [e.stage for e in events if e.kind == "stage"] == ["queued", "parsing", "embedding", "stored"]
+    batch = ingestor.jobs.latest()
+    assert (batch.user, [(f.name, f.status) for f in batch.files]) == ("admin", [("policy.txt", "updated")])
+
+
+def test_reindex_all_reindexes_every_stored_document(ingestor, folder):
+    ingestor.ingest([folder])
+
+    results = ingestor.reindex_all()
+
+    assert sorted(Path(r.path).name for r in results) == ["memo-supply-delivery.pdf", "policy.txt"]
+    assert {r.status for r in results} == {"updated"}
+    assert {d.version for d in ingestor.documents()} == {2}
+
+
+def test_reindex_of_a_document_whose_file_is_gone_fails_clearly_and_keeps_it(ingestor, folder):
+    ingestor.ingest([folder])
+    (before,) = [d for d in ingestor.documents() if d.name == "policy.txt"]
+    (folder / "policy.txt").unlink()
+
+    (result,) = ingestor.reindex([before.document_id])
+
+    assert result.status == "failed"
+    assert result.reason.startswith(f"original file is gone: {before.source}; upload it again"), result.reason
+    assert ingestor.registry.get(before.document_id) == before
+    assert chunks_of(ingestor, before.document_id) == before.chunks
+    assert ingestor.jobs.latest().files[0].status == "failed"
+
+
+def test_reindex_of_an_unknown_document_fails_and_the_others_go_on(ingestor, folder):
+    ingestor.ingest([folder])
+
+    results = ingestor.reindex(["no-such-document.pdf", "policy.txt"])
+
+    assert [(Path(r.path).name, r.status) for r in results] == [
+        ("no-such-document.pdf", "failed"), ("policy.txt", "updated")
+    ]
+    assert "no stored document" in results[0].reason
+
+
+def test_an_unreadable_attachment_is_reported_on_the_stored_email(ingestor, tmp_path):
+    from email.message import EmailMessage
+
+    from shared_data import BAD
+
+    message = EmailMessage()
+    message["Subject"], message["From"], message["To"] = "Chairs", "a@example.com", "b@example.com"
+    message.set_content("The warehouse received 500 chairs this week.")
+    message.add_attachment((BAD / "truncated-paper.pdf").read_bytes(), maintype="application", subtype="pdf",
+                           filename="paper.pdf")
+    mail = tmp_path / "chairs.eml"
+    mail.write_bytes(bytes(message))
+
+    (result,) = ingestor.ingest([mail])
+
+    assert result.status == "added"
+    assert "attachment 'paper.pdf' skipped: corrupt or truncated PDF" in result.reason
+    assert _search(ingestor, "500 chairs")[0].chunk.document_name == "chairs.eml"

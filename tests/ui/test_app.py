@@ -233,6 +233,24 @@ def test_keeping_a_document_cancels_the_deletion(data_dir):
     assert not at.warning
 
 
+def test_the_reindex_button_reindexes_the_document_in_the_background(data_dir):
+    at = open_app(DOCUMENTS_PAGE)
+    email = next(r for r in _records(data_dir) if r.name == "family-day.eml")
+
+    at.button(key=f"reindex-{email.document_id}").click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    wait_for_uploads()
+    at.run()
+
+    assert not at.exception, [e.value for e in at.exception]
+    after = next(r for r in _records(data_dir) if r.document_id == email.document_id)
+    assert after.version == email.version + 1
+    assert [(row, status) for row, status in zip(at.dataframe[0].value["File"], at.dataframe[0].value["Status"])] == [
+        ("family-day.eml", "updated")
+    ]
+    assert "1 updated" in at.success[0].value
+
+
 def _records(data_dir: Path) -> list[DocumentRecord]:
     """What the registry holds, read beside the app's own connection (SQLite WAL allows both)."""
     registry = Registry(data_dir / "enclave.sqlite3")

@@ -101,3 +101,42 @@ def test_a_failed_file_is_reported_by_name_and_the_rest_is_stored(tmp_path):
 
     listing = run_enclave("documents", "--json", env=env)
     assert [d["name"] for d in json.loads(listing.stdout)] == ["memo-supply-delivery.pdf"]
+
+
+def test_reindex_reads_a_stored_file_again_and_gives_it_a_new_version(tmp_path):
+    policy = tmp_path / "policy.txt"
+    policy.write_text("Travel policy. Employees book economy class for flights under six hours.\n")
+    env = dict(os.environ, ENCLAVE_DATA_DIR=str(tmp_path / "data"))
+    assert run_enclave("ingest", str(policy), env=env).returncode == 0
+
+    result = run_enclave("reindex", "policy.txt", "--json", env=env)
+
+    assert result.returncode == 0, result.stderr
+    assert [(r["path"], r["status"]) for r in json.loads(result.stdout)] == [(str(policy), "updated")]
+    listing = json.loads(run_enclave("documents", "--json", env=env).stdout)
+    assert [(d["name"], d["version"]) for d in listing] == [("policy.txt", 2)]
+
+
+def test_reindex_of_a_document_whose_file_is_gone_exits_1_and_keeps_it(tmp_path):
+    policy = tmp_path / "policy.txt"
+    policy.write_text("Travel policy. Employees book economy class for flights under six hours.\n")
+    env = dict(os.environ, ENCLAVE_DATA_DIR=str(tmp_path / "data"))
+    assert run_enclave("ingest", str(policy), env=env).returncode == 0
+    policy.unlink()
+
+    result = run_enclave("reindex", "--all", env=env)
+
+    assert result.returncode == 1
+    assert result.stdout.strip().splitlines()[-1] == "1 documents: 0 re-indexed, 1 failed"
+    assert f"original file is gone: {policy}; upload it again" in result.stderr
+    listing = json.loads(run_enclave("documents", "--json", env=env).stdout)
+    assert [(d["name"], d["version"]) for d in listing] == [("policy.txt", 1)]
+
+
+def test_reindex_needs_documents_or_all_but_not_both(tmp_path):
+    env = dict(os.environ, ENCLAVE_DATA_DIR=str(tmp_path / "data"))
+
+    for args in ((), ("policy.txt", "--all")):
+        result = run_enclave("reindex", *args, env=env)
+        assert result.returncode == 2
+        assert "name the documents to re-index, or give --all" in result.stderr

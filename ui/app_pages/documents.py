@@ -1,4 +1,5 @@
-"""Documents: add files to the library (one or many), watch them being ingested, list and delete stored ones."""
+"""Documents: add files to the library (one or many), watch them being ingested, list, re-index and delete stored
+ones."""
 
 from __future__ import annotations
 
@@ -14,10 +15,12 @@ from ui.uploads import parse_groups, save_uploads, summarize_batch
 
 # This page's st.session_state keys:
 CONFIRM_KEY = "documents.confirm_delete"  # document_id waiting for "Delete for good", or absent
-NOTICE_KEY = "documents.notice"  # (kind, message) to show once after a deletion
+NOTICE_KEY = "documents.notice"  # (kind, message) to show once after a deletion or a refused re-index
 
-# Relative widths of the document table's columns.
-COLUMNS = {"Name": 3.2, "Pages": 0.8, "Chunks": 0.9, "Size": 1, "Groups": 1.6, "Version": 0.9, "Ingested": 2.4, "": 0.7}
+# The document table's columns and their relative widths; the last two hold the re-index and delete buttons.
+COLUMNS = (("Name", 3.2), ("Pages", 0.8), ("Chunks", 0.9), ("Size", 1), ("Groups", 1.6), ("Version", 0.9),
+           ("Ingested", 2.4), ("", 0.7), ("", 0.7))
+WIDTHS = [width for _, width in COLUMNS]
 
 
 def human_size(size: int) -> str:
@@ -74,8 +77,16 @@ def show_latest_batch() -> None:
         st.error(worker.error, icon=":material/error:")
     batch = get_enclave().ingestor.jobs.latest(running=False)
     if batch is not None and batch.files:
-        st.caption(f"Last upload, started {batch.started_at[:16].replace('T', ' ')} UTC by {batch.user}")
+        st.caption(f"Last upload or re-index, started {batch.started_at[:16].replace('T', ' ')} UTC by {batch.user}")
         show_batch(batch, running=False)
+
+
+def reindex(record: DocumentRecord) -> None:
+    """Parse, chunk and embed the document again from its kept file, in the background; progress shows above."""
+    enclave, user = get_enclave(), current_user()
+    if not background_ingest().start_reindex(enclave.ingestor, write_lock(), [record.document_id], user.name):
+        st.session_state[NOTICE_KEY] = ("warning", f"Could not re-index {record.name} now: another upload or "
+                                        "re-index is running. Try again when it is done.")
 
 
 def ask_to_delete(document_id: str) -> None:
@@ -102,7 +113,7 @@ def delete(record: DocumentRecord) -> None:
 
 
 def show_record(record: DocumentRecord) -> None:
-    name, pages, chunks, size, groups, version, ingested, action = st.columns(list(COLUMNS.values()))
+    name, pages, chunks, size, groups, version, ingested, refresh, remove = st.columns(WIDTHS)
     # Names, titles, groups and users come from uploads and settings: shown as plain text, never as markdown.
     name.text(record.name, help=record.title if record.title and record.title != record.name else None)
     pages.text(str(record.pages) if record.pages is not None else "—")
@@ -111,7 +122,10 @@ def show_record(record: DocumentRecord) -> None:
     groups.text(", ".join(record.groups))
     version.text(str(record.version))
     ingested.text(f"{record.ingested_at[:16].replace('T', ' ')} UTC\nby {record.ingested_by}")
-    action.button("", key=f"delete-{record.document_id}", icon=":material/delete:", help=f"Delete {record.name}",
+    refresh.button("", key=f"reindex-{record.document_id}", icon=":material/refresh:",
+                   help=f"Re-index {record.name}: read its file again with the current settings",
+                   on_click=reindex, args=(record,))
+    remove.button("", key=f"delete-{record.document_id}", icon=":material/delete:", help=f"Delete {record.name}",
                   on_click=ask_to_delete, args=(record.document_id,))
     if st.session_state.get(CONFIRM_KEY) == record.document_id:
         with st.container(border=True):
@@ -126,11 +140,11 @@ def show_library() -> None:
     st.subheader(f"In the library ({len(records)})")
     if notice := st.session_state.pop(NOTICE_KEY, None):
         kind, message = notice
-        (st.error if kind == "error" else st.success)(message)
+        {"error": st.error, "warning": st.warning}.get(kind, st.success)(message)
     if not records:
         st.info("No documents yet: add some above.")
         return
-    for column, label in zip(st.columns(list(COLUMNS.values())), COLUMNS):
+    for column, (label, _) in zip(st.columns(WIDTHS), COLUMNS):
         if label:
             column.caption(label)
     for record in records:

@@ -1,0 +1,67 @@
+"""Where documents come from and who they are: files and folders (expanded and hashed), texts given as records,
+and the stable ids both get, so that ingesting the same file or record again updates the same document."""
+
+from __future__ import annotations
+
+import hashlib
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterable
+
+from ingest.models import FileResult
+
+# Namespace of Enclave's document and chunk ids (uuid5). Changing it would re-key every stored chunk.
+ID_NAMESPACE = uuid.UUID("6f1c2a52-8f4e-4d0c-9a53-2c1b6f0e7a11")
+RECORD_SOURCE = "record:"  # prefix of the source of a document given as text, not as a file
+
+
+@dataclass(frozen=True)
+class TextRecord:
+    """A document given as text rather than a file."""
+
+    key: str  # stable identity: the same key later updates the same document
+    name: str  # shown as the document's name in results and citations
+    title: str
+    text: str
+
+
+def document_id_for(path: Path) -> str:
+    """A stable id for the file at this absolute path: re-ingesting it updates the same document."""
+    return str(uuid.uuid5(ID_NAMESPACE, "file:" + str(path.resolve())))
+
+
+def record_id_for(key: str) -> str:
+    """A stable id for the text record with this key."""
+    return str(uuid.uuid5(ID_NAMESPACE, RECORD_SOURCE + key))
+
+
+def hash_file(path: Path) -> str:
+    with path.open("rb") as fh:
+        return hashlib.file_digest(fh, "sha256").hexdigest()
+
+
+def hash_record(record: TextRecord) -> str:
+    return hashlib.sha256(f"{record.title}\0{record.text}".encode()).hexdigest()
+
+
+def collect_files(paths: Iterable[str | Path]) -> tuple[list[Path], list[FileResult]]:
+    """Expand folders recursively (skipping hidden files); report paths that do not exist."""
+    files: list[Path] = []
+    missing: list[FileResult] = []
+    for raw in paths:
+        path = Path(raw)
+        if path.is_dir():
+            files.extend(
+                sorted(
+                    p for p in path.rglob("*")
+                    if p.is_file() and not any(part.startswith(".") for part in p.relative_to(path).parts)
+                )
+            )
+        elif path.is_file():
+            files.append(path)
+        else:
+            missing.append(FileResult(str(raw), "failed", "no such file or folder"))
+    seen: set[Path] = set()
+    unique = [p for p in files if not (p.resolve() in seen or seen.add(p.resolve()))]
+    return unique, missing
