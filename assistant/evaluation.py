@@ -109,11 +109,11 @@ def evaluate_beir(
     if limit is not None and limit < 1:
         raise EvaluationError(f"limit must be at least 1 query (got {limit})")
     dataset = limit_queries(load_dataset(Path(dataset_dir), split), limit)
-    rerank_settings = (assistant_settings or _load_assistant_settings()) if method == "rerank" else None
-    reranker = _open_reranker(rerank_settings) if rerank_settings is not None else None
     base = settings or _load_settings()
     eval_settings = eval_settings_for(base, dataset.name)
     notify = progress or (lambda event: None)
+    rerank_settings = (assistant_settings or _load_assistant_settings()) if method == "rerank" else None
+    reranker = _open_reranker(rerank_settings) if rerank_settings is not None else None  # before the long ingest
     try:
         ingestor, index = prepare_index(dataset, Path(dataset_dir), eval_settings, notify)
     except BaseException:

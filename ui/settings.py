@@ -8,13 +8,10 @@ from pathlib import Path
 from pydantic import Field, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from assistant.settings import default_models_dir
 from ingest import SettingsError, describe_validation_error
 
 PACKAGED_MODEL_FILE = "qwen2.5-coder-1.5b-instruct-q4_k_m.gguf"
-
-
-def default_models_dir() -> Path:
-    return Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "enclave" / "models"
 
 
 class UISettings(BaseSettings):
