@@ -192,12 +192,10 @@ def eval_settings_for(settings: IngestSettings, name: str) -> IngestSettings:
 
 def fingerprint_for(corpus_path: Path, settings: IngestSettings, sparse_signature: str) -> dict:
     """What the stored index depends on: the corpus bytes and everything that shapes chunks and vectors."""
-    digest = hashlib.sha256()
-    with corpus_path.open("rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
+    from ingest import hash_file
+
     return {
-        "corpus_sha256": digest.hexdigest(),
+        "corpus_sha256": hash_file(corpus_path),
         "index": {
             "embedding_model": settings.embedding_model_path,
             "embedding_backend": settings.embedding_backend,  # int8 vectors differ a little from fp32 ones

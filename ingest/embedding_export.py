@@ -21,6 +21,7 @@ from typing import Callable
 import numpy as np
 
 from ingest.errors import IngestError, SettingsError
+from ingest.sources import hash_file
 
 BACKENDS = ("torch", "onnx", "onnx-int8", "openvino", "openvino-int8")
 # What each exported backend needs besides torch (which every export uses): named in the error when missing.
@@ -125,17 +126,12 @@ def cache_key(source: Path, backend: str) -> str:
 # -- the export cache ---------------------------------------------------------------------------------------
 
 
-def _file_digest(path: Path) -> str:
-    with path.open("rb") as fh:
-        return hashlib.file_digest(fh, "sha256").hexdigest()
-
-
 def _is_complete(folder: Path) -> bool:
     """True when every file the manifest lists is there with its recorded size and checksum."""
     try:
         manifest = json.loads((folder / _MANIFEST).read_text())
         return bool(manifest["files"]) and all(
-            (folder / name).stat().st_size == entry["size"] and _file_digest(folder / name) == entry["sha256"]
+            (folder / name).stat().st_size == entry["size"] and hash_file(folder / name) == entry["sha256"]
             for name, entry in manifest["files"].items()
         )
     except (OSError, ValueError, KeyError, TypeError):
@@ -166,7 +162,7 @@ def exported_model(source: Path, backend: str, pooling: str, cache_dir: Path) ->
             "backend": backend,
             "source": str(source.resolve()),
             "recipe": _RECIPE,
-            "files": {name: {"size": (work / name).stat().st_size, "sha256": _file_digest(work / name)} for name in files},
+            "files": {name: {"size": (work / name).stat().st_size, "sha256": hash_file(work / name)} for name in files},
         }
         (work / _MANIFEST).write_text(json.dumps(manifest, indent=2))
         try:

@@ -37,6 +37,7 @@ def record_id_for(key: str) -> str:
 
 
 def hash_file(path: Path) -> str:
+    """SHA-256 of the file's bytes, as hex."""
     with path.open("rb") as fh:
         return hashlib.file_digest(fh, "sha256").hexdigest()
 

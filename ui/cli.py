@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import sys
 from contextlib import contextmanager
-from typing import Iterator
+from typing import Callable, Iterator, NoReturn
 
 import click
 from rich.console import Console
@@ -20,7 +20,7 @@ EXIT_UNAVAILABLE = 2
 stderr = Console(stderr=True, soft_wrap=True)  # one error, one line: scripts read it
 
 
-def fail(message: str, code: int = EXIT_UNAVAILABLE) -> None:
+def fail(message: str, code: int = EXIT_UNAVAILABLE) -> NoReturn:
     stderr.print(f"[bold red]error:[/bold red] {message}", highlight=False)
     sys.exit(code)
 
@@ -68,21 +68,12 @@ def main() -> None:
 def ingest(paths: tuple[str, ...], sync: bool, groups: tuple[str, ...], as_json: bool) -> None:
     """Parse, chunk, embed and store files or folders (recursively)."""
     from ingest.pipeline import summarize
-    from ui.progress import IngestProgress
 
     with opened_enclave() as enclave:
-        try:
-            with IngestProgress(stderr) as progress:
-                results = enclave.ingestor.ingest(
-                    paths, groups=groups, user=current_user().name, sync=sync, progress=progress
-                )
-        except StoreUnavailable as exc:
-            fail(str(exc))
-    if as_json:
-        click.echo(json.dumps([r.to_json() for r in results], ensure_ascii=False, indent=2))
-    else:
-        click.echo(summarize(results))
-    sys.exit(EXIT_FAILED_FILES if any(r.status == "failed" for r in results) else EXIT_OK)
+        results = run_batch(lambda progress: enclave.ingestor.ingest(
+            paths, groups=groups, user=current_user().name, sync=sync, progress=progress
+        ))
+    report_batch(results, as_json, summarize(results))
 
 
 @main.command()
@@ -95,26 +86,36 @@ def reindex(documents: tuple[str, ...], everything: bool, as_json: bool) -> None
     For after a change of the chunking or embedding settings, or a parser fix: unchanged files are read again
     too. Each document gets a new version; one whose file is gone is kept as it is, and reported.
     """
-    from ui.progress import IngestProgress
-
     if bool(documents) == everything:
         raise click.UsageError("name the documents to re-index, or give --all (not both)")
     with opened_enclave() as enclave:
         ingestor, user = enclave.ingestor, current_user().name
-        try:
-            with IngestProgress(stderr) as progress:
-                if everything:
-                    results = ingestor.reindex_all(user=user, progress=progress)
-                else:
-                    results = ingestor.reindex(documents, user=user, progress=progress)
-        except StoreUnavailable as exc:
-            fail(str(exc))
+        if everything:
+            results = run_batch(lambda progress: ingestor.reindex_all(user=user, progress=progress))
+        else:
+            results = run_batch(lambda progress: ingestor.reindex(documents, user=user, progress=progress))
     failed = sum(r.status == "failed" for r in results)
+    report_batch(results, as_json, f"{len(results)} documents: {len(results) - failed} re-indexed, {failed} failed")
+
+
+def run_batch(work: Callable[[Callable], list]) -> list:
+    """Run an ingest or re-index with progress bars on stderr; exit 2 with one line when the store is unreachable."""
+    from ui.progress import IngestProgress
+
+    try:
+        with IngestProgress(stderr) as progress:
+            return work(progress)
+    except StoreUnavailable as exc:
+        fail(str(exc))
+
+
+def report_batch(results: list, as_json: bool, summary: str) -> NoReturn:
+    """Print per-file results (JSON) or the summary line; exit 1 when any file failed, else 0."""
     if as_json:
         click.echo(json.dumps([r.to_json() for r in results], ensure_ascii=False, indent=2))
     else:
-        click.echo(f"{len(results)} documents: {len(results) - failed} re-indexed, {failed} failed")
-    sys.exit(EXIT_FAILED_FILES if failed else EXIT_OK)
+        click.echo(summary)
+    sys.exit(EXIT_FAILED_FILES if any(r.status == "failed" for r in results) else EXIT_OK)
 
 
 @main.command()

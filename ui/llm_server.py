@@ -17,6 +17,7 @@ from pathlib import Path
 from types import FrameType
 from typing import TextIO
 
+from ingest import hash_file
 from ui.errors import LLMServerError
 from ui.llm_process import LLMServer, find_free_port
 from ui.settings import UISettings
@@ -115,17 +116,13 @@ def provide_tiktoken_encodings(target: Path) -> Path:
     target.mkdir(parents=True, exist_ok=True)
     for name, sha256 in _TIKTOKEN_SHA256.items():
         dest = target / name
-        if dest.is_file() and _sha256_of(dest) == sha256:
+        if dest.is_file() and hash_file(dest) == sha256:
             continue
         source = cache / hashlib.sha1(_TIKTOKEN_URL.format(name).encode()).hexdigest()
-        if not source.is_file() or _sha256_of(source) != sha256:
+        if not source.is_file() or hash_file(source) != sha256:
             raise LLMServerError(f"{name} is missing or damaged in {cache}: reinstall llama-index-core")
         shutil.copyfile(source, dest)
     return target
-
-
-def _sha256_of(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
 class LlamaCppServer(LLMServer):
