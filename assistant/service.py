@@ -28,10 +28,12 @@ class Enclave:
             self.ingestor.close()
 
 
-def open_enclave(ingest_settings: IngestSettings, assistant_settings: AssistantSettings) -> Enclave:
+def open_enclave(ingest_settings: IngestSettings, assistant_settings: AssistantSettings,
+                 warm_parsers: bool = False) -> Enclave:
+    """warm_parsers: start the parse workers while the models load (for a command about to ingest)."""
     from ingest import open_ingestor
 
-    ingestor = open_ingestor(ingest_settings)
+    ingestor = open_ingestor(ingest_settings, warm_parsers=warm_parsers)
     try:
         reranker = open_reranker(assistant_settings)  # the model loads now, so a missing one fails at start-up
     except BaseException:

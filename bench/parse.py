@@ -12,7 +12,6 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from ingest.offline import enforce_offline  # noqa: E402
 
 _DEFAULT_FOLDER = Path("/work/shared/data/docs")
 _NOT_DOCUMENTS = {"MANIFEST.tsv", "README.md"}
@@ -44,18 +43,12 @@ def main() -> None:
     parser.add_argument("--overlap", type=int, default=32)
     args = parser.parse_args()
 
-    enforce_offline()
-    import logging
-
     from ingest.chunking import ChunkingOptions, load_tokenizer
     from ingest.parsing import parse_file
-    from ingest.sentences import install_light_pipeline
     from ingest.settings import packaged_embedding_model
+    from ingest.worker import warm_up
 
-    install_light_pipeline()  # as the parse workers do
-
-    for name in ("unstructured", "pdfminer", "pypdf", "pikepdf"):
-        logging.getLogger(name).setLevel(logging.ERROR)
+    warm_up()  # offline, quiet, light spaCy pipeline and the Word prose shortcut: as the parse workers do
     options = ChunkingOptions(packaged_embedding_model(), args.max_tokens, args.overlap)
     load_tokenizer(options.tokenizer_path)
     # Warm-up outside the figures: the first parse loads spaCy and unstructured (~3-5 s), once per worker process.

@@ -27,7 +27,7 @@ _OCR_DPI = 300  # below this Tesseract misreads small print
 _OCR_LANGUAGES = ("eng", "spa", "deu", "fra", "ita", "por")  # used when their traineddata is installed
 # Formats without heading markup, where unstructured guesses titles from how short a line is.
 _GUESSED_TITLE_KINDS = frozenset({"pdf", "txt", "eml", "msg", "image"})
-# unstructured's own per-document language pass (langdetect again, ~20 ms a file) is skipped: detect_language decides.
+# unstructured's own per-document language pass (langdetect, ~20 ms a file) is skipped: detect_language decides.
 NO_LANGUAGE_DETECTION = [""]
 
 _ZIP_KINDS = frozenset({"docx", "pptx", "xlsx", "odt", "epub"})  # a missing part raises KeyError

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-import multiprocessing
 import os
-from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures import Future, as_completed
 from concurrent.futures.process import BrokenProcessPool
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -16,6 +15,7 @@ from ingest.embedding import Embedder
 from ingest.errors import DocumentError, FileTooLarge, IngestError
 from ingest.jobs import JobLog
 from ingest.models import DocumentRecord, FileResult, Progress, ProgressCallback
+from ingest.parse_pool import ParsePool
 from ingest.registry import Registry
 from ingest.settings import IngestSettings
 from ingest.sources import (
@@ -48,8 +48,10 @@ class _Job:
 class Ingestor:
     """Owns one store, one registry and the embedding models; ingests, re-indexes, removes and lists documents."""
 
-    def __init__(self, settings: IngestSettings, store: Store, embedder: Embedder, sparse: SparseEncoder) -> None:
+    def __init__(self, settings: IngestSettings, store: Store, embedder: Embedder, sparse: SparseEncoder,
+                 parse_pool: ParsePool | None = None) -> None:
         self.settings = settings
+        self.parse_pool = parse_pool or ParsePool(settings.parse_workers)
         self.store = store
         self.embedder = embedder
         self.sparse = sparse
@@ -224,6 +226,7 @@ class Ingestor:
             self.registry.finish(document_id)
 
     def close(self) -> None:
+        self.parse_pool.close()
         self.jobs.close()
         self.registry.close()
         self.store.close()
@@ -275,21 +278,26 @@ class Ingestor:
         if not jobs:
             return []
         results: list[FileResult] = []
-        workers = max(1, min(self.settings.parse_workers, len(jobs)))
-        context = multiprocessing.get_context("spawn")
         writer = ChunkWriter(self, notify, results)
         max_bytes = int(self.settings.max_file_mb * 1024 * 1024)  # an attachment is a file too
-        with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
-            futures: list[tuple[_Job, Future]] = []
-            for job in jobs:
-                futures.append((job, pool.submit(parse_and_chunk, str(job.path), self._options, max_bytes)))
-                notify(Progress("stage", path=str(job.path), stage="parsing"))
-            for job, future in futures:
+        futures: dict[Future, _Job] = {}
+        for job in jobs:
+            futures[self.parse_pool.submit(parse_and_chunk, str(job.path), self._options, max_bytes)] = job
+            notify(Progress("stage", path=str(job.path), stage="parsing"))
+        try:
+            # As each parse ends, not in the order given: one slow file must not leave the encoder idle while
+            # the files after it wait, parsed.
+            for future in as_completed(futures):
+                job = futures[future]
                 failed = self._finish(job, future, user, notify, writer)
                 if failed is not None:
                     results.append(failed)
                     notify(Progress("file", path=str(job.path), result=failed))
             writer.flush()
+        except BaseException:
+            for future in futures:  # interrupted: parse no more of this batch
+                future.cancel()
+            raise
         return results
 
     def _finish(self, job: _Job, future: Future, user: str, notify: ProgressCallback,
@@ -301,6 +309,7 @@ class Ingestor:
         except DocumentError as exc:
             return FileResult(path, "failed", str(exc))
         except BrokenProcessPool as exc:
+            self.parse_pool.discard()  # the next batch gets fresh workers
             return FileResult(path, "failed", f"the parser crashed on this file ({exc})")
         notify(Progress("stage", path=path, stage="embedding"))
         writer.add(PendingDocument(
@@ -346,13 +355,23 @@ def summarize(results: Sequence[FileResult]) -> str:
 __all__ = ["Ingestor", "Progress", "TextRecord", "collect_files", "document_id_for", "summarize", "IngestError"]
 
 
-def open_ingestor(settings: IngestSettings) -> Ingestor:
-    """Load the embedding model and open the store and registry named by the settings."""
+def open_ingestor(settings: IngestSettings, warm_parsers: bool = False) -> Ingestor:
+    """Load the embedding model and open the store and registry named by the settings.
+
+    warm_parsers: start the parse workers first, so they import the parsers while the model loads (for a caller
+    about to ingest; otherwise they start with the first batch)."""
     from ingest.store import open_store
 
-    embedder = Embedder(
-        settings.embedding_model_path, batch_size=settings.embedding_batch_size,
-        backend=settings.embedding_backend, cache_dir=settings.embedding_cache_dir,
-    )
-    store = open_store(settings, embedder.dimension, fusion=settings.search_fusion)
-    return Ingestor(settings, store, embedder, SparseEncoder())
+    pool = ParsePool(settings.parse_workers)
+    if warm_parsers:
+        pool.start()
+    try:
+        embedder = Embedder(
+            settings.embedding_model_path, batch_size=settings.embedding_batch_size,
+            backend=settings.embedding_backend, cache_dir=settings.embedding_cache_dir,
+        )
+        store = open_store(settings, embedder.dimension, fusion=settings.search_fusion)
+    except BaseException:
+        pool.close()
+        raise
+    return Ingestor(settings, store, embedder, SparseEncoder(), parse_pool=pool)

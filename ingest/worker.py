@@ -26,14 +26,23 @@ class ParseOutcome:
     warnings: tuple[str, ...] = ()  # parts left out of a stored document (an unreadable e-mail attachment)
 
 
-def parse_and_chunk(path: str, options: ChunkingOptions, max_attachment_bytes: int | None = None) -> ParseOutcome:
-    """Parse the file and cut it into chunks; raise a DocumentError subclass if it cannot be ingested."""
+def warm_up() -> None:
+    """Go offline, quieten the parsers' logs, import them, and give unstructured its light spaCy pipeline and the
+    Word prose shortcut; idempotent."""
     enforce_offline()
     _quiet_library_logs()
-    from ingest.parsing import parse_file  # after enforce_offline: importing unstructured reads those switches
+    import ingest.parsing  # noqa: F401  after enforce_offline: importing unstructured reads those switches
+    from ingest.plain_text import install_docx_shortcut
     from ingest.sentences import install_light_pipeline
 
     install_light_pipeline()
+    install_docx_shortcut()
+
+
+def parse_and_chunk(path: str, options: ChunkingOptions, max_attachment_bytes: int | None = None) -> ParseOutcome:
+    """Parse the file and cut it into chunks; raise a DocumentError subclass if it cannot be ingested."""
+    warm_up()
+    from ingest.parsing import parse_file
 
     document = parse_file(path, max_attachment_bytes=max_attachment_bytes)
     chunks = chunk_document(document, options)

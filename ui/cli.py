@@ -26,8 +26,9 @@ def fail(message: str, code: int = EXIT_UNAVAILABLE) -> NoReturn:
 
 
 @contextmanager
-def opened_enclave() -> Iterator["object"]:
-    """Load settings and open the store and models, turning start-up problems into one clear line."""
+def opened_enclave(warm_parsers: bool = False) -> Iterator["object"]:
+    """Load settings and open the store and models, turning start-up problems into one clear line.
+    warm_parsers: start the parse workers while the models load (commands that ingest)."""
     from assistant import AssistantError, load_assistant_settings, open_enclave
     from ingest import load_settings
 
@@ -35,7 +36,7 @@ def opened_enclave() -> Iterator["object"]:
         ingest_settings = load_settings()
         assistant_settings = load_assistant_settings()
         with stderr.status("loading the embedding model and the document store…"):
-            enclave = open_enclave(ingest_settings, assistant_settings)
+            enclave = open_enclave(ingest_settings, assistant_settings, warm_parsers=warm_parsers)
     except (IngestError, AssistantError) as exc:
         fail(str(exc))
     try:
@@ -69,7 +70,7 @@ def ingest(paths: tuple[str, ...], sync: bool, groups: tuple[str, ...], as_json:
     """Parse, chunk, embed and store files or folders (recursively)."""
     from ingest.pipeline import summarize
 
-    with opened_enclave() as enclave:
+    with opened_enclave(warm_parsers=True) as enclave:
         results = run_batch(lambda progress: enclave.ingestor.ingest(
             paths, groups=groups, user=current_user().name, sync=sync, progress=progress
         ))
@@ -88,7 +89,7 @@ def reindex(documents: tuple[str, ...], everything: bool, as_json: bool) -> None
     """
     if bool(documents) == everything:
         raise click.UsageError("name the documents to re-index, or give --all (not both)")
-    with opened_enclave() as enclave:
+    with opened_enclave(warm_parsers=True) as enclave:
         ingestor, user = enclave.ingestor, current_user().name
         if everything:
             results = run_batch(lambda progress: ingestor.reindex_all(user=user, progress=progress))

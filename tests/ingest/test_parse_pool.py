@@ -1,0 +1,81 @@
+"""The parse workers: started once and kept, below the encoder's priority, replaced after a crash."""
+
+from __future__ import annotations
+
+import os
+from concurrent.futures.process import BrokenProcessPool
+
+import pytest
+
+from ingest.parse_pool import WORKER_NICENESS, ParsePool
+from ingest.pipeline import open_ingestor
+from ingest.settings import load_settings
+
+
+@pytest.fixture(scope="module")
+def pool():
+    pool = ParsePool(workers=2)
+    yield pool
+    pool.close()
+
+
+@pytest.fixture
+def own_pool():
+    pool = ParsePool(workers=1)
+    yield pool
+    pool.close()
+
+
+def worker_pids(pool: ParsePool, tasks: int = 6) -> set[int]:
+    return {pool.submit(os.getpid).result(timeout=120) for _ in range(tasks)}
+
+
+def test_workers_are_kept_for_the_next_batch(pool):
+    first = worker_pids(pool)
+    second = worker_pids(pool)
+
+    assert os.getpid() not in first
+    assert first == second
+    assert len(first) <= 2
+
+
+def test_workers_run_below_the_callers_priority(pool):
+    niceness = pool.submit(os.nice, 0).result(timeout=120)
+
+    assert niceness == min(os.nice(0) + WORKER_NICENESS, 19)
+
+
+def test_a_crashed_pool_is_replaced(own_pool):
+    before = worker_pids(own_pool)
+    with pytest.raises(BrokenProcessPool):
+        own_pool.submit(os._exit, 70).result(timeout=120)
+
+    own_pool.discard()
+
+    after = worker_pids(own_pool)
+    assert after and not after & before
+
+
+def parse_or_die(path: str, options, max_attachment_bytes):
+    """A parser that dies (as a native crash would) on one file; runs in the worker, so it is module-level."""
+    if path.endswith("die.txt"):
+        os._exit(70)
+    from ingest.worker import parse_and_chunk
+
+    return parse_and_chunk(path, options, max_attachment_bytes)
+
+
+def test_after_a_worker_crash_the_file_fails_and_the_next_batch_is_parsed(tmp_path, monkeypatch):
+    monkeypatch.setattr("ingest.pipeline.parse_and_chunk", parse_or_die)
+    (tmp_path / "die.txt").write_text("This file kills its parser.\n")
+    (tmp_path / "policy.txt").write_text("Travel policy. Employees book economy class for flights under six hours.\n")
+    ingestor = open_ingestor(load_settings(data_dir=tmp_path / "data", _env_file=None), warm_parsers=True)
+    try:
+        (crashed,) = ingestor.ingest([tmp_path / "die.txt"])
+        (stored,) = ingestor.ingest([tmp_path / "policy.txt"])
+        assert ingestor.store.count() == stored.chunks
+    finally:
+        ingestor.close()
+
+    assert crashed.status == "failed" and "parser crashed" in crashed.reason
+    assert stored.status == "added" and stored.chunks > 0
