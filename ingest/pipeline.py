@@ -282,23 +282,50 @@ class Ingestor:
         max_bytes = int(self.settings.max_file_mb * 1024 * 1024)  # an attachment is a file too
         futures: dict[Future, _Job] = {}
         for job in jobs:
-            futures[self.parse_pool.submit(parse_and_chunk, str(job.path), self._options, max_bytes)] = job
+            futures[self._submit(job, max_bytes)] = job
             notify(Progress("stage", path=str(job.path), stage="parsing"))
+        crashed: list[_Job] = []
         try:
             # As each parse ends, not in the order given: one slow file must not leave the encoder idle while
             # the files after it wait, parsed.
             for future in as_completed(futures):
-                job = futures[future]
-                failed = self._finish(job, future, user, notify, writer)
-                if failed is not None:
-                    results.append(failed)
-                    notify(Progress("file", path=str(job.path), result=failed))
+                if isinstance(future.exception(), BrokenProcessPool):
+                    crashed.append(futures[future])  # this file, or another one the dead worker had
+                    continue
+                self._collect(futures[future], future, user, notify, writer, results)
+            for job in sorted(crashed, key=jobs.index):
+                self._retry_alone(job, max_bytes, user, notify, writer, results)
             writer.flush()
         except BaseException:
             for future in futures:  # interrupted: parse no more of this batch
                 future.cancel()
             raise
         return results
+
+    def _submit(self, job: _Job, max_bytes: int) -> Future:
+        return self.parse_pool.submit(parse_and_chunk, str(job.path), self._options, max_bytes)
+
+    def _retry_alone(self, job: _Job, max_bytes: int, user: str, notify: ProgressCallback, writer: ChunkWriter,
+                     results: list[FileResult]) -> None:
+        """A worker died (a native crash in a parser) and took every file it held with it. Each is parsed again on
+        its own in fresh workers, so only the file that kills its parser fails and the rest of the batch goes on."""
+        self.parse_pool.discard()
+        future = self._submit(job, max_bytes)
+        if isinstance(future.exception(), BrokenProcessPool):
+            self.parse_pool.discard()  # the next file and batch get fresh workers
+            failed = FileResult(str(job.path), "failed", "the parser crashed on this file (a bug in a parsing "
+                                "library or a hostile file); the rest of the batch was parsed without it")
+            results.append(failed)
+            notify(Progress("file", path=str(job.path), result=failed))
+            return
+        self._collect(job, future, user, notify, writer, results)
+
+    def _collect(self, job: _Job, future: Future, user: str, notify: ProgressCallback, writer: ChunkWriter,
+                 results: list[FileResult]) -> None:
+        failed = self._finish(job, future, user, notify, writer)
+        if failed is not None:
+            results.append(failed)
+            notify(Progress("file", path=str(job.path), result=failed))
 
     def _finish(self, job: _Job, future: Future, user: str, notify: ProgressCallback,
                 writer: ChunkWriter) -> FileResult | None:
@@ -308,9 +335,6 @@ class Ingestor:
             outcome: ParseOutcome = future.result()
         except DocumentError as exc:
             return FileResult(path, "failed", str(exc))
-        except BrokenProcessPool as exc:
-            self.parse_pool.discard()  # the next batch gets fresh workers
-            return FileResult(path, "failed", f"the parser crashed on this file ({exc})")
         notify(Progress("stage", path=path, stage="embedding"))
         writer.add(PendingDocument(
             key=path, document_id=job.document_id, name=job.path.name, source=str(job.path.resolve()),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from concurrent.futures.process import BrokenProcessPool
+from pathlib import Path
 
 import pytest
 
@@ -65,17 +66,23 @@ def parse_or_die(path: str, options, max_attachment_bytes):
     return parse_and_chunk(path, options, max_attachment_bytes)
 
 
-def test_after_a_worker_crash_the_file_fails_and_the_next_batch_is_parsed(tmp_path, monkeypatch):
+def test_a_worker_crash_fails_only_its_file_and_the_batch_goes_on(tmp_path, monkeypatch):
     monkeypatch.setattr("ingest.pipeline.parse_and_chunk", parse_or_die)
+    (tmp_path / "a-policy.txt").write_text("Travel policy. Employees book economy class for flights under six hours.\n")
     (tmp_path / "die.txt").write_text("This file kills its parser.\n")
-    (tmp_path / "policy.txt").write_text("Travel policy. Employees book economy class for flights under six hours.\n")
+    (tmp_path / "z-leave.txt").write_text("Leave policy. Employees get twenty-five days of paid leave a year.\n")
+    (tmp_path / "later.txt").write_text("Expenses. Receipts are kept for seven years.\n")
     ingestor = open_ingestor(load_settings(data_dir=tmp_path / "data", _env_file=None), warm_parsers=True)
     try:
-        (crashed,) = ingestor.ingest([tmp_path / "die.txt"])
-        (stored,) = ingestor.ingest([tmp_path / "policy.txt"])
-        assert ingestor.store.count() == stored.chunks
+        batch = ingestor.ingest([tmp_path / "a-policy.txt", tmp_path / "die.txt", tmp_path / "z-leave.txt"])
+        (later,) = ingestor.ingest([tmp_path / "later.txt"])
+        stored = ingestor.store.count()
     finally:
         ingestor.close()
 
-    assert crashed.status == "failed" and "parser crashed" in crashed.reason
-    assert stored.status == "added" and stored.chunks > 0
+    statuses = {Path(r.path).name: r.status for r in batch}
+    assert statuses == {"a-policy.txt": "added", "die.txt": "failed", "z-leave.txt": "added"}
+    (crashed,) = [r for r in batch if r.status == "failed"]
+    assert "parser crashed on this file" in crashed.reason
+    assert later.status == "added"
+    assert stored == sum(r.chunks for r in batch) + later.chunks  # nothing stored for the crashed file
