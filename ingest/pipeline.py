@@ -293,6 +293,8 @@ class Ingestor:
                     crashed.append(futures[future])  # this file, or another one the dead worker had
                     continue
                 self._collect(futures[future], future, user, notify, writer, results)
+            if crashed:
+                self.parse_pool.discard()  # broken: every later submit would fail
             for job in sorted(crashed, key=jobs.index):
                 self._retry_alone(job, max_bytes, user, notify, writer, results)
             writer.flush()
@@ -309,7 +311,6 @@ class Ingestor:
                      results: list[FileResult]) -> None:
         """A worker died (a native crash in a parser) and took every file it held with it. Each is parsed again on
         its own in fresh workers, so only the file that kills its parser fails and the rest of the batch goes on."""
-        self.parse_pool.discard()
         future = self._submit(job, max_bytes)
         if isinstance(future.exception(), BrokenProcessPool):
             self.parse_pool.discard()  # the next file and batch get fresh workers
