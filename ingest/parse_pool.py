@@ -1,5 +1,5 @@
 """The parse worker processes: started once per Ingestor, warmed up while the embedding model loads, kept for the
-next batch, and run at a lower CPU priority than the encoder.
+next batch (released after a few idle minutes), and run at a lower CPU priority than the encoder.
 
 Starting a worker costs ~4 CPU-seconds (Python, unstructured, spaCy); a fresh pool per batch paid that before the
 first chunk could be embedded. On a small machine the workers and the encoder share the cores, and the encoder is
@@ -16,6 +16,9 @@ from concurrent.futures import Future, ProcessPoolExecutor
 from typing import Any, Callable
 
 WORKER_NICENESS = 10  # Linux CFS gives a nice-10 process about a tenth of a nice-0 one's share under contention
+# A worker holds ~1 GB (unstructured, spaCy and what they import): an app that has not ingested for this long
+# gives the memory back, and its next upload pays the start-up again.
+IDLE_SECONDS = 300.0
 
 
 def prepare_worker() -> None:
@@ -32,32 +35,63 @@ def prepare_worker() -> None:
 class ParsePool:
     """A process pool (spawn: no inherited model or store handles) created on first use or by `start`."""
 
-    def __init__(self, workers: int) -> None:
+    def __init__(self, workers: int, idle_seconds: float = IDLE_SECONDS) -> None:
         self.workers = max(1, workers)
+        self.idle_seconds = idle_seconds
         self._pool: ProcessPoolExecutor | None = None
+        self._idle_timer: threading.Timer | None = None
         self._lock = threading.Lock()
+
+    @property
+    def running(self) -> bool:
+        return self._pool is not None
 
     def start(self) -> None:
         """Create the workers now, without waiting for them: they import the parsers in the background."""
         with self._lock:
+            self._stop_idle_timer()
             self._ensure()
 
     def submit(self, fn: Callable[..., Any], /, *args: Any) -> Future:
         with self._lock:
+            self._stop_idle_timer()
             return self._ensure().submit(fn, *args)
+
+    def release_when_idle(self) -> None:
+        """A batch has ended: stop the workers after `idle_seconds` unless another batch starts first."""
+        with self._lock:
+            self._stop_idle_timer()
+            if self._pool is not None:
+                self._idle_timer = threading.Timer(self.idle_seconds, self._release, args=(self._pool,))
+                self._idle_timer.daemon = True
+                self._idle_timer.start()
 
     def discard(self) -> None:
         """Drop a broken pool (a worker died); the next batch starts a new one."""
         with self._lock:
+            self._stop_idle_timer()
             pool, self._pool = self._pool, None
         if pool is not None:
             pool.shutdown(wait=False, cancel_futures=True)
 
     def close(self) -> None:
         with self._lock:
+            self._stop_idle_timer()
             pool, self._pool = self._pool, None
         if pool is not None:
             pool.shutdown(wait=True, cancel_futures=True)
+
+    def _release(self, pool: ProcessPoolExecutor) -> None:
+        with self._lock:
+            if self._pool is not pool or self._idle_timer is None:  # replaced, or a batch came in meanwhile
+                return
+            self._pool, self._idle_timer = None, None
+        pool.shutdown(wait=True)
+
+    def _stop_idle_timer(self) -> None:
+        if self._idle_timer is not None:
+            self._idle_timer.cancel()
+            self._idle_timer = None
 
     def _ensure(self) -> ProcessPoolExecutor:
         if self._pool is None:

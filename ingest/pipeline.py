@@ -302,6 +302,8 @@ class Ingestor:
             for future in futures:  # interrupted: parse no more of this batch
                 future.cancel()
             raise
+        finally:
+            self.parse_pool.release_when_idle()
         return results
 
     def _submit(self, job: _Job, max_bytes: int) -> Future:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import time
 from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
 
@@ -55,6 +56,48 @@ def test_a_crashed_pool_is_replaced(own_pool):
 
     after = worker_pids(own_pool)
     assert after and not after & before
+
+
+def wait_until(condition, seconds: float = 60.0) -> bool:
+    deadline = time.monotonic() + seconds
+    while not condition() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return condition()
+
+
+def test_idle_workers_are_released_and_come_back_for_the_next_batch():
+    pool = ParsePool(workers=1, idle_seconds=0.2)
+    try:
+        (first,) = worker_pids(pool)
+        pool.release_when_idle()
+
+        assert wait_until(lambda: not pool.running)
+        assert wait_until(lambda: not _alive(first))  # the process has exited, not merely been forgotten
+        (second,) = worker_pids(pool)
+        assert second != first
+    finally:
+        pool.close()
+
+
+def test_a_new_batch_keeps_the_workers_from_being_released():
+    pool = ParsePool(workers=1, idle_seconds=1.0)
+    try:
+        (first,) = worker_pids(pool)
+        pool.release_when_idle()
+        (again,) = worker_pids(pool, tasks=1)  # the next batch starts before the idle time is up
+        time.sleep(2.0)
+
+        assert pool.running and again == first
+    finally:
+        pool.close()
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return True
 
 
 def parse_or_die(path: str, options, max_attachment_bytes):
