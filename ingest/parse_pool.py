@@ -12,13 +12,16 @@ from __future__ import annotations
 import multiprocessing
 import os
 import threading
-from concurrent.futures import Future, ProcessPoolExecutor
-from typing import Any, Callable
+from concurrent.futures import Future, ProcessPoolExecutor, as_completed
+from concurrent.futures.process import BrokenProcessPool
+from typing import Any, Callable, Iterator, Sequence, TypeVar
 
 WORKER_NICENESS = 10  # Linux CFS gives a nice-10 process about a tenth of a nice-0 one's share under contention
 # A worker holds ~1 GB (unstructured, spaCy and what they import): an app that has not ingested for this long
 # gives the memory back, and its next upload pays the start-up again.
 IDLE_SECONDS = 300.0
+
+Key = TypeVar("Key")  # what the caller tells its tasks apart by
 
 
 def prepare_worker() -> None:
@@ -66,20 +69,46 @@ class ParsePool:
                 self._idle_timer.daemon = True
                 self._idle_timer.start()
 
+    def completed(self, fn: Callable[..., Any], tasks: Sequence[tuple[Key, tuple]]) -> Iterator[tuple[Key, Future]]:
+        """Run `fn(*args)` for each (key, args) and yield (key, future) as each finishes, not in the order given.
+
+        When a worker dies (a native crash in a parser), Python fails every task the pool still held. Each of those
+        runs again alone in fresh workers, so only a task that kills its worker again comes back failed with
+        BrokenProcessPool. Close the iterator to cancel what has not started; the workers then wait for the next
+        batch until they have been idle for `idle_seconds`."""
+        futures = {self.submit(fn, *args): (index, key, args) for index, (key, args) in enumerate(tasks)}
+        crashed = []
+        try:
+            for future in as_completed(futures):
+                if isinstance(future.exception(), BrokenProcessPool):
+                    crashed.append(futures[future])  # this task, or another one the dead worker took with it
+                else:
+                    yield futures[future][1], future
+            if crashed:
+                self.discard()  # broken: every later submit would fail
+            for _, key, args in sorted(crashed, key=lambda task: task[0]):
+                future = self.submit(fn, *args)
+                if isinstance(future.exception(), BrokenProcessPool):
+                    self.discard()  # this one kills its worker: the next task gets fresh ones
+                yield key, future
+        finally:
+            for future in futures:
+                future.cancel()
+            self.release_when_idle()
+
     def discard(self) -> None:
         """Drop a broken pool (a worker died); the next batch starts a new one."""
-        with self._lock:
-            self._stop_idle_timer()
-            pool, self._pool = self._pool, None
-        if pool is not None:
-            pool.shutdown(wait=False, cancel_futures=True)
+        self._shut_down(wait=False)
 
     def close(self) -> None:
+        self._shut_down(wait=True)
+
+    def _shut_down(self, wait: bool) -> None:
         with self._lock:
             self._stop_idle_timer()
             pool, self._pool = self._pool, None
         if pool is not None:
-            pool.shutdown(wait=True, cancel_futures=True)
+            pool.shutdown(wait=wait, cancel_futures=True)
 
     def _release(self, pool: ProcessPoolExecutor) -> None:
         with self._lock:

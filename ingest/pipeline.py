@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import os
-from concurrent.futures import Future, as_completed
+from concurrent.futures import Future
 from concurrent.futures.process import BrokenProcessPool
-from contextlib import contextmanager
+from contextlib import closing, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable, Iterator, Sequence
@@ -280,55 +280,19 @@ class Ingestor:
         results: list[FileResult] = []
         writer = ChunkWriter(self, notify, results)
         max_bytes = int(self.settings.max_file_mb * 1024 * 1024)  # an attachment is a file too
-        futures: dict[Future, _Job] = {}
+        tasks = [(job, (str(job.path), self._options, max_bytes)) for job in jobs]
         for job in jobs:
-            futures[self._submit(job, max_bytes)] = job
             notify(Progress("stage", path=str(job.path), stage="parsing"))
-        crashed: list[_Job] = []
-        try:
-            # As each parse ends, not in the order given: one slow file must not leave the encoder idle while
-            # the files after it wait, parsed.
-            for future in as_completed(futures):
-                if isinstance(future.exception(), BrokenProcessPool):
-                    crashed.append(futures[future])  # this file, or another one the dead worker had
-                    continue
-                self._collect(futures[future], future, user, notify, writer, results)
-            if crashed:
-                self.parse_pool.discard()  # broken: every later submit would fail
-            for job in sorted(crashed, key=jobs.index):
-                self._retry_alone(job, max_bytes, user, notify, writer, results)
+        # As each parse ends, not in the order given: one slow file must not leave the encoder idle while the files
+        # after it wait, parsed. Closing the iterator (an interruption) parses no more of this batch.
+        with closing(self.parse_pool.completed(parse_and_chunk, tasks)) as parsed:
+            for job, future in parsed:
+                failed = self._finish(job, future, user, notify, writer)
+                if failed is not None:
+                    results.append(failed)
+                    notify(Progress("file", path=str(job.path), result=failed))
             writer.flush()
-        except BaseException:
-            for future in futures:  # interrupted: parse no more of this batch
-                future.cancel()
-            raise
-        finally:
-            self.parse_pool.release_when_idle()
         return results
-
-    def _submit(self, job: _Job, max_bytes: int) -> Future:
-        return self.parse_pool.submit(parse_and_chunk, str(job.path), self._options, max_bytes)
-
-    def _retry_alone(self, job: _Job, max_bytes: int, user: str, notify: ProgressCallback, writer: ChunkWriter,
-                     results: list[FileResult]) -> None:
-        """A worker died (a native crash in a parser) and took every file it held with it. Each is parsed again on
-        its own in fresh workers, so only the file that kills its parser fails and the rest of the batch goes on."""
-        future = self._submit(job, max_bytes)
-        if isinstance(future.exception(), BrokenProcessPool):
-            self.parse_pool.discard()  # the next file and batch get fresh workers
-            failed = FileResult(str(job.path), "failed", "the parser crashed on this file (a bug in a parsing "
-                                "library or a hostile file); the rest of the batch was parsed without it")
-            results.append(failed)
-            notify(Progress("file", path=str(job.path), result=failed))
-            return
-        self._collect(job, future, user, notify, writer, results)
-
-    def _collect(self, job: _Job, future: Future, user: str, notify: ProgressCallback, writer: ChunkWriter,
-                 results: list[FileResult]) -> None:
-        failed = self._finish(job, future, user, notify, writer)
-        if failed is not None:
-            results.append(failed)
-            notify(Progress("file", path=str(job.path), result=failed))
 
     def _finish(self, job: _Job, future: Future, user: str, notify: ProgressCallback,
                 writer: ChunkWriter) -> FileResult | None:
@@ -338,6 +302,9 @@ class Ingestor:
             outcome: ParseOutcome = future.result()
         except DocumentError as exc:
             return FileResult(path, "failed", str(exc))
+        except BrokenProcessPool:
+            return FileResult(path, "failed", "the parser crashed on this file (a bug in a parsing library or a "
+                              "hostile file); the rest of the batch was parsed without it")
         notify(Progress("stage", path=path, stage="embedding"))
         writer.add(PendingDocument(
             key=path, document_id=job.document_id, name=job.path.name, source=str(job.path.resolve()),
