@@ -12,7 +12,7 @@ import shutil
 import sys
 import threading
 from pathlib import Path
-from typing import Callable, Sequence
+from typing import Any, Callable, Iterator, Sequence
 
 import numpy as np
 
@@ -48,6 +48,7 @@ class Embedder:
             self._load_torch(model_path)
         else:
             self._load_exported(model_path, Path(cache_dir) if cache_dir else default_cache_dir())
+        self._counter = _token_counter(self.tokenizer)
 
     # -- loading --------------------------------------------------------------------------------------------
 
@@ -107,15 +108,19 @@ class Embedder:
     def _encode_exported(self, texts: list[str]) -> np.ndarray:
         # Longest first, as sentence-transformers does, so each batch pads to similar lengths.
         order = sorted(range(len(texts)), key=lambda i: -len(texts[i]))
-        out = np.empty((len(texts), 0), dtype=np.float32)
-        for start in range(0, len(order), self.batch_size):
-            idx = order[start : start + self.batch_size]
-            enc = self.tokenizer(
-                [texts[i] for i in idx], padding=True, truncation=True, max_length=self.max_tokens, return_tensors="np"
-            )
-            vectors = self._run({name: enc[name].astype(np.int64) for name in INPUTS if name in enc})
-            if out.shape[1] == 0:
-                out = np.empty((len(texts), vectors.shape[1]), dtype=np.float32)
+        batches = [order[start : start + self.batch_size] for start in range(0, len(order), self.batch_size)]
+
+        def feeds() -> Iterator[dict]:  # tokenized one batch ahead of the model, not all at once
+            for idx in batches:
+                enc = self.tokenizer(
+                    [texts[i] for i in idx], padding=True, truncation=True, max_length=self.max_tokens,
+                    return_tensors="np",
+                )
+                yield {name: enc[name].astype(np.int64) for name in INPUTS if name in enc}
+
+        outputs = self._run(feeds())
+        out = np.empty((len(texts), outputs[0].shape[1]), dtype=np.float32)
+        for idx, vectors in zip(batches, outputs):
             out[idx] = vectors
         # The graph normalises already; again here so rounding in low precision never leaves a norm off 1.
         return out / np.maximum(np.linalg.norm(out, axis=1, keepdims=True), 1e-12)
@@ -123,8 +128,14 @@ class Embedder:
     # -- public API -----------------------------------------------------------------------------------------
 
     def count_tokens(self, text: str) -> int:
-        """Tokens the model sees for this text, without the [CLS]/[SEP] specials."""
-        return len(self.tokenizer(text, add_special_tokens=False, truncation=False)["input_ids"])
+        """Tokens the model sees for this text, without the [CLS]/[SEP] specials. Safe beside an encode call in
+        another thread: it uses a copy of the tokenizer that nothing reconfigures (the encoder's own sets padding and
+        truncation on each call, and a call meeting another thread's settings returns garbage)."""
+        counter = self._counter
+        if counter is None:
+            with self._lock:
+                return len(self.tokenizer(text, add_special_tokens=False, truncation=False)["input_ids"])
+        return len(counter.encode(text, add_special_tokens=False).ids)
 
     def embed_documents(self, texts: Sequence[str]) -> list[list[float]]:
         if not texts:
@@ -135,3 +146,17 @@ class Embedder:
 
     def embed_query(self, text: str) -> list[float]:
         return self.embed_documents([text])[0]
+
+
+def _token_counter(tokenizer: Any) -> Any:
+    """A private copy of a fast tokenizer's Rust tokenizer that counts every token (no truncation, no padding);
+    None for a slow tokenizer, which has none."""
+    backend = getattr(tokenizer, "backend_tokenizer", None)
+    if backend is None:
+        return None
+    from tokenizers import Tokenizer
+
+    counter = Tokenizer.from_str(backend.to_str())
+    counter.no_truncation()
+    counter.no_padding()
+    return counter

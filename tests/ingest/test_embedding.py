@@ -126,6 +126,34 @@ def test_concurrent_calls_give_the_same_vectors_as_serial_ones(export_cache):
         assert np.allclose(vectors, serial[i % 3 :], atol=1e-5)
 
 
+@pytest.mark.parametrize("backend", ["torch", ADOPTED_DEFAULT])
+def test_counting_tokens_while_another_thread_embeds_is_safe(backend, export_cache, embedder):
+    # The ingest pipeline counts a chunk's header tokens while the writer thread embeds the previous batch.
+    other = embedder if backend == "torch" else exported_embedder(backend, export_cache)
+    serial = np.array(other.embed_documents(TEXTS))
+    counts = [other.count_tokens(t) for t in TEXTS]
+    errors: list[BaseException] = []
+    embedded: list[np.ndarray] = []
+
+    def embed() -> None:
+        try:
+            for _ in range(8):
+                embedded.append(np.array(other.embed_documents(TEXTS)))
+        except BaseException as exc:  # noqa: BLE001 - reported by the test below
+            errors.append(exc)
+
+    thread = threading.Thread(target=embed)
+    thread.start()
+    counted = []
+    while thread.is_alive():
+        counted.append([other.count_tokens(t) for t in TEXTS])
+    thread.join()
+
+    assert errors == []
+    assert all(np.allclose(vectors, serial, atol=1e-5) for vectors in embedded)
+    assert counted and all(c == counts for c in counted)
+
+
 def test_an_invalid_backend_setting_fails_at_load_naming_it(monkeypatch):
     monkeypatch.setenv("ENCLAVE_EMBEDDING_BACKEND", "tensorflow")
     with pytest.raises(SettingsError, match="ENCLAVE_EMBEDDING_BACKEND.*onnx-int8"):
