@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
 from pathlib import Path
@@ -46,9 +47,11 @@ def main() -> None:
     from ingest.chunking import ChunkingOptions, load_tokenizer
     from ingest.parsing import parse_file
     from ingest.settings import packaged_embedding_model
+    from ingest.parse_pool import SINGLE_THREADED
     from ingest.worker import warm_up
 
-    warm_up()  # offline, quiet, light spaCy pipeline and the Word prose shortcut: as the parse workers do
+    os.environ.update(SINGLE_THREADED)  # one thread for Tesseract too: as the parse workers run
+    warm_up()  # offline, quiet, light spaCy pipeline and the body-text shortcuts: as the parse workers do
     options = ChunkingOptions(packaged_embedding_model(), args.max_tokens, args.overlap)
     load_tokenizer(options.tokenizer_path)
     # Warm-up outside the figures: the first parse loads spaCy and unstructured (~3-5 s), once per worker process.

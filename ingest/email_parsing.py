@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Callable, Iterator
 
 from ingest.detection import FileType
+from ingest.elements import NO_LANGUAGE_DETECTION
 from ingest.errors import DocumentError
 from ingest.file_names import clean_file_name
 from ingest.models import Element, ParsedDocument
@@ -40,7 +41,7 @@ def partition_email_body(path: str, file_type: FileType) -> list:
     partition = partition_msg if file_type.kind == "msg" else partition_email
     # unstructured's own attachment path sends images to hi_res layout models that would have to be downloaded:
     # not allowed offline. Enclave parses attachments itself, with its own offline strategies.
-    return partition(filename=path, process_attachments=False, languages=["auto"])
+    return partition(filename=path, process_attachments=False, languages=NO_LANGUAGE_DETECTION)
 
 
 def check_nesting(nesting: int) -> None:

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any, Callable, Sequence
 
 from ingest.detection import KIND_NAMES, FileType, detect_file_type, read_text
-from ingest.elements import choose_title, convert_elements, detect_language
+from ingest.elements import NO_LANGUAGE_DETECTION, choose_title, convert_elements, detect_language
 from ingest.email_parsing import EMAIL_KINDS, check_nesting, partition_email_body, read_attachments
 from ingest.errors import CorruptDocument, DocumentError, MissingSystemTool
 from ingest.models import Element, ParsedDocument
@@ -27,8 +27,6 @@ _OCR_DPI = 300  # below this Tesseract misreads small print
 _OCR_LANGUAGES = ("eng", "spa", "deu", "fra", "ita", "por")  # used when their traineddata is installed
 # Formats without heading markup, where unstructured guesses titles from how short a line is.
 _GUESSED_TITLE_KINDS = frozenset({"pdf", "txt", "eml", "msg", "image"})
-# unstructured's own per-document language pass (langdetect, ~20 ms a file) is skipped: detect_language decides.
-NO_LANGUAGE_DETECTION = [""]
 
 _ZIP_KINDS = frozenset({"docx", "pptx", "xlsx", "odt", "epub"})  # a missing part raises KeyError
 

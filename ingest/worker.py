@@ -27,16 +27,22 @@ class ParseOutcome:
 
 
 def warm_up() -> None:
-    """Go offline, quieten the parsers' logs, import them, and give unstructured its light spaCy pipeline and the
-    Word prose shortcut; idempotent."""
+    """Go offline, quieten the parsers' logs, import them, give unstructured its light spaCy pipeline and the Word
+    and HTML body-text shortcuts, and load what the first file would; idempotent."""
     enforce_offline()
     _quiet_library_logs()
     import ingest.parsing  # noqa: F401  after enforce_offline: importing unstructured reads those switches
-    from ingest.plain_text import install_docx_shortcut
-    from ingest.sentences import install_light_pipeline
+    from ingest.plain_text import install_body_text_shortcuts
+    from ingest.sentences import install_light_pipeline, load_light_pipeline
 
     install_light_pipeline()
-    install_docx_shortcut()
+    install_body_text_shortcuts()
+    # What the first file would otherwise load (~2.5 CPU-s a worker), now, while the embedding model loads: the PDF
+    # partitioner (pdfminer and the layout code) and the spaCy model.
+    import unstructured.partition.pdf  # noqa: F401
+    import unstructured.partition.pptx  # noqa: F401
+
+    load_light_pipeline()
 
 
 def parse_and_chunk(path: str, options: ChunkingOptions, max_attachment_bytes: int | None = None) -> ParseOutcome:
@@ -54,4 +60,6 @@ def parse_and_chunk(path: str, options: ChunkingOptions, max_attachment_bytes: i
 
 def _quiet_library_logs() -> None:
     for name in _CHATTY_LOGGERS:
-        logging.getLogger(name).setLevel(logging.ERROR)
+        logger = logging.getLogger(name)
+        if logger.level != logging.ERROR:  # setLevel clears every logger's cache: not again for each file
+            logger.setLevel(logging.ERROR)

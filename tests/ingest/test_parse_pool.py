@@ -47,6 +47,14 @@ def test_workers_run_below_the_callers_priority(pool):
     assert niceness == min(os.nice(0) + WORKER_NICENESS, 19)
 
 
+def test_workers_and_the_tools_they_start_run_on_one_thread(pool):
+    import subprocess
+
+    env = pool.submit(subprocess.check_output, ["env"]).result(timeout=120).decode().split()
+
+    assert "OMP_THREAD_LIMIT=1" in env  # Tesseract's OpenMP threads spin against each other and the encoder
+
+
 def test_a_crashed_pool_is_replaced(own_pool):
     before = worker_pids(own_pool)
     with pytest.raises(BrokenProcessPool):

@@ -109,6 +109,18 @@ def test_language_of_a_tiny_text_is_left_unknown(parsed_documents):
     assert parsed_documents(BAD / "umlauts-latin1.md").language is None
 
 
+@pytest.mark.parametrize("name", ["email-english-spanish.eml", "outlook-cc-bcc.msg", "udhr-english-spanish.docx",
+                                  "udhr-english-spanish.html", "unstructured-readme.md", "semicolon-delimited.csv"])
+def test_unstructured_runs_no_language_pass_of_its_own(name, monkeypatch):
+    from unstructured.partition.common import lang
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("unstructured's langdetect pass ran: Enclave detects the language once, itself")
+
+    monkeypatch.setattr(lang, "detect_languages", refuse)
+    assert parse_file(str(DOCS / name)).elements
+
+
 def test_opening_of_a_long_book_parses(tmp_path):
     opening = tmp_path / "war-and-peace-opening.txt"
     opening.write_bytes((DOCS / "war-and-peace-tolstoy.txt").read_bytes()[:60_000])

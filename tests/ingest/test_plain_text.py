@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from unstructured.partition.text import partition_text
 
 from ingest.detection import read_text
@@ -27,30 +28,48 @@ def test_long_prose_is_narrative_and_short_lines_keep_the_library_rules():
     assert classify_paragraph("WARNING THIS EQUIPMENT MUST BE INSPECTED BY A QUALIFIED TECHNICIAN BEFORE EVERY USE TODAY").category == "UncategorizedText"
 
 
-def test_word_shortcut_keeps_texts_and_titles_and_asks_spacy_less(monkeypatch):
-    from unstructured.partition import docx
-    from unstructured.partition.docx import partition_docx
+@pytest.mark.parametrize(
+    "name, spacy_left",  # the share of the library's spaCy questions still asked
+    [("rgpd-capitulos-1-3-es.docx", 0.0), ("sec-10k-galaxy-gaming-excerpt.html", 0.0), ("rgpd-capitulos-1-3-es.pdf", 0.7)],
+)
+def test_body_text_shortcuts_keep_texts_titles_and_lists_and_ask_spacy_less(monkeypatch, name, spacy_left):
+    from unstructured.partition import docx, text, text_type
+    from unstructured.partition.auto import partition
+    from unstructured.partition.html import parser as html_parser
 
-    from ingest.plain_text import install_docx_shortcut
+    from ingest.plain_text import install_body_text_shortcuts
 
-    calls = []
+    for module in (docx, html_parser, text):  # restored after the test, shortcut or not
+        monkeypatch.setattr(module, "is_possible_narrative_text", module.is_possible_narrative_text)
+    asked = []
+    library_check = text_type.exceeds_cap_ratio  # the first spaCy question in the library's narrative test
 
-    def counted(text, *args, **kwargs):  # the library's own check, counted
-        calls.append(text)
-        return original(text, *args, **kwargs)
+    def counted(text, *args, **kwargs):
+        asked.append(text)
+        return library_check(text, *args, **kwargs)
 
-    original = docx.is_possible_narrative_text
-    monkeypatch.setattr(docx, "is_possible_narrative_text", counted)  # restored after the test
-    path = str(DOCS / "doj-chapter13-trustee-handbook.docx")
-    theirs = partition_docx(filename=path, languages=[""])
-    asked_before, calls[:] = len(calls), []
+    monkeypatch.setattr(text_type, "exceeds_cap_ratio", counted)
+    path = str(DOCS / name)
+    theirs = partition(filename=path, languages=[""])
+    asked_by_library, asked[:] = len(asked), []
 
-    install_docx_shortcut()
-    install_docx_shortcut()  # idempotent: not wrapped twice
-    ours = partition_docx(filename=path, languages=[""])
+    install_body_text_shortcuts()
+    install_body_text_shortcuts()  # idempotent
+    ours = partition(filename=path, languages=[""])
 
+    assert asked_by_library > 10 and len(asked) <= asked_by_library * spacy_left
     assert [e.text for e in ours] == [e.text for e in theirs]
-    assert [e.text for e in ours if e.category == "Title"] == [e.text for e in theirs if e.category == "Title"]
+    for category in ("Title", "ListItem", "Table"):
+        assert [e.text for e in ours if e.category == category] == [e.text for e in theirs if e.category == category]
     body = {"NarrativeText", "Text", "UncategorizedText"}
     assert all(a.category == b.category or {a.category, b.category} <= body for a, b in zip(ours, theirs))
-    assert len(calls) < asked_before * 0.7  # long prose (4 paragraphs in 10 here) no longer goes to spaCy
+
+
+def test_non_alpha_ratio_agrees_with_the_library_on_every_paragraph_of_a_file():
+    from unstructured.partition import text_type
+
+    from ingest.plain_text import under_non_alpha_ratio
+
+    paragraphs = read_text(str(DOCS / "udhr-article1-all-languages.txt")).split("\n") + ["", "   ", "-- 12 --", "ÄÖÜ"]
+    assert [under_non_alpha_ratio(p) for p in paragraphs] == [text_type.under_non_alpha_ratio(p) for p in paragraphs]
+    assert any(under_non_alpha_ratio(p) for p in paragraphs) and not all(under_non_alpha_ratio(p) for p in paragraphs)

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
+
+import pytest
 
 from shared_data import DOCS
 
@@ -27,13 +30,80 @@ print(len(before) == len(after), titles(before) == titles(after), sum(a == b for
 """
 
 
-def test_light_pipeline_is_used_and_keeps_every_title(tmp_path):
+@pytest.mark.parametrize("name", ["moby-dick-opening.docx", "norwich-city-iwan-roberts.txt"])
+def test_light_pipeline_is_used_and_keeps_every_title(name):
     # A fresh process: unstructured caches its pipeline per process.
     out = subprocess.run(
-        [sys.executable, "-c", _CHECK, str(DOCS / "moby-dick-opening.docx")],
+        [sys.executable, "-c", _CHECK, str(DOCS / name)],
         capture_output=True, text=True, check=True, timeout=300,
     ).stdout.splitlines()
     assert out[0] == "['tok2vec', 'tagger', 'sentencizer']"
     same_count, same_titles, agreement = out[1].split()
     assert same_count == "True" and same_titles == "True"
     assert float(agreement) >= 0.95
+
+
+_LAZY_CHECK = """
+import sys
+from ingest.offline import enforce_offline
+enforce_offline()
+from ingest.parsing import parse_file
+from ingest.sentences import install_light_pipeline, load_light_pipeline
+from unstructured.nlp import tokenize
+from unstructured.partition import text_type
+
+library_pos_tag = text_type.pos_tag
+install_light_pipeline()
+lazy = parse_file(sys.argv[1]).elements
+tokenize._run_pipeline = lambda text: load_light_pipeline()(text)  # every text through tok2vec and the tagger
+text_type.pos_tag = library_pos_tag
+for cached in (tokenize._process_cached, tokenize._tokenize_for_cache, tokenize.word_tokenize, library_pos_tag):
+    cached.cache_clear()
+eager = parse_file(sys.argv[1]).elements
+print([(e.text, e.category) for e in lazy] == [(e.text, e.category) for e in eager], len(lazy))
+"""
+
+
+@pytest.mark.parametrize("name", ["dense-passage-retrieval-paper.pdf", "norwich-city-iwan-roberts.txt"])
+def test_tagging_only_what_is_asked_about_changes_no_element(name):
+    out = subprocess.run(
+        [sys.executable, "-c", _LAZY_CHECK, str(DOCS / name)], capture_output=True, text=True, check=True, timeout=300,
+    ).stdout.split()
+    assert out[0] == "True" and int(out[1]) > 100
+
+
+def test_batched_paragraphs_get_the_tags_and_sentences_of_one_call_each(monkeypatch):
+    from unstructured.cleaners.core import auto_paragraph_grouper
+    from unstructured.nlp import tokenize
+    from unstructured.partition import text_type
+    from unstructured.partition.text import PARAGRAPH_PATTERN
+
+    from ingest.detection import read_text
+    from ingest.plain_text import is_long_paragraph
+    from ingest.sentences import batched, install_light_pipeline, load_light_pipeline
+
+    asked = []
+
+    def full_run(text):  # the library's own run, counted: neither the batch nor the lazy tagger needs it
+        asked.append(text)
+        return load_light_pipeline()(text)
+
+    for module, name in ((tokenize, "_get_nlp"), (tokenize, "pos_tag"), (text_type, "pos_tag")):
+        monkeypatch.setattr(module, name, getattr(module, name))  # restored after the test
+    monkeypatch.setattr(tokenize, "_run_pipeline", full_run)
+    install_light_pipeline()
+    text = auto_paragraph_grouper(read_text(str(DOCS / "norwich-city-iwan-roberts.txt")))
+    paragraphs = [p.strip() for p in re.split(PARAGRAPH_PATTERN, text)]
+    short = list(dict.fromkeys(p for p in paragraphs if p and not is_long_paragraph(p)))
+    assert len(short) > 100
+
+    with batched(short):
+        reused = [tokenize._run_pipeline(text) for text in short]
+    single = [load_light_pipeline()(text) for text in short]
+    assert [[t.tag_ for t in d] for d in reused] == [[t.tag_ for t in d] for d in single]  # tagged: from the batch
+    assert [len(list(d.sents)) for d in reused] == [len(list(d.sents)) for d in single]
+
+    outside = tokenize._run_pipeline("Not in the batch. Two sentences.")
+    assert len(list(outside.sents)) == 2 and not any(t.tag_ for t in outside)  # words and sentences only
+    assert text_type.pos_tag("Not in the batch.") == [(t.text, t.tag_) for t in load_light_pipeline()("Not in the batch.")]
+    assert asked == []
