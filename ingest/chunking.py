@@ -3,6 +3,7 @@ embedding model's token budget, counted with that model's own tokenizer."""
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -233,13 +234,15 @@ class _Chunker:
         return pieces
 
     def _enforce_limit(self, chunk: ChunkDraft) -> list[ChunkDraft]:
-        """The guarantee: measure every chunk as the embedder will, and cut any that a tokenizer quirk left too long."""
-        ids = token_ids(self.options.tokenizer_path, chunk.text)
-        if len(ids) <= self.limit:
-            return [chunk]
+        """The guarantee: measure every chunk as the embedder will, and cut any that a tokenizer quirk left too long.
+        Each chunk keeps its count, so the writer need not tokenize it again to fit a context header."""
+        path = self.options.tokenizer_path
+        tokens = len(token_ids(path, chunk.text))
+        if tokens <= self.limit:
+            return [dataclasses.replace(chunk, tokens=tokens)]
         return [
-            ChunkDraft(text=piece, pages=chunk.pages, section=chunk.section)
-            for piece in _split_by_tokens(self.options.tokenizer_path, chunk.text, self.limit)
+            ChunkDraft(text=piece, pages=chunk.pages, section=chunk.section, tokens=count_tokens(path, piece))
+            for piece in _split_by_tokens(path, chunk.text, self.limit)
         ]
 
 

@@ -38,6 +38,7 @@ class ChunkDraft:
     text: str
     pages: tuple[int, ...] = ()
     section: tuple[str, ...] = ()
+    tokens: int | None = None  # the embedding model's tokens in `text`, without specials, when the chunker counted
 
 
 @dataclass(frozen=True)

@@ -164,15 +164,25 @@ class Ingestor:
     ) -> list[FileResult]:
         """Ingest texts that are not files (a benchmark corpus, an export): same chunking, idempotence and
         crash safety as files; each record's key is its identity."""
-        from ingest.chunking import chunk_document
-        from ingest.models import Element, ParsedDocument
-        from ingest.elements import detect_language
-
         notify = progress or (lambda event: None)
         groups = tuple(groups)
         notify(Progress("start", total=len(records)))
         results: list[FileResult] = []
-        writer = ChunkWriter(self, notify, results)
+        try:
+            with ChunkWriter(self, notify, results) as writer:
+                self._write_records(records, groups, user, writer, results, notify)
+                writer.flush()
+        finally:
+            self.repair()
+        return results
+
+    def _write_records(self, records: Sequence[TextRecord], groups: tuple[str, ...], user: str, writer: ChunkWriter,
+                       results: list[FileResult], notify: ProgressCallback) -> None:
+        """Chunk each changed record and hand it to the writer; unchanged and empty ones go straight to results."""
+        from ingest.chunking import chunk_document
+        from ingest.elements import detect_language
+        from ingest.models import Element, ParsedDocument
+
         for record in records:
             document_id = record_id_for(record.key)
             content_hash = hash_record(record)
@@ -197,11 +207,6 @@ class Ingestor:
                 key=record.key, document_id=document_id, name=record.name, source=RECORD_SOURCE + record.key,
                 content_hash=content_hash, size=len(record.text.encode()), previous=previous, outcome=outcome,
             ), groups, user)
-        try:
-            writer.flush()
-        finally:
-            self.repair()
-        return results
 
     def remove(self, keys: Sequence[str]) -> list[FileResult]:
         """Delete documents by id, file name or source path."""
@@ -278,14 +283,14 @@ class Ingestor:
         if not jobs:
             return []
         results: list[FileResult] = []
-        writer = ChunkWriter(self, notify, results)
         max_bytes = int(self.settings.max_file_mb * 1024 * 1024)  # an attachment is a file too
         tasks = [(job, (str(job.path), self._options, max_bytes)) for job in jobs]
         for job in jobs:
             notify(Progress("stage", path=str(job.path), stage="parsing"))
         # As each parse ends, not in the order given: one slow file must not leave the encoder idle while the files
         # after it wait, parsed. Closing the iterator (an interruption) parses no more of this batch.
-        with closing(self.parse_pool.completed(parse_and_chunk, tasks)) as parsed:
+        with ChunkWriter(self, notify, results) as writer, \
+                closing(self.parse_pool.completed(parse_and_chunk, tasks)) as parsed:
             for job, future in parsed:
                 failed = self._finish(job, future, user, notify, writer)
                 if failed is not None:

@@ -10,7 +10,9 @@ from __future__ import annotations
 import json
 import sqlite3
 import threading
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Iterator
 
 from ingest.errors import IngestError
 from ingest.models import DocumentRecord
@@ -72,30 +74,42 @@ class Registry:
         prefix = folder.rstrip("/") + "/"
         return [r for r in self.all() if r.source.startswith(prefix)]
 
-    def save(self, record: DocumentRecord) -> None:
-        with self._lock:
-            self._db.execute(
-                f"INSERT OR REPLACE INTO documents ({_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
-                (
-                    record.document_id, record.name, record.source, record.content_hash, record.version,
-                    record.chunks, record.pages, record.size, json.dumps(list(record.groups)),
-                    record.ingested_at, record.ingested_by, record.title, record.language,
-                ),
+    def save(self, *records: DocumentRecord) -> None:
+        rows = [
+            (
+                r.document_id, r.name, r.source, r.content_hash, r.version, r.chunks, r.pages, r.size,
+                json.dumps(list(r.groups)), r.ingested_at, r.ingested_by, r.title, r.language,
             )
+            for r in records
+        ]
+        with self._transaction() as db:
+            db.executemany(f"INSERT OR REPLACE INTO documents ({_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)", rows)
 
-    def begin(self, document_id: str) -> None:
-        """Note that the store is about to diverge from the registry for this document."""
+    def begin(self, *document_ids: str) -> None:
+        """Note that the store is about to diverge from the registry for these documents."""
+        with self._transaction() as db:
+            db.executemany("INSERT OR IGNORE INTO pending (document_id) VALUES (?)", [(i,) for i in document_ids])
+
+    def commit(self, *records: DocumentRecord) -> None:
+        """Record documents as stored. Call only once all of their vectors are written."""
+        self.save(*records)
+
+    def finish(self, *document_ids: str) -> None:
+        """The store now holds exactly the registry's version of these documents (or nothing, if removed)."""
+        with self._transaction() as db:
+            db.executemany("DELETE FROM pending WHERE document_id = ?", [(i,) for i in document_ids])
+
+    @contextmanager
+    def _transaction(self) -> Iterator[sqlite3.Connection]:
+        """One durable write for many rows: a batch of documents costs one sync of the log, not one each."""
         with self._lock:
-            self._db.execute("INSERT OR IGNORE INTO pending (document_id) VALUES (?)", (document_id,))
-
-    def commit(self, record: DocumentRecord) -> None:
-        """Record a document as stored. Call only once all of its vectors are written."""
-        self.save(record)
-
-    def finish(self, document_id: str) -> None:
-        """The store now holds exactly the registry's version of this document (or nothing, if removed)."""
-        with self._lock:
-            self._db.execute("DELETE FROM pending WHERE document_id = ?", (document_id,))
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                yield self._db
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+            self._db.execute("COMMIT")
 
     def pending(self) -> list[str]:
         with self._lock:

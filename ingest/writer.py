@@ -3,12 +3,15 @@ registry, in an order that a crash at any point can be repaired from (see `Inges
 
 from __future__ import annotations
 
+import threading
 import uuid
-from dataclasses import dataclass
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING
 
 from ingest.chunking import context_header
+from ingest.errors import IngestError
 from ingest.models import Chunk, DocumentRecord, FileResult, Progress, ProgressCallback, StoredChunk
 from ingest.sources import ID_NAMESPACE
 from ingest.worker import ParseOutcome
@@ -38,18 +41,48 @@ class PendingDocument:
     warnings: tuple[str, ...] = ()  # parts of the file left out (an attachment that could not be read)
 
 
+@dataclass
+class _Batch:
+    """Documents waiting to be written, with their chunks and the text encoded for each chunk."""
+
+    documents: list[tuple[PendingDocument, DocumentRecord]] = field(default_factory=list)
+    chunks: list[Chunk] = field(default_factory=list)
+    texts: list[str] = field(default_factory=list)
+
+
 class ChunkWriter:
-    """Embeds and writes chunks in batches that span documents, so many small files don't cost a store flush
-    (or a tiny embedding batch) each. A document is committed to the registry only once all its chunks are
-    written; until then it is `pending`, and `Ingestor.repair` undoes a half-written one after a crash."""
+    """Embeds and writes chunks in batches that span documents, so many small files don't cost a store flush, a
+    tiny embedding batch or a registry sync each. A document is committed to the registry only once all its chunks
+    are written; until then it is `pending`, and `Ingestor.repair` undoes a half-written one after a crash.
+
+    A full batch is written in a thread of its own while the caller goes on collecting parsed documents for the
+    next one, so the encoder does not wait for that bookkeeping; one batch at a time is in flight. Use it as a
+    context manager: leaving the block by an exception stops the batch in flight at its next chunk batch and waits
+    for it, so nothing is still writing when the caller repairs."""
 
     def __init__(self, ingestor: "Ingestor", notify: ProgressCallback, results: list[FileResult]) -> None:
         self.ingestor = ingestor
         self.notify = notify
         self.results = results
         self.batch = max(_UPSERT_BATCH, ingestor.settings.embedding_batch_size)
-        self.documents: list[tuple[PendingDocument, DocumentRecord]] = []
-        self.chunks: list[Chunk] = []
+        self.buffer = _Batch()
+        self._header_tokens: dict[str, int] = {}  # a document's chunks share a few headers
+        self._writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="enclave-writer")
+        self._encoder = ThreadPoolExecutor(max_workers=1, thread_name_prefix="enclave-encoder")
+        self._in_flight: Future | None = None
+        self._stopping = threading.Event()
+
+    def __enter__(self) -> "ChunkWriter":
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, *_: object) -> None:
+        if kind is not None:
+            self._stopping.set()
+        try:
+            self._wait(raise_errors=kind is None)
+        finally:
+            self._writer.shutdown(wait=True)
+            self._encoder.shutdown(wait=True)
 
     def add(self, pending: PendingDocument, groups: tuple[str, ...], user: str) -> None:
         outcome = pending.outcome
@@ -70,39 +103,72 @@ class ChunkWriter:
             size=pending.size, groups=groups, ingested_at=now, ingested_by=user, title=outcome.title,
             language=outcome.language,
         )
-        self.ingestor.registry.begin(pending.document_id)
-        self.documents.append((pending, record))
-        self.chunks.extend(chunks)
-        if len(self.chunks) >= self.batch:
-            self.flush()
+        self.buffer.documents.append((pending, record))
+        self.buffer.chunks.extend(chunks)
+        self.buffer.texts.extend(self.text_to_encode(c, d.tokens) for c, d in zip(chunks, outcome.chunks))
+        if len(self.buffer.chunks) >= self.batch:
+            self._hand_off()
 
     def flush(self) -> None:
+        """Write everything added so far and wait until it is stored; raises what writing raised."""
+        if self.buffer.documents:
+            self._hand_off()
+        self._wait()
+
+    def _hand_off(self) -> None:
+        batch, self.buffer = self.buffer, _Batch()
+        self._wait()  # the batch before: one in flight at most, and its error surfaces here
+        self._in_flight = self._writer.submit(self._write, batch)
+
+    def _wait(self, raise_errors: bool = True) -> None:
+        future, self._in_flight = self._in_flight, None
+        if future is None:
+            return
+        error = future.exception()  # waits for it, whatever it raised
+        if error is not None and raise_errors:
+            raise error
+
+    def _write(self, batch: _Batch) -> None:
         ingestor = self.ingestor
-        for start in range(0, len(self.chunks), self.batch):
-            batch = self.chunks[start : start + self.batch]
-            texts = [self.text_to_encode(c) for c in batch]
-            dense = ingestor.embedder.embed_documents(texts)
-            sparse = [ingestor.sparse.encode_documents([t], language=c.language)[0] for c, t in zip(batch, texts)]
-            ingestor.store.upsert([StoredChunk(c, d, v) for c, d, v in zip(batch, dense, sparse)])
-            self.notify(Progress("chunks", count=len(batch)))
-        for pending, record in self.documents:
-            ingestor.registry.commit(record)
+        records = [record for _, record in batch.documents]
+        ingestor.registry.begin(*(r.document_id for r in records))  # before the store changes: see repair
+        spans = [slice(start, start + self.batch) for start in range(0, len(batch.chunks), self.batch)]
+        # The dense encoder (all cores) runs one chunk batch ahead in its own thread: this one's single-threaded
+        # share (lexical vectors, the store write) overlaps the next batch's encoding instead of idling a core.
+        dense = self._encoder.submit(ingestor.embedder.embed_documents, batch.texts[spans[0]])
+        for number, span in enumerate(spans):
+            chunks, texts = batch.chunks[span], batch.texts[span]
+            sparse = [ingestor.sparse.encode_documents([t], language=c.language)[0] for c, t in zip(chunks, texts)]
+            vectors = dense.result()
+            if self._stopping.is_set():
+                raise IngestError("ingestion was interrupted; the documents not yet stored are left out")
+            if number + 1 < len(spans):
+                dense = self._encoder.submit(ingestor.embedder.embed_documents, batch.texts[spans[number + 1]])
+            ingestor.store.upsert([StoredChunk(c, d, v) for c, d, v in zip(chunks, vectors, sparse)])
+            self.notify(Progress("chunks", count=len(chunks)))
+        ingestor.registry.commit(*records)  # every vector of every one of them is written
+        for pending, record in batch.documents:
             if pending.previous is not None:  # a new document has no old chunks (crash leftovers: see repair)
                 ingestor.store.delete_document(record.document_id, keep_version=record.version)
-            ingestor.registry.finish(record.document_id)
+        ingestor.registry.finish(*(r.document_id for r in records))
+        for pending, record in batch.documents:
             result = FileResult(pending.key, "updated" if pending.previous else "added",
                                 reason="; ".join(pending.warnings), chunks=record.chunks,
                                 document_id=record.document_id)
             self.results.append(result)
             self.notify(Progress("stage", path=pending.key, stage="stored"))
             self.notify(Progress("file", path=pending.key, result=result))
-        self.documents, self.chunks = [], []
 
-    def text_to_encode(self, chunk: Chunk) -> str:
-        """The chunk led by its context header, when the header still fits in the model's window with it."""
+    def text_to_encode(self, chunk: Chunk, tokens: int | None = None) -> str:
+        """The chunk led by its context header, when the header still fits in the model's window with it.
+        `tokens`: the chunk's own count, when the chunker already made it."""
         header = context_header(chunk)
         if not header:
             return chunk.text
         embedder = self.ingestor.embedder
-        room = embedder.max_tokens - 2 - embedder.count_tokens(chunk.text)
-        return f"{header}\n\n{chunk.text}" if embedder.count_tokens(header) < room else chunk.text
+        if tokens is None:
+            tokens = embedder.count_tokens(chunk.text)
+        if header not in self._header_tokens:
+            self._header_tokens[header] = embedder.count_tokens(header)
+        room = embedder.max_tokens - 2 - tokens
+        return f"{header}\n\n{chunk.text}" if self._header_tokens[header] < room else chunk.text

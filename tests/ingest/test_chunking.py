@@ -48,6 +48,13 @@ def test_no_chunk_of_a_shared_document_exceeds_the_budget(name, parsed_documents
     assert chunks
     assert max(_tokens(chunking_options, c.text) for c in chunks) <= chunking_options.max_tokens
     assert all(c.text.strip() for c in chunks)
+    assert [c.tokens for c in chunks] == [_tokens(chunking_options, c.text) for c in chunks]  # the writer trusts it
+
+
+def test_chunk_token_counts_are_the_ones_the_embedder_sees(parsed_documents, chunking_options, embedder):
+    for name in ("rgpd-reglamento-ue-2016-679-es.md", "udhr-article1-all-languages.txt"):
+        chunks = chunk_document(parsed_documents(DOCS / name), chunking_options)
+        assert [c.tokens for c in chunks] == [embedder.count_tokens(c.text) for c in chunks]
 
 
 def test_docx_chunks_carry_their_heading_path(parsed_documents, chunking_options):
