@@ -174,6 +174,8 @@ class Ingestor:
                 writer.flush()
         finally:
             self.repair()
+        order = {record.key: i for i, record in enumerate(records)}
+        results.sort(key=lambda r: order.get(r.path, len(order)))  # in the order given (the writer has its thread)
         return results
 
     def _write_records(self, records: Sequence[TextRecord], groups: tuple[str, ...], user: str, writer: ChunkWriter,

@@ -242,3 +242,39 @@ def test_an_unreadable_attachment_is_reported_on_the_stored_email(ingestor, tmp_
     assert result.status == "added"
     assert "attachment 'paper.pdf' skipped: corrupt or truncated PDF" in result.reason
     assert _search(ingestor, "500 chairs")[0].chunk.document_name == "chairs.eml"
+
+
+def test_a_store_failure_mid_ingest_stops_it_and_leaves_no_partial_document(tmp_path, monkeypatch):
+    from ingest import writer
+    from ingest.errors import StoreUnavailable
+
+    monkeypatch.setattr(writer, "_UPSERT_BATCH", 4)  # many small batches, so the fault lands between documents
+    folder = tmp_path / "notes"
+    folder.mkdir()
+    for i in range(12):
+        (folder / f"note-{i:02d}.txt").write_text(f"Note {i}. " + "The warehouse shipped pallets of goods. " * 40)
+    ingestor = open_ingestor(load_settings(data_dir=tmp_path / "data", embedding_batch_size=4, _env_file=None))
+    try:
+        upsert, calls = ingestor.store.upsert, []
+
+        def fails_third_time(points):  # the injected fault: the store goes away mid-run
+            calls.append(len(points))
+            if len(calls) == 3:
+                raise StoreUnavailable("the vector store stopped answering (injected)")
+            return upsert(points)
+
+        monkeypatch.setattr(ingestor.store, "upsert", fails_third_time)
+        with pytest.raises(StoreUnavailable):
+            ingestor.ingest([folder])
+
+        stored = ingestor.documents()
+        assert len(stored) < 12 and ingestor.registry.pending() == []
+        assert all(chunks_of(ingestor, d.document_id) == d.chunks for d in stored)
+        assert ingestor.store.count() == sum(d.chunks for d in stored)  # nothing of the others is left behind
+
+        monkeypatch.setattr(ingestor.store, "upsert", upsert)  # the store is back: a rerun stores the rest
+        again = ingestor.ingest([folder])
+        assert sorted({r.status for r in again}) <= ["added", "unchanged"] and len(ingestor.documents()) == 12
+        assert ingestor.store.count() == sum(d.chunks for d in ingestor.documents())
+    finally:
+        ingestor.close()
