@@ -44,9 +44,7 @@ def classify_paragraph(paragraph: str) -> Element:
     from unstructured.partition.text import element_from_text
     if not is_long_paragraph(paragraph):
         return element_from_text(paragraph)
-    if under_non_alpha_ratio(paragraph) or is_mostly_capitals(paragraph):
-        return Text(text=paragraph)
-    return NarrativeText(text=paragraph)
+    return NarrativeText(text=paragraph) if is_plain_words(paragraph) else Text(text=paragraph)
 
 
 def is_long_paragraph(paragraph: str) -> bool:
@@ -63,7 +61,12 @@ def is_long_paragraph(paragraph: str) -> bool:
 
 def is_long_prose(paragraph: str) -> bool:
     """A long paragraph of ordinary words: narrative text, whatever spaCy would say about its verbs."""
-    return is_long_paragraph(paragraph) and not (under_non_alpha_ratio(paragraph) or is_mostly_capitals(paragraph))
+    return is_long_paragraph(paragraph) and is_plain_words(paragraph)
+
+
+def is_plain_words(paragraph: str) -> bool:
+    """Not mostly symbols or capitals: what makes a long paragraph prose."""
+    return not (under_non_alpha_ratio(paragraph) or is_mostly_capitals(paragraph))
 
 
 def install_body_text_shortcuts() -> None:
@@ -96,7 +99,7 @@ is_narrative_body_text.enclave_shortcut = True  # type: ignore[attr-defined]
 def _narrative_if_long_prose(library_check: Callable[..., bool]) -> Callable[..., bool]:
     def is_possible_narrative_text(text: str, *args: object, **kwargs: object) -> bool:
         if is_long_paragraph(text):
-            return is_long_prose(text)  # if not, is_possible_title refuses it for its length: body text either way
+            return is_plain_words(text)  # if not, is_possible_title refuses it for its length: body text either way
         return library_check(text, *args, **kwargs)
 
     is_possible_narrative_text.enclave_shortcut = True  # type: ignore[attr-defined]

@@ -11,7 +11,6 @@ from datetime import datetime, timezone
 from typing import TYPE_CHECKING
 
 from ingest.chunking import context_header
-from ingest.errors import IngestError
 from ingest.models import Chunk, DocumentRecord, FileResult, Progress, ProgressCallback, StoredChunk
 from ingest.sources import ID_NAMESPACE
 from ingest.worker import ParseOutcome
@@ -141,7 +140,7 @@ class ChunkWriter:
             sparse = [ingestor.sparse.encode_documents([t], language=c.language)[0] for c, t in zip(chunks, texts)]
             vectors = dense.result()
             if self._stopping.is_set():
-                raise IngestError("ingestion was interrupted; the documents not yet stored are left out")
+                return  # the caller is leaving by an exception: these documents stay pending, and repair undoes them
             if number + 1 < len(spans):
                 dense = self._encoder.submit(ingestor.embedder.embed_documents, batch.texts[spans[number + 1]])
             ingestor.store.upsert([StoredChunk(c, d, v) for c, d, v in zip(chunks, vectors, sparse)])
