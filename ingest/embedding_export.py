@@ -32,8 +32,9 @@ BACKEND_PACKAGES = {
     "openvino": ("onnx", "openvino"),
     "openvino-int8": ("onnx", "openvino", "nncf"),
 }
-# Bump when an export recipe changes: the cache key includes it, so old exports are not reused.
-_RECIPE = "2"
+# Bump a backend's recipe when its export changes: the cache key includes it, so old exports are not reused.
+_RECIPES = {"onnx-int8": "3"}  # 3: weights on 7 bits (reduce_range)
+_RECIPE = "2"  # every other backend
 _MANIFEST = "manifest.json"
 INPUTS = ("input_ids", "attention_mask", "token_type_ids")
 
@@ -114,7 +115,7 @@ def _package_version(name: str) -> str:
 
 def cache_key(source: Path, backend: str) -> str:
     """Changes when the model files, the recipe or a library that writes or reads the export changes."""
-    digest = hashlib.sha256(f"{_RECIPE}|{backend}|{source.resolve()}".encode())
+    digest = hashlib.sha256(f"{_RECIPES.get(backend, _RECIPE)}|{backend}|{source.resolve()}".encode())
     for path in sorted(p for p in source.rglob("*") if p.is_file()):
         stat = path.stat()
         digest.update(f"|{path.relative_to(source)}:{stat.st_size}:{stat.st_mtime_ns}".encode())
@@ -157,11 +158,13 @@ def exported_model(source: Path, backend: str, pooling: str, cache_dir: Path) ->
     # Write beside the final folder, then rename: a crash leaves a temp folder, never a half-written export.
     work = Path(tempfile.mkdtemp(prefix=f".{final.name}.", dir=cache_dir))
     try:
-        files = _export(source, backend, pooling, work)
+        # NNCF draws its progress bars on stdout: keep stdout for the caller's output (`--json`).
+        with contextlib.redirect_stdout(sys.stderr):
+            files = _export(source, backend, pooling, work)
         manifest = {
             "backend": backend,
             "source": str(source.resolve()),
-            "recipe": _RECIPE,
+            "recipe": _RECIPES.get(backend, _RECIPE),
             "files": {name: {"size": (work / name).stat().st_size, "sha256": hash_file(work / name)} for name in files},
         }
         (work / _MANIFEST).write_text(json.dumps(manifest, indent=2))
@@ -194,11 +197,13 @@ def _export(source: Path, backend: str, pooling: str, work: Path) -> list[str]:
         if backend == "onnx-int8":
             from onnxruntime.quantization import QuantType, quantize_dynamic
 
-            # MatMul weights only, per channel: the embedding table and LayerNorms stay fp32.
+            # MatMul weights only, per channel: the embedding table and LayerNorms stay fp32. Weights on 7 bits
+            # (reduce_range): on CPUs without VNNI (AVX2 only) ONNX Runtime's u8s8 kernels saturate full-range
+            # int8 weights; there the lowest cosine to fp32 of the test texts was 0.9898 without it, 0.9918 with it.
             with _quiet_root_logger():
                 quantize_dynamic(
                     work / "model.onnx", work / "model_int8.onnx", weight_type=QuantType.QInt8,
-                    per_channel=True, op_types_to_quantize=["MatMul"],
+                    per_channel=True, reduce_range=True, op_types_to_quantize=["MatMul"],
                 )
             (work / "model.onnx").unlink()
             return ["model_int8.onnx"]
