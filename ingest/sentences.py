@@ -66,7 +66,7 @@ def _sentences_or_reuse(run_pipeline):
         nlp = load_light_pipeline()
         if len(text) > nlp.max_length:
             return run_pipeline(text)  # the library's own truncation
-        return nlp.get_pipe("sentencizer")(nlp.make_doc(text))
+        return nlp.get_pipe("sentencizer")(nlp.make_doc(str(text)))  # OCR gives numpy.str_, which spaCy refuses
 
     sentences_or_reuse.enclave_batched = True  # type: ignore[attr-defined]
     return sentences_or_reuse
@@ -78,7 +78,7 @@ def _tagger(run_pipeline):
         doc = _prepared.get(text)
         if doc is None:
             nlp = load_light_pipeline()
-            doc = run_pipeline(text) if len(text) > nlp.max_length else nlp(text)
+            doc = run_pipeline(text) if len(text) > nlp.max_length else nlp(str(text))  # OCR text is numpy.str_
         return [(token.text, token.tag_) for token in doc]
 
     return pos_tag
