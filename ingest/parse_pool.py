@@ -1,10 +1,15 @@
 """The parse worker processes: started once per Ingestor, warmed up while the embedding model loads, kept for the
 next batch (released after a few idle minutes), and run at a lower CPU priority than the encoder.
 
-Starting a worker costs ~4 CPU-seconds (Python, unstructured, spaCy); a fresh pool per batch paid that before the
-first chunk could be embedded. On a small machine the workers and the encoder share the cores, and the encoder is
-the limit: at a lower priority, parsing takes the CPU the encoder leaves idle and all of it when the encoder waits
-for chunks, so it stays ahead without slowing the stage that sets the pace.
+Workers fork from a fork server that loaded the parsers once for the whole process (`ingest/parse_server.py`):
+importing unstructured, spaCy and the PDF code costs ~4 CPU-seconds, which each spawned worker used to pay at every
+start, and again whenever its pool came back after an idle release. A worker now starts in ~0.05 s. The server
+holds ~660 MB (RSS; the workers share those pages copy-on-write) for as long as the Enclave process runs.
+Forked from the server, not from the caller: a worker inherits no model, store handle or thread of the caller.
+
+On a small machine the workers and the encoder share the cores, and the encoder is the limit: at a lower priority,
+parsing takes the CPU the encoder leaves idle and all of it when the encoder waits for chunks, so it stays ahead
+without slowing the stage that sets the pace.
 """
 
 from __future__ import annotations
@@ -17,8 +22,8 @@ from concurrent.futures.process import BrokenProcessPool
 from typing import Any, Callable, Iterator, Sequence, TypeVar
 
 WORKER_NICENESS = 10  # Linux CFS gives a nice-10 process about a tenth of a nice-0 one's share under contention
-# A worker holds ~1 GB (unstructured, spaCy and what they import): an app that has not ingested for this long
-# gives the memory back, and its next upload pays the start-up again.
+# A worker's own memory (what parsing a large file allocated) goes back when an app has not ingested for this long;
+# the next upload forks new workers from the server in a fraction of a second.
 IDLE_SECONDS = 300.0
 # One thread per worker: the pool is the parallelism. Tesseract's OpenMP threads spin while they wait for each other:
 # one scanned page took 10.5 CPU-s (9.3 s) with them and 2.2 CPU-s (2.2 s) on one thread, here.
@@ -41,7 +46,7 @@ def prepare_worker() -> None:
 
 
 class ParsePool:
-    """A process pool (spawn: no inherited model or store handles) created on first use or by `start`."""
+    """A process pool (forked from the parse server: see above) created on first use or by `start`."""
 
     def __init__(self, workers: int, idle_seconds: float = IDLE_SECONDS) -> None:
         self.workers = max(1, workers)
@@ -53,6 +58,11 @@ class ParsePool:
     @property
     def running(self) -> bool:
         return self._pool is not None
+
+    @property
+    def release_pending(self) -> bool:
+        """The workers are idle and will be stopped unless a batch comes first."""
+        return self._idle_timer is not None
 
     def start(self) -> None:
         """Create the workers now, without waiting for them: they import the parsers in the background."""
@@ -129,9 +139,10 @@ class ParsePool:
 
     def _ensure(self) -> ProcessPoolExecutor:
         if self._pool is None:
-            context = multiprocessing.get_context("spawn")
+            context = multiprocessing.get_context("forkserver")
+            context.set_forkserver_preload(["ingest.parse_server"])  # read when the server starts: once a process
             self._pool = ProcessPoolExecutor(max_workers=self.workers, mp_context=context, initializer=prepare_worker)
-            # A spawn pool starts a process per submitted task until it has `workers`: one no-op each starts all.
+            # The pool starts a process per submitted task until it has `workers`: one no-op each starts them all.
             for _ in range(self.workers):
                 self._pool.submit(os.getpid)
         return self._pool
