@@ -2,6 +2,7 @@
 
 from ingest.errors import (
     CorruptDocument,
+    DiskFull,
     DocumentError,
     DocumentNotFound,
     EmptyDocument,
@@ -14,6 +15,7 @@ from ingest.errors import (
     StoreUnavailable,
     UnsupportedFileType,
 )
+from ingest.disk_space import ensure_free_space
 from ingest.models import Chunk, DocumentRecord, FileResult, SearchFilter, SearchHit, SparseVector
 from ingest.offline import enforce_offline
 from ingest.settings import IngestSettings, describe_validation_error, load_settings
@@ -54,6 +56,7 @@ __all__ = [
     "summarize",
     "Chunk",
     "CorruptDocument",
+    "DiskFull",
     "DocumentError",
     "DocumentNotFound",
     "DocumentRecord",
@@ -73,5 +76,6 @@ __all__ = [
     "UnsupportedFileType",
     "describe_validation_error",
     "enforce_offline",
+    "ensure_free_space",
     "load_settings",
 ]

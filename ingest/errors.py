@@ -47,5 +47,12 @@ class StoreBusy(StoreUnavailable):
     """The embedded store is held by another process (for example the running app)."""
 
 
+class DiskFull(IngestError):
+    """Too little free space under the data folder to write safely; nothing was written (the message says how much
+    is free and how much is needed)."""
+
+    PREFIX = "disk full:"  # every message starts so: a file's failure reason shows what stopped its batch
+
+
 class DocumentNotFound(IngestError):
     pass

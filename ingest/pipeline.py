@@ -12,7 +12,7 @@ from typing import Iterable, Iterator, Sequence
 
 from ingest.chunking import ChunkingOptions
 from ingest.embedding import Embedder
-from ingest.errors import DocumentError, FileTooLarge, IngestError
+from ingest.errors import DiskFull, DocumentError, FileTooLarge, IngestError
 from ingest.jobs import JobLog
 from ingest.models import DocumentRecord, FileResult, Progress, ProgressCallback
 from ingest.parse_pool import ParsePool
@@ -291,14 +291,23 @@ class Ingestor:
             notify(Progress("stage", path=str(job.path), stage="parsing"))
         # As each parse ends, not in the order given: one slow file must not leave the encoder idle while the files
         # after it wait, parsed. Closing the iterator (an interruption) parses no more of this batch.
-        with ChunkWriter(self, notify, results) as writer, \
-                closing(self.parse_pool.completed(parse_and_chunk, tasks)) as parsed:
-            for job, future in parsed:
-                failed = self._finish(job, future, user, notify, writer)
-                if failed is not None:
+        try:
+            with ChunkWriter(self, notify, results) as writer, \
+                    closing(self.parse_pool.completed(parse_and_chunk, tasks)) as parsed:
+                for job, future in parsed:
+                    failed = self._finish(job, future, user, notify, writer)
+                    if failed is not None:
+                        results.append(failed)
+                        notify(Progress("file", path=str(job.path), result=failed))
+                writer.flush()
+        except DiskFull as exc:
+            # Checked before a batch is written, so nothing of it is: it and every file not yet stored fail.
+            settled = {r.path for r in results}
+            for job in jobs:
+                if str(job.path) not in settled:
+                    failed = FileResult(str(job.path), "failed", str(exc))
                     results.append(failed)
                     notify(Progress("file", path=str(job.path), result=failed))
-            writer.flush()
         return results
 
     def _finish(self, job: _Job, future: Future, user: str, notify: ProgressCallback,

@@ -11,6 +11,7 @@ from datetime import datetime, timezone
 from typing import TYPE_CHECKING
 
 from ingest.chunking import context_header
+from ingest.disk_space import bytes_for_chunks, ensure_free_space
 from ingest.models import Chunk, DocumentRecord, FileResult, Progress, ProgressCallback, StoredChunk
 from ingest.sources import ID_NAMESPACE
 from ingest.worker import ParseOutcome
@@ -130,6 +131,11 @@ class ChunkWriter:
     def _write(self, batch: _Batch) -> None:
         ingestor = self.ingestor
         records = [record for _, record in batch.documents]
+        # A write the disk cannot hold crashes the process (the embedded store's files are memory-mapped).
+        settings = ingestor.settings
+        embedded = not settings.qdrant_url
+        store_bytes = bytes_for_chunks(batch.texts, ingestor.embedder.dimension) if embedded else 0
+        ensure_free_space(settings.data_dir, store_bytes, mapped=settings.qdrant_path if embedded else None)
         ingestor.registry.begin(*(r.document_id for r in records))  # before the store changes: see repair
         spans = [slice(start, start + self.batch) for start in range(0, len(batch.chunks), self.batch)]
         # The dense encoder (all cores) runs one chunk batch ahead in its own thread: this one's single-threaded

@@ -8,8 +8,8 @@ import uuid
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Callable, Iterable, Sequence
 
-from ingest import FileResult, IngestError
-from ingest.file_names import MAX_NAME_BYTES, clean_file_name
+from ingest import DiskFull, FileResult, IngestError, ensure_free_space
+from ingest.file_names import MAX_NAME_BYTES, clean_file_name  # noqa: F401  (MAX_NAME_BYTES: the limit uploads are held to)
 from ui.errors import UIError
 
 if TYPE_CHECKING:  # the pipeline module loads the embedding stack: too heavy for a type
@@ -59,8 +59,9 @@ def save_uploads(uploads: Iterable[tuple[str, bytes | IO[bytes]]], folder: Path)
     refused: list[FileResult] = []
     for name, data in uploads:
         try:
+            ensure_free_space(folder, len(data) if isinstance(data, bytes) else getattr(data, "size", 0))
             saved.append(save_upload(name, data, folder))
-        except UIError as exc:
+        except (UIError, DiskFull) as exc:
             refused.append(FileResult(name, "failed", str(exc)))
     return saved, refused
 

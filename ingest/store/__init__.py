@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from ingest.disk_space import ensure_free_space
 from ingest.settings import IngestSettings
 from ingest.store._base import DENSE, SPARSE, SearchMethod, Store
 from ingest.store._edge import EdgeStore
@@ -14,10 +15,14 @@ def open_store(settings: IngestSettings, dimension: int, fusion: str = "rrf") ->
     """Open (and create if missing) the collection for vectors of this dimension.
 
     Raises StoreBusy when the embedded store is held by another process, StoreUnavailable when the server
-    cannot be reached, SettingsError when the existing collection was built for other vectors.
+    cannot be reached, SettingsError when the existing collection was built for other vectors, DiskFull when the
+    data folder's disk is too full to open the embedded store safely.
     """
     if not settings.qdrant_url:
         # One shard directory per collection, so ENCLAVE_COLLECTION works the same in both modes.
-        return EdgeStore(settings.qdrant_path / settings.collection, dimension, fusion=fusion)
+        path = settings.qdrant_path / settings.collection
+        # Opening replays the store's log after a crash, through memory-mapped files: on a full disk that crashes.
+        ensure_free_space(settings.data_dir, mapped=path)
+        return EdgeStore(path, dimension, fusion=fusion)
     api_key = settings.qdrant_api_key.get_secret_value() if settings.qdrant_api_key else None
     return QdrantServerStore(settings.qdrant_url, settings.collection, dimension, api_key=api_key, fusion=fusion)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -199,6 +200,33 @@ def test_an_upload_batch_is_still_shown_after_a_reload(data_dir):
     reloaded = open_app(DOCUMENTS_PAGE)  # a new session, as after pressing F5
     assert "notes.txt" in [row for row in reloaded.dataframe[0].value["File"]]
     assert "1 added" in reloaded.success[0].value
+
+
+def test_a_full_disk_is_shown_on_the_documents_page_and_questions_are_still_answered(
+        small_disk, ingested_data_dir, live_llm, monkeypatch):
+    from ingest.disk_space import MB, RESERVE_BYTES
+    from small_disks import fill
+
+    data = small_disk / "data"
+    subprocess.run(["cp", "-a", "--sparse=always", str(ingested_data_dir), str(data)], check=True)  # store files are sparse
+    monkeypatch.setenv("ENCLAVE_DATA_DIR", str(data))
+    monkeypatch.setenv("ENCLAVE_LLM_MAX_TOKENS", "96")
+    at = open_app(DOCUMENTS_PAGE)
+    fill(small_disk, leave=RESERVE_BYTES + 1 * MB)  # the upload (250 KB) fits, its ~250 chunks do not
+    notes = "The warehouse shipped pallets of goods to the northern depot. " * 4000
+
+    at.file_uploader[0].set_value([("warehouse-notes.txt", notes.encode(), "text/plain")])
+    at.button(key="upload-submit").click().run()
+    wait_for_uploads()
+    at.run()
+
+    assert not at.exception, [e.value for e in at.exception]
+    assert [r for r in at.dataframe[0].value["Status"]] == ["failed"]
+    assert any(e.value.startswith("Disk full: ") and "MB needed" in e.value for e in at.error), at.error
+    assert "warehouse-notes.txt" not in document_names(at)
+    at.switch_page("app_pages/chat.py").run()
+    answered = ask(at, "How many bottles of water were delivered?")
+    assert any("memo-supply-delivery.pdf" in e.label for e in answered.chat_message[1].expander)
 
 
 def wait_for_uploads(timeout: float = 300) -> None:

@@ -8,7 +8,7 @@ from typing import Sequence
 import streamlit as st
 from streamlit.runtime.uploaded_file_manager import UploadedFile
 
-from ingest import DocumentRecord, IngestError
+from ingest import DiskFull, DocumentRecord, IngestError
 from ingest.jobs import BatchStatus
 from ui.session import background_ingest, current_user, get_enclave, write_lock
 from ui.uploads import parse_groups, save_uploads, summarize_batch
@@ -55,6 +55,9 @@ def show_batch(batch: BatchStatus, running: bool) -> None:
     if not running:
         failed = any(f.status in ("failed", "interrupted") for f in batch.files)
         (st.warning if failed else st.success)(summarize_batch(batch))
+        full = next((f.reason for f in batch.files if f.reason.startswith(DiskFull.PREFIX)), None)
+        if full:  # the one reason that stops a whole batch: said once, where it cannot be missed
+            st.error(full[:1].upper() + full[1:], icon=":material/hard_drive:")
 
 
 @st.fragment(run_every=1.0)
