@@ -1,5 +1,7 @@
 """Enclave's Streamlit entry point (`streamlit run ui/app.py`): page set-up, the user, and the pages they may open."""
 
+from pathlib import Path
+
 from ingest import enforce_offline
 
 enforce_offline()  # before anything else can load a model or phone home
@@ -9,10 +11,17 @@ import streamlit as st  # noqa: E402
 from ui.session import current_user, get_enclave  # noqa: E402
 
 
+# A file served by the app itself: a `:material/…:` page icon makes every browser fetch the favicon from
+# fonts.gstatic.com, telling Google that someone opened Enclave (tests/test_egress.py watches the browser too).
+FAVICON = Path(__file__).with_name("assets") / "favicon.svg"
+
+
 # The page files live in app_pages/, not pages/: a folder named `pages` beside the entry point switches Streamlit
 # to its older folder-based navigation, where opening a page's URL first runs that page alone, outside main().
+
+
 def main() -> None:
-    st.set_page_config(page_title="Enclave", page_icon=":material/shield_lock:")
+    st.set_page_config(page_title="Enclave", page_icon=str(FAVICON))
     user = current_user()
     get_enclave()  # a start-up problem stops here, on whichever page was asked for
 

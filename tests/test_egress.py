@@ -1,0 +1,260 @@
+"""No entry point attempts a connection off the machine: each runs under strace -f (infra/scripts/audit_egress.py),
+which records every connect() and send*() that any thread of any process asks the kernel for, native libraries
+included, whether or not it could have succeeded. A DNS query fails the test even on loopback.
+
+Each test also checks that the entry point did its work, so an empty trace cannot pass for a clean one.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import pytest
+from shared_data import DOCS, SCIFACT
+
+from infra.scripts.audit_egress import Report, Traced
+from ui.launcher import llm_answers, wait_for_app
+from ui.llm_process import find_free_port
+from ui.llm_server import packaged_test_model
+
+ENCLAVE = str(Path(sys.executable).with_name("enclave"))
+QUESTION = "How many bottles of water were delivered?"
+TIMEOUT = 900  # the whole shared library through OCR and LibreOffice, under strace, on 2 cores
+
+
+def run_traced(log: Path, args: list[str], env: dict[str, str], timeout: float = TIMEOUT, stacks: bool = False
+               ) -> tuple[subprocess.CompletedProcess, Report]:
+    with Traced([ENCLAVE, *args], log, env=env, stacks=stacks, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                text=True) as traced:
+        out, err = traced.process.communicate(timeout=timeout)
+    return subprocess.CompletedProcess(args, traced.process.returncode, out, err), traced.report()
+
+
+def assert_nothing_outbound(report: Report, again: Callable[[], Report] | None = None) -> None:
+    """No attempt. On failure, `again` runs the command once more with native call stacks (slow: only then), so the
+    message names the library that made each attempt, not only the process and the address or host name."""
+    if report.outbound and again is not None:
+        with_stacks = again()
+        report = with_stacks if with_stacks.outbound else report
+    assert not report.outbound, report.summary()
+
+
+def audited(log: Path, args: list[str], env: dict[str, str], fresh: Callable[[], dict[str, str]] | None = None,
+            timeout: float = TIMEOUT) -> subprocess.CompletedProcess:
+    """Run `enclave ARGS` under the trace and assert that it attempted nothing outbound; `fresh` gives the
+    environment for the run with stacks (a new data folder, where the command changes its own)."""
+    completed, report = run_traced(log, args, env, timeout)
+    assert_nothing_outbound(report, lambda: run_traced(log.with_suffix(".stacks.log"), args, (fresh or (lambda: env))(),
+                                                       timeout * 4, stacks=True)[1])
+    return completed
+
+
+def legacy_copy(source: Path, extension: str, folder: Path) -> Path:
+    """A real .doc / .ppt made from a shared modern file by LibreOffice (outside the trace: test set-up)."""
+    subprocess.run(["soffice", "--headless", f"-env:UserInstallation=file://{folder}/profile", "--convert-to",
+                    extension, "--outdir", str(folder), str(source)], check=True, capture_output=True, timeout=180)
+    shutil.rmtree(folder / "profile", ignore_errors=True)
+    return folder / f"{source.stem}.{extension}"
+
+
+@pytest.fixture(scope="module")
+def env(tmp_path_factory) -> dict[str, str]:
+    """A data folder of its own, and an empty cache: the first command exports the embedding model, as on a new
+    machine (OpenVINO and NNCF have telemetry of their own), under the trace."""
+    folder = tmp_path_factory.mktemp("egress")
+    return dict(os.environ, ENCLAVE_DATA_DIR=str(folder / "data"), XDG_CACHE_HOME=str(folder / "cache"),
+                ENCLAVE_LLM_MAX_TOKENS="48")
+
+
+# The long text files are cut at a line boundary: what is traced is each format's path, not the number of chunks.
+# Whole, War and Peace alone is 5,100 of the library's 9,400 chunks (3 minutes of embedding on a 2-core CPU without
+# AVX-512), and the Patriot Act and the BDSG another 970.
+SHORTENED = {"war-and-peace-tolstoy.txt": 100_000, "usa-patriot-act-public-law-107-56.htm": 100_000,
+             "bdsg-2018-bundesdatenschutzgesetz-de.md": 50_000}
+
+
+@pytest.fixture(scope="module")
+def library(tmp_path_factory) -> Path:
+    """Every shared document (see SHORTENED), and a legacy Word and PowerPoint file for the LibreOffice path."""
+    folder = tmp_path_factory.mktemp("library")
+    shutil.copytree(DOCS, folder / "docs")
+    for name, size in SHORTENED.items():
+        text = (DOCS / name).read_bytes()
+        (folder / "docs" / name).write_bytes(text[:text.rindex(b"\n", 0, size) + 1])
+    legacy = folder / "legacy"
+    legacy.mkdir()
+    legacy_copy(DOCS / "moby-dick-opening.docx", "doc", legacy)
+    legacy_copy(DOCS / "sample-presentation.pptx", "ppt", legacy)
+    return folder
+
+
+@pytest.fixture(scope="module")
+def ingested(library, env, tmp_path_factory) -> tuple[subprocess.CompletedProcess, Report]:
+    logs = tmp_path_factory.mktemp("logs")
+    return run_traced(logs / "ingest.log", ["ingest", str(library), "--json"], env)
+
+
+def test_ingesting_every_shared_document_attempts_nothing_outbound(ingested, library, env, tmp_path):
+    completed, report = ingested
+
+    fresh = dict(env, ENCLAVE_DATA_DIR=str(tmp_path / "data"), XDG_CACHE_HOME=str(tmp_path / "cache"))
+    assert_nothing_outbound(report, lambda: run_traced(tmp_path / "ingest.stacks.log", ["ingest", str(library)],
+                                                       fresh, TIMEOUT * 4, stacks=True)[1])
+    results = {Path(r["path"]).name: r for r in json.loads(completed.stdout)}  # stdout is JSON, export or not
+    assert completed.returncode == 0, [r for r in results.values() if r["status"] == "failed"]
+    expected = {p.name for p in (library / "docs").iterdir()} | {"moby-dick-opening.doc", "sample-presentation.ppt"}
+    assert set(results) == expected
+    assert {r["status"] for r in results.values()} == {"added"}
+    ran = " ".join(report.processes)
+    assert "tesseract" in ran and "soffice" in ran  # OCR and LibreOffice ran, under the trace
+    assert results["email-with-attachment.eml"]["chunks"] > 0
+    assert "exporting the embedding model" in completed.stderr  # the first run's export was traced too
+
+
+def test_reindexing_attempts_nothing_outbound(ingested, env, tmp_path):
+    completed = audited(tmp_path / "reindex.log", [
+        "reindex", "scanned-loremipsum-image-only.pdf", "moby-dick-opening.doc", "outlook-with-attachment.msg",
+        "--json"], env)
+
+    assert completed.returncode == 0, completed.stderr
+    assert [r["status"] for r in json.loads(completed.stdout)] == ["updated"] * 3
+
+
+def test_searching_attempts_nothing_outbound(ingested, env, tmp_path):
+    completed = audited(tmp_path / "search.log", ["search", "bottles of water", "-k", "3", "--json"], env)
+
+    assert completed.returncode == 0, completed.stderr
+    assert json.loads(completed.stdout)[0]["document"] == "memo-supply-delivery.pdf"
+
+
+def wait_for_llm(base_url: str, traced: Traced, seconds: float = 180) -> None:
+    deadline = time.monotonic() + seconds
+    while not llm_answers(base_url):
+        assert traced.process.poll() is None, "enclave llm serve exited during start-up"
+        if time.monotonic() > deadline:
+            pytest.fail(f"enclave llm serve did not answer at {base_url} within {seconds:.0f} s")
+        time.sleep(0.5)
+
+
+def test_serving_the_llm_and_asking_attempt_nothing_outbound(ingested, env, tmp_path):
+    port = find_free_port()
+    base_url = f"http://127.0.0.1:{port}/v1"
+    serve_env = dict(env, ENCLAVE_LLM_MODEL_PATH=str(packaged_test_model()), ENCLAVE_LLM_PORT=str(port))
+    with Traced([ENCLAVE, "llm", "serve"], tmp_path / "serve.log", env=serve_env, stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL) as server:
+        wait_for_llm(base_url, server)
+        ask_env = dict(env, ENCLAVE_LLM_BASE_URL=base_url)
+        completed, ask_report = run_traced(tmp_path / "ask.log", ["ask", QUESTION, "--json"], ask_env)
+        assert_nothing_outbound(ask_report, lambda: run_traced(tmp_path / "ask.stacks.log", ["ask", QUESTION],
+                                                               ask_env, TIMEOUT, stacks=True)[1])
+    serve_report = server.report()
+
+    assert_nothing_outbound(serve_report)  # a server: its report names the process, the host and any Python caller
+    assert completed.returncode == 0, completed.stderr
+    assert json.loads(completed.stdout)["citations"], completed.stdout
+    assert any(a.port == port for a in ask_report.loopback)  # the question went to the traced server
+    assert any("llama_cpp.server" in p for p in serve_report.processes)
+
+
+@pytest.fixture
+def small_beir(tmp_path) -> Path:
+    """The first 10 judged SciFact test queries and the documents they judge, plus 40 others."""
+    folder = tmp_path / "scifact-small"
+    (folder / "qrels").mkdir(parents=True)
+    judged: dict[str, list[str]] = {}
+    for line in (SCIFACT / "qrels" / "test.tsv").read_text().splitlines()[1:]:
+        query, doc, _ = line.split("\t")
+        if query in judged or len(judged) < 10:
+            judged.setdefault(query, []).append(doc)
+    wanted = {doc for docs in judged.values() for doc in docs}
+    with (SCIFACT / "corpus.jsonl").open() as corpus, (folder / "corpus.jsonl").open("w") as out:
+        others = 0
+        for line in corpus:
+            doc = json.loads(line)["_id"]
+            if doc in wanted or others < 40:
+                others += doc not in wanted
+                out.write(line)
+    queries = [line for line in (SCIFACT / "queries.jsonl").read_text().splitlines()
+               if json.loads(line)["_id"] in judged]
+    (folder / "queries.jsonl").write_text("\n".join(queries) + "\n")
+    (folder / "qrels" / "test.tsv").write_text("query-id\tcorpus-id\tscore\n" + "".join(
+        f"{q}\t{d}\t1\n" for q, docs in judged.items() for d in docs))
+    return folder
+
+
+def test_evaluating_on_a_beir_folder_attempts_nothing_outbound(small_beir, env, tmp_path):
+    completed = audited(tmp_path / "eval.log", ["eval", "beir", str(small_beir), "--json"],
+                        dict(env, ENCLAVE_DATA_DIR=str(tmp_path / "data")),
+                        fresh=lambda: dict(env, ENCLAVE_DATA_DIR=str(tmp_path / "data-again")))
+
+    assert completed.returncode == 0, completed.stderr
+    assert json.loads(completed.stdout)["ndcg@10"] > 0.3
+
+
+# Chromium's own background services (updates, safe browsing, sync) would reach Google; the browser is the test's
+# client, not Enclave, and runs outside the trace, but it stays quiet too. What the app's pages make it fetch is
+# Enclave's doing, though: every request the page makes is recorded, and must go to the app.
+CHROMIUM_FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-sync",
+                  "--disable-background-networking", "--disable-component-update"]
+
+
+def test_the_app_from_start_up_through_an_upload_and_a_question_attempts_nothing_outbound(
+        ingested_data_dir, llm_server, tmp_path):
+    from playwright.sync_api import sync_playwright
+
+    data = tmp_path / "data"
+    shutil.copytree(ingested_data_dir, data)
+    port = find_free_port()
+    app_env = dict(os.environ, ENCLAVE_DATA_DIR=str(data), ENCLAVE_APP_PORT=str(port),
+                   ENCLAVE_LLM_BASE_URL=llm_server.base_url, ENCLAVE_LLM_MAX_TOKENS="48")
+    url = f"http://127.0.0.1:{port}"
+    with Traced([ENCLAVE, "app"], tmp_path / "app.log", env=app_env, stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL) as app, sync_playwright() as playwright:
+        wait_for_app(url, app.process, timeout=180)
+        browser = playwright.chromium.launch(executable_path=chromium(), args=CHROMIUM_FLAGS)
+        page = browser.new_page()
+        requested: list[str] = []  # what the app's pages make the browser fetch: an icon from a CDN leaks too
+        page.on("request", lambda request: requested.append(request.url))
+        page.goto(url)
+        shown(page.get_by_text("Ask your documents"))  # the first load opens the store and loads the model
+
+        page.get_by_role("link", name="Documents").click()
+        page.locator("input[type=file]").set_input_files(str(DOCS / "stanley-cups.xlsx"))
+        shown(page.get_by_test_id("stFileChip"))  # the browser has sent the file: only now may the form go
+        page.get_by_role("button", name="Add to the library").click()
+        shown(page.get_by_text("In the library (5)"))
+        shown(page.get_by_test_id("stText").filter(has_text="stanley-cups.xlsx"))  # its row in the library
+
+        page.get_by_role("link", name="Ask").click()
+        page.get_by_placeholder("Ask a question about your documents").fill(QUESTION)
+        page.keyboard.press("Enter")
+        shown(page.get_by_text("memo-supply-delivery.pdf").first)  # a source under the answer
+        browser.close()
+    report = app.report()
+
+    assert_nothing_outbound(report)
+    assert [u for u in requested if urlsplit(u).hostname not in ("127.0.0.1", "localhost")] == []
+    assert any(a.port == int(llm_server.base_url.rsplit(":", 1)[1].split("/")[0]) for a in report.loopback)
+    assert any("streamlit" in p for p in report.processes)
+
+
+def shown(locator, seconds: float = 240) -> None:
+    """Wait until the element is on the page: a page load, an ingest or an answer on a slow CPU takes a while."""
+    from playwright.sync_api import expect
+
+    expect(locator).to_be_visible(timeout=seconds * 1000)
+
+
+def chromium() -> str:
+    path = shutil.which("chromium")
+    if path is None:
+        pytest.fail("Debian's chromium is missing: make test installs it (apt-get install chromium)")
+    return path
