@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import multiprocessing
 import os
 import time
 from concurrent.futures.process import BrokenProcessPool
@@ -32,13 +33,27 @@ def worker_pids(pool: ParsePool, tasks: int = 6) -> set[int]:
     return {pool.submit(os.getpid).result(timeout=120) for _ in range(tasks)}
 
 
-def test_workers_are_kept_for_the_next_batch(pool):
-    first = worker_pids(pool)
-    second = worker_pids(pool)
+def pid_once_all_have_met(barrier) -> int:
+    """Runs in a worker: returns only when every task of the batch has started, so each took a worker of its own."""
+    barrier.wait(timeout=300)
+    return os.getpid()
 
-    assert os.getpid() not in first
-    assert first == second
-    assert len(first) <= 2
+
+def every_worker_pid(pool: ParsePool) -> set[int]:
+    """The pid of each of the pool's workers: which worker takes a task is up to the pool, so a batch of one task
+    per worker that all wait for each other is the only way to reach every one of them."""
+    with multiprocessing.get_context("spawn").Manager() as manager:
+        barrier = manager.Barrier(pool.workers)
+        futures = [pool.submit(pid_once_all_have_met, barrier) for _ in range(pool.workers)]
+        return {future.result(timeout=300) for future in futures}
+
+
+def test_workers_are_kept_for_the_next_batch(pool):
+    first = every_worker_pid(pool)
+    second = every_worker_pid(pool)
+
+    assert len(first) == 2 and os.getpid() not in first
+    assert second == first
 
 
 def test_workers_run_below_the_callers_priority(pool):
@@ -88,13 +103,15 @@ def test_idle_workers_are_released_and_come_back_for_the_next_batch():
 
 
 def test_a_new_batch_keeps_the_workers_from_being_released():
-    pool = ParsePool(workers=1, idle_seconds=1.0)
+    pool = ParsePool(workers=1, idle_seconds=3600)  # the release never comes due during the test: no race with it
     try:
         (first,) = worker_pids(pool)
         pool.release_when_idle()
-        (again,) = worker_pids(pool, tasks=1)  # the next batch starts before the idle time is up
-        time.sleep(2.0)
+        assert pool.release_pending
 
+        (again,) = worker_pids(pool, tasks=1)  # the next batch
+
+        assert not pool.release_pending  # it called the release off
         assert pool.running and again == first
     finally:
         pool.close()
