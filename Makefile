@@ -8,7 +8,7 @@ WHEELS := $(ENCLAVE_CACHE)/wheels
 MODELS ?= $(or $(ENCLAVE_MODELS_DIR),$(ENCLAVE_CACHE)/models)
 LLAMA_CPP := llama-cpp-python==0.3.36
 
-.PHONY: run test setup model reranker system-deps bench clean help
+.PHONY: run test setup model reranker system-deps test-deps bench clean help
 
 help:
 	@echo "make run    - set up (first time) and start the app with the embedded LLM on http://127.0.0.1:8501"
@@ -20,20 +20,33 @@ run: setup model
 	ENCLAVE_MODELS_DIR=$(MODELS) $(VENV)/bin/enclave up
 
 # The tests load the packaged re-ranking model (ENCLAVE_RERANK=embedded); the app needs it only when that is on.
-test: setup reranker
-	ENCLAVE_MODELS_DIR=$(MODELS) $(VENV)/bin/python -m pytest $(PYTEST_ARGS)
+# Two pytest processes, a test file each at a time (module fixtures stay in one process): one process alone left
+# a core idle half the time (waiting on model loads, servers, subprocesses). TEST_WORKERS=0 runs in one process.
+TEST_WORKERS ?= 2
+test: setup reranker test-deps
+	ENCLAVE_MODELS_DIR=$(MODELS) $(VENV)/bin/python -m pytest $(if $(filter-out 0,$(TEST_WORKERS)),-n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder) $(PYTEST_ARGS)
 
 setup: $(VENV)/.installed
 
 # System tools some formats need (OCR for scanned PDFs, legacy .doc conversion). Skipped where apt is absent.
-system-deps:
+APT_PACKAGES ?= libmagic1 tesseract-ocr libreoffice-writer-nogui libreoffice-impress-nogui
+# Only the tests need these: strace records every connection attempt at the system-call level (tests/test_egress.py);
+# Debian's chromium is the browser Playwright drives (no browser download).
+TEST_APT_PACKAGES ?= strace chromium
+
+define apt_install
 	@if command -v apt-get >/dev/null && [ "$$(id -u)" = 0 ]; then \
-	  need=""; for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || need="$$need $$p"; done; \
+	  need=""; for p in $(1); do dpkg -s $$p >/dev/null 2>&1 || need="$$need $$p"; done; \
 	  if [ -n "$$need" ]; then echo "Installing system packages:$$need"; \
 	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$need >/dev/null; fi; \
-	else echo "apt-get not available (or not root): skipping system packages $(APT_PACKAGES)"; fi
+	else echo "apt-get not available (or not root): skipping system packages $(1)"; fi
+endef
 
-APT_PACKAGES ?= libmagic1 tesseract-ocr libreoffice-writer-nogui libreoffice-impress-nogui
+system-deps:
+	$(call apt_install,$(APT_PACKAGES))
+
+test-deps:
+	$(call apt_install,$(TEST_APT_PACKAGES))
 
 $(VENV)/.installed: pyproject.toml Makefile infra/packages/en_core_web_sm/pyproject.toml | system-deps
 	@echo "Setting up $(VENV) (first time takes a while; the llama.cpp build ~10 min once per machine)…"

@@ -12,6 +12,16 @@ enforce_offline()
 
 from shared_data import BAD, DOCS, SCIFACT, SHARED  # noqa: F401  (re-exported for tests)
 
+pytest_plugins = ["small_disks"]
+
+# The longest test files first: with the suite split over two processes a file at a time, the one that starts last
+# decides when the run ends (tests/test_egress.py ingests the whole shared library under strace).
+LONGEST_FIRST = ("test_egress.py",)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    items.sort(key=lambda item: item.path.name not in LONGEST_FIRST)  # stable: the rest keep their order
+
 
 @pytest.fixture(scope="session")
 def embedder():
@@ -80,7 +90,17 @@ def enclave_env(ingested_data_dir, llm_server, monkeypatch):
 
 
 @pytest.fixture(scope="session")
-def parsed_documents():
+def parsers() -> None:
+    """Parse in this process as the parse workers do (ingest.worker.warm_up: offline, the light spaCy pipeline, the
+    Word and HTML body-text shortcuts). Without it unstructured tags sentences with its full pipeline: the trustee
+    handbook took 47 s instead of 6 s, and the tests would check a configuration the product never runs."""
+    from ingest.worker import warm_up
+
+    warm_up()
+
+
+@pytest.fixture(scope="session")
+def parsed_documents(parsers):
     """parse(path) → its ParsedDocument, or the DocumentError it raised; each shared file is parsed once a session."""
     from ingest.errors import DocumentError
     from ingest.parsing import parse_file

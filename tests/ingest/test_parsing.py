@@ -23,6 +23,8 @@ from ingest.elements import table_to_text
 from ingest.models import ParsedDocument
 from ingest.parsing import parse_file
 
+pytestmark = pytest.mark.usefixtures("parsers")  # as the parse workers parse
+
 # War and Peace takes ~80 s through unstructured's per-paragraph classifier; its opening is parsed instead.
 _TOO_SLOW_FOR_THE_SUITE = {"war-and-peace-tolstoy.txt"}
 _LANGUAGES_WE_CHECK = {"en", "es", "de", "fr"}
