@@ -19,11 +19,12 @@ help:
 run: setup model
 	ENCLAVE_MODELS_DIR=$(MODELS) $(VENV)/bin/enclave up
 
-# The tests load the packaged re-ranking model (ENCLAVE_RERANK=embedded); the app needs it only when that is on.
+# The tests load the packaged re-ranking model (ENCLAVE_RERANK=embedded; the app needs it only when that is on) and
+# the packaged chat model (a few tests of answer quality).
 # Two pytest processes, a test file each at a time (module fixtures stay in one process): one process alone left
 # a core idle half the time (waiting on model loads, servers, subprocesses). TEST_WORKERS=0 runs in one process.
 TEST_WORKERS ?= 2
-test: setup reranker test-deps
+test: setup model reranker test-deps
 	ENCLAVE_MODELS_DIR=$(MODELS) $(VENV)/bin/python -m pytest $(if $(filter-out 0,$(TEST_WORKERS)),-n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder) $(PYTEST_ARGS)
 
 setup: $(VENV)/.installed

@@ -1,9 +1,12 @@
 """The assistant: retrieve → prompt → LLM stream → cited answer, for a given user."""
 
+from assistant.answer_eval import AnswerReport, evaluate_answers, load_answer_set
 from assistant.answering import NOTHING_FOUND, AnswerStream, Assistant
 from assistant.errors import AssistantError, LLMUnavailable, NotAllowed, RetrievalUnavailable
-from assistant.llm import LLMClient
-from assistant.models import Answer, Citation, Passage, User
+from assistant.llm import LLMClient, LLMDelta
+from assistant.errors import InvalidQuestion
+from assistant.models import Answer, Citation, Passage, Sentence, User
+from assistant.originals import OriginalFile, original_file
 from assistant.reranking import EmbeddedReranker, Reranker, RerankerUnavailable, ServiceReranker, open_reranker
 from assistant.retrieval import Retriever, permission_filter
 from assistant.service import Enclave, open_enclave
@@ -12,6 +15,7 @@ from assistant.settings import AssistantSettings, load_assistant_settings
 __all__ = [
     "NOTHING_FOUND",
     "Answer",
+    "AnswerReport",
     "AnswerStream",
     "Assistant",
     "AssistantError",
@@ -20,17 +24,24 @@ __all__ = [
     "EmbeddedReranker",
     "Enclave",
     "LLMClient",
+    "LLMDelta",
     "LLMUnavailable",
     "NotAllowed",
+    "OriginalFile",
+    "InvalidQuestion",
     "Passage",
+    "Sentence",
     "Reranker",
     "RerankerUnavailable",
     "RetrievalUnavailable",
     "Retriever",
     "ServiceReranker",
     "User",
+    "evaluate_answers",
+    "load_answer_set",
     "load_assistant_settings",
     "open_enclave",
     "open_reranker",
+    "original_file",
     "permission_filter",
 ]

@@ -1,43 +1,92 @@
-"""Answer a question: retrieve → choose passages → prompt → stream from the LLM → cited answer."""
+"""Answer a question: understand it → find passages → prompt → stream from the LLM → check → cited answer.
+
+1. A follow-up is rewritten to stand alone (assistant/conversation.py); an overview question ("What is this
+   document about?") is answered from that document's opening and outline (assistant/overview.py).
+2. Retrieval runs as llama-index parts (assistant/llamaindex.py): Enclave's retriever, with the user's
+   permission filter inside the vector search, then the re-ranker, one place per text, and the relevance gate.
+3. Text in a passage that addresses the assistant is removed before the prompt (assistant/injection.py), and
+   the passages reach the model as quoted data (assistant/prompting.py).
+4. The answer streams as the model writes it; afterwards each sentence is checked against the passages
+   (assistant/verification.py) and the model's "the sources do not say" becomes Enclave's own not-found reply.
+"""
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass, field, replace
-from typing import Iterator
+from typing import TYPE_CHECKING, Callable, Iterator, Sequence
 
-from assistant.citations import build_citations, remove_invalid_markers
-from assistant.llm import LLMClient
-from assistant.models import Answer, Passage, User
-from assistant.prompting import build_messages
-from assistant.retrieval import Retriever, is_relevant
-from assistant.settings import AssistantSettings
-
-NOTHING_FOUND = (
-    "I found nothing in the documents you can access that answers this question, so I won't guess. "
-    "Try other words, or ask an admin whether the document has been added."
+from assistant.citations import remove_invalid_markers
+from assistant.conversation import Turn, condense_question, recent_turns, stands_alone
+from assistant.errors import InvalidQuestion
+from assistant.injection import neutralize
+from assistant.llamaindex import (
+    DuplicateTextFilter,
+    EnclaveRetriever,
+    RelevanceGate,
+    RerankStage,
+    passage_from_node,
 )
+from assistant.models import Answer, Citation, Passage, User
+from assistant.overview import asks_for_overview, build_outline, choose_document
+from assistant.prompting import build_messages, estimate_tokens, history_budget, max_question_tokens
+from assistant.replies import NOTHING_FOUND, model_declined, not_found_text
+from assistant.retrieval import Retriever, may_see, permission_filter
+from assistant.settings import AssistantSettings
+from assistant.verification import Verifier, render
+
+if TYPE_CHECKING:
+    from assistant.llm import LLMClient
+    from ingest import DocumentRecord
+
+log = logging.getLogger(__name__)
+
+OUTLINE_CHUNKS = 400  # an overview reads the section titles of at most this many opening chunks
+
+__all__ = ["NOTHING_FOUND", "AnswerStream", "Assistant"]
 
 
 @dataclass
 class AnswerStream:
-    """Iterate for the answer's text as it streams; afterwards `answer` holds the full, cited answer."""
+    """Iterate for the answer's text as it streams; afterwards `answer` holds the checked, cited answer.
+    `stop()` ends it early and keeps what had arrived."""
 
     passages: list[Passage]
-    _chunks: Iterator[str]
+    _pieces: Iterator
+    _finish: Callable[[str, str, bool], Answer]
+    messages: list[dict] = field(default_factory=list)  # what the LLM was sent (empty when it was not asked)
+    query: str = ""
     answer: Answer | None = None
     _parts: list[str] = field(default_factory=list)
+    _reasoning: list[str] = field(default_factory=list)
 
     def __iter__(self) -> Iterator[str]:
-        for text in self._chunks:
+        for piece in self._pieces:
+            if getattr(piece, "kind", "text") == "reasoning":
+                self._reasoning.append(piece.text)
+                continue
+            text = getattr(piece, "text", piece)
             self._parts.append(text)
             yield text
-        raw = "".join(self._parts)
-        if not self.passages:
-            self.answer = Answer(raw, [], grounded=False)
-            return
-        valid = {p.n for p in self.passages}
-        text = remove_invalid_markers(raw, valid)
-        self.answer = Answer(text, build_citations(text, self.passages))
+        if self.answer is None:
+            self.answer = self._finish("".join(self._parts), "".join(self._reasoning), False)
+
+    @property
+    def partial_text(self) -> str:
+        return "".join(self._parts)
+
+    @property
+    def reasoning(self) -> str:
+        return "".join(self._reasoning)
+
+    def stop(self) -> Answer:
+        """End the answer now (the user pressed Stop): the LLM stream is closed, the text so far is kept."""
+        if self.answer is None:
+            close = getattr(self._pieces, "close", None)
+            if close is not None:
+                close()
+            self.answer = self._finish(self.partial_text, self.reasoning, True)
+        return self.answer
 
     def read(self) -> Answer:
         """Consume the stream (if not yet) and return the answer."""
@@ -47,28 +96,132 @@ class AnswerStream:
         return self.answer
 
 
+def fixed_answer(answer: Answer) -> AnswerStream:
+    """A stream of an answer Enclave gives itself (no LLM call)."""
+    return AnswerStream([], iter([answer.text]), lambda text, reasoning, stopped: answer, query=answer.query)
+
+
 class Assistant:
-    def __init__(self, settings: AssistantSettings, retriever: Retriever, llm: LLMClient) -> None:
+    def __init__(self, settings: AssistantSettings, retriever: Retriever, llm: "LLMClient",
+                 documents: Callable[[], list["DocumentRecord"]] = list) -> None:
         self.settings = settings
         self.retriever = retriever
         self.llm = llm
+        self.documents = documents  # every stored document's record (the overview picks among them)
+        self.verifier = Verifier(retriever.embedder, retriever.sparse)
 
     def search(self, query: str, user: User, k: int = 10, method: str | None = None) -> list[Passage]:
         """Retrieval only, no LLM: the top passages the user may see."""
         return self.retriever.search(query, user, k=k, method=method)
 
-    def ask(self, question: str, user: User) -> AnswerStream:
-        """Start answering. Retrieval happens now; the LLM is called as the stream is read."""
-        candidates = self.retriever.search(question, user, k=self.settings.candidates, with_relevance=True)
-        relevant = [
-            p for p in candidates
-            if is_relevant(p, self.settings.min_relevance, self.settings.min_semantic_relevance)
-        ][: self.settings.top_k]
-        if not relevant:
-            return AnswerStream([], iter([NOTHING_FOUND]))
-        relevant = [replace(p, n=i) for i, p in enumerate(relevant, start=1)]
+    def ask(self, question: str, user: User, history: Sequence[Turn] = ()) -> AnswerStream:
+        """Start answering. Understanding and retrieval happen now; the LLM writes as the stream is read.
+
+        history: the conversation's earlier (question, answer) turns, oldest first."""
+        question = question.strip()
+        self._check(question)
+        language = self.retriever.sparse.language_of(question)
+        turns = recent_turns(history, history_budget(question, self.settings.llm_context_window,
+                                                     self.settings.llm_max_tokens))
+        query = question
+        if turns and not stands_alone(question):
+            query = condense_question(self.llm, question, turns)
+            log.info("follow-up %r searched as %r", question, query)
+        outline: list[str] = []
+        overview = self._overview(query, user) if asks_for_overview(query) else None
+        if overview is not None:
+            passages, outline = overview
+        else:
+            passages = self.retrieve(query, user)
+        if not passages:
+            return fixed_answer(Answer(not_found_text(language), [], grounded=False, not_found=True, query=query))
+        texts: dict[int, str] = {}
+        for i, passage in enumerate(passages):
+            cleaned, found = neutralize(passage.chunk.text)
+            if found:
+                texts[passage.n] = cleaned
+                passages[i] = replace(passage, instructions=True)
         messages, used = build_messages(
-            question, relevant, self.settings.llm_context_window, self.settings.llm_max_tokens
+            question, passages, self.settings.llm_context_window, self.settings.llm_max_tokens,
+            turns=turns, texts=texts, outline=outline,
+        )  # fmt: skip
+        pieces = self.llm.stream_events(messages, self.settings.llm_max_tokens, self.settings.llm_temperature)
+
+        def finish(raw: str, reasoning: str, stopped: bool) -> Answer:
+            return self._finish(raw, reasoning, stopped, used, query, language, overview=overview is not None)
+
+        return AnswerStream(used, pieces, finish, messages=messages, query=query)
+
+    def retrieve(self, query: str, user: User) -> list[Passage]:
+        """The passages for a question, numbered from 1: llama-index's retriever → post-processors."""
+        s = self.settings
+        retriever = EnclaveRetriever(self.retriever, user, k=max(s.candidates, s.rerank_candidates), rerank=False)
+        nodes = retriever.retrieve(query)
+        stages = [RerankStage(self.retriever.reranker, s.rerank_candidates)] if self.retriever.reranker else []
+        stages += [DuplicateTextFilter(),
+                   RelevanceGate(min_relevance=s.min_relevance, min_semantic_relevance=s.min_semantic_relevance,
+                                 min_coverage=s.min_coverage, top_k=s.top_k)]
+        for stage in stages:
+            nodes = stage.postprocess_nodes(nodes, query_str=query)
+        return [passage_from_node(node, i) for i, node in enumerate(nodes, start=1)]
+
+    # -- steps ----------------------------------------------------------------------------------------------
+
+    def _check(self, question: str) -> None:
+        if not question:
+            raise InvalidQuestion("the question is empty: type a question about your documents")
+        limit = max_question_tokens(self.settings.llm_context_window, self.settings.llm_max_tokens)
+        tokens = estimate_tokens(question)
+        if tokens > limit:
+            raise InvalidQuestion(
+                f"the question is too long for the model's context window: about {tokens:,} tokens "
+                f"({len(question):,} characters), and a question may have at most about {limit:,} tokens, so that "
+                f"the sources and the answer fit in the model's {self.settings.llm_context_window:,}-token window "
+                "(ENCLAVE_LLM_CONTEXT_WINDOW). Shorten it, or ask about one part at a time."
+            )
+
+    def _overview(self, question: str, user: User) -> tuple[list[Passage], list[str]] | None:
+        """The opening passages and section titles of the document an overview question is about."""
+        visible = [r for r in self.documents() if may_see(user, r.groups)]
+        target = choose_document(question, visible)
+        if target is None:
+            return None
+        chunks = self.retriever.store.document_chunks(target.record.document_id, permission_filter(user),
+                                                      first=OUTLINE_CHUNKS)
+        if not chunks:
+            return None
+        outline = build_outline(chunks)
+        passages = [Passage(n=i, chunk=chunk, score=1.0) for i, chunk in enumerate(outline.opening, start=1)]
+        return passages, outline.sections
+
+    def _finish(self, raw: str, reasoning: str, stopped: bool, passages: list[Passage], query: str,
+                language: str | None, overview: bool) -> Answer:
+        warnings = tuple(
+            f"Source [{p.n}] ({p.chunk.document_name}) contained text addressed to the assistant; it was ignored."
+            for p in passages if p.instructions
         )
-        tokens = self.llm.stream_chat(messages, self.settings.llm_max_tokens, self.settings.llm_temperature)
-        return AnswerStream(used, tokens)
+        text = remove_invalid_markers(raw, {p.n for p in passages}).strip()
+        if not overview and not stopped and (not text or model_declined(text)):
+            return Answer(not_found_text(language), [], grounded=False, not_found=True, query=query,
+                          warnings=warnings, reasoning=reasoning, retrieved=_citations(passages))
+        sentences = self.verifier.check(text, passages)
+        cited = {n for s in sentences for n in s.citations}
+        checked = [s for s in sentences if s.citations or s.unsupported]
+        if not overview and not stopped and checked and not cited:
+            # Every sentence that states something is unsupported by the passages: the model made it up.
+            return Answer(not_found_text(language), [], grounded=False, not_found=True, query=query,
+                          warnings=warnings, reasoning=reasoning, retrieved=_citations(passages))
+        return Answer(
+            render(sentences),
+            _citations(p for p in passages if p.n in cited),
+            sentences=tuple(sentences),
+            retrieved=_citations(p for p in passages if p.n not in cited),
+            stopped=stopped,
+            query=query,
+            warnings=warnings,
+            reasoning=reasoning,
+        )
+
+
+def _citations(passages) -> list[Citation]:
+    return [Citation.from_passage(p) for p in sorted(passages, key=lambda p: p.n)]

@@ -1,12 +1,13 @@
-"""Map the model's [n] markers to the passages it was given, and drop markers that point nowhere."""
+"""The model's [n] markers: read them, drop those that point nowhere, strip them for display elsewhere."""
 
 from __future__ import annotations
 
 import re
 
-from assistant.models import Citation, Passage
-
 _MARKER = re.compile(r"\[(\d+(?:\s*[,;]\s*\d+)*)\]")
+_VARIANT = re.compile(r"[\[(](?:n|ref|id|source|sources|fuente|quelle)\s*[=:#]?\s*\"?(\d+)\"?[\])]", re.IGNORECASE)
+_SOURCE_TAG = re.compile(r"</?\s*source\b[^>\n]*>\n?", re.IGNORECASE)  # the prompt's quoting, echoed back
+_PLACEHOLDER = re.compile(r"\s*\[(?:n|N|source|sources|\?)\]")  # the prompt's "[n]" copied literally
 
 
 def cited_numbers(text: str) -> list[int]:
@@ -21,18 +22,19 @@ def cited_numbers(text: str) -> list[int]:
 
 
 def remove_invalid_markers(text: str, valid: set[int]) -> str:
-    """Small models invent source numbers: keep only markers that name a passage they were given."""
+    """Small models invent source numbers: keep only markers that name a passage they were given. Markers written
+    in another shape ("[n=1]", "[source 2]", "(Source 3)") are read as [n] first; the prompt's <source> tags,
+    echoed back, are removed."""
+    text = _VARIANT.sub(lambda m: f"[{m.group(1)}]", _SOURCE_TAG.sub("", text))
 
     def keep(match: re.Match) -> str:
         numbers = [int(p) for p in re.split(r"[,;]", match.group(1))]
         good = [n for n in numbers if n in valid]
         return "[" + ", ".join(str(n) for n in good) + "]" if good else ""
 
-    return _MARKER.sub(keep, text)
+    return _PLACEHOLDER.sub("", _MARKER.sub(keep, text))
 
 
-def build_citations(text: str, passages: list[Passage]) -> list[Citation]:
-    """Citations for the passages the answer cites; if it cites none, every passage it was given."""
-    by_number = {p.n: p for p in passages}
-    cited = [by_number[n] for n in cited_numbers(text) if n in by_number]
-    return [Citation.from_passage(p) for p in sorted(cited or passages, key=lambda p: p.n)]
+def strip_markers(text: str) -> str:
+    """The text without its [n] markers (and the space before each)."""
+    return re.sub(r"\s*" + _MARKER.pattern, "", text)

@@ -17,3 +17,7 @@ class RetrievalUnavailable(AssistantError):
 
 class NotAllowed(AssistantError):
     """The asking user may not do this."""
+
+
+class InvalidQuestion(AssistantError):
+    """The question cannot be asked as it is (empty, or too long for the model); the message says what to do."""

@@ -1,21 +1,47 @@
-"""Client for any OpenAI-compatible chat server (llama.cpp, vLLM); streams the answer text only."""
+"""Client for any OpenAI-compatible chat server (llama.cpp, vLLM): the answer text and, apart, the model's reasoning."""
 
 from __future__ import annotations
 
-from typing import Iterator
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any, Literal, NoReturn
 
 import httpx
 import openai
 
 from assistant.errors import AssistantError, LLMUnavailable
 
+REASONING_EFFORTS = ("", "low", "medium", "high")
+
+# Markup some servers leave inline in `content`: <think> blocks (Qwen3, DeepSeek-R1 templates) and gpt-oss's
+# harmony tokens when the server does not parse them into `reasoning_content`.
+_MARKUP = (
+    "<think>", "</think>",
+    "<|start|>", "<|channel|>", "<|constrain|>", "<|message|>", "<|end|>", "<|return|>", "<|call|>",
+)  # fmt: skip
+# vLLM's gpt-oss parser sends reasoning as `reasoning_content` (older) or `reasoning` (newer); llama.cpp's
+# reasoning formats use `reasoning_content`. The openai client keeps unknown delta fields as extra attributes.
+_REASONING_FIELDS = ("reasoning_content", "reasoning")
+
+
+@dataclass(frozen=True)
+class LLMDelta:
+    """A piece of the model's output: answer text, or reasoning that must never be shown as the answer."""
+
+    kind: Literal["text", "reasoning"]
+    text: str
+
 
 class LLMClient:
-    """Talks the OpenAI streaming chat API. Knows nothing about which server is behind the URL."""
+    """Talks the OpenAI chat API. Knows nothing about which server is behind the URL."""
 
     def __init__(self, base_url: str, model: str = "", api_key: str = "not-needed", timeout: float = 600,
-                 http_client: httpx.Client | None = None) -> None:
+                 http_client: httpx.Client | None = None, reasoning_effort: str = "") -> None:
+        """reasoning_effort: sent with each request when set (gpt-oss on vLLM); llama.cpp ignores it."""
+        if reasoning_effort not in REASONING_EFFORTS:
+            raise ValueError(f"reasoning_effort must be one of {REASONING_EFFORTS}, not {reasoning_effort!r}")
         self.base_url = base_url
+        self.reasoning_effort = reasoning_effort
         self._model = model
         self._client = openai.OpenAI(
             base_url=base_url, api_key=api_key, timeout=timeout, max_retries=0, http_client=http_client
@@ -31,25 +57,60 @@ class LLMClient:
         """Raise LLMUnavailable unless the server answers its model list."""
         self._first_model()
 
-    def stream_chat(self, messages: list[dict], max_tokens: int, temperature: float) -> Iterator[str]:
-        """Yield answer text as it arrives. Reasoning (gpt-oss `reasoning`, llama.cpp `reasoning_content`) is dropped."""
+    def stream_events(self, messages: list[dict], max_tokens: int, temperature: float) -> Iterator[LLMDelta]:
+        """Yield answer text and reasoning as they arrive, each marked with its kind."""
+        inline = InlineReasoning()
         try:
-            stream = self._client.chat.completions.create(
-                model=self.model, messages=messages, max_tokens=max_tokens, temperature=temperature, stream=True
-            )
-            for event in stream:
-                if not event.choices:
-                    continue
-                text = event.choices[0].delta.content
-                if text:
-                    yield text
-        except openai.APIConnectionError as exc:
+            with self._client.chat.completions.create(
+                model=self.model, messages=messages, max_tokens=max_tokens, temperature=temperature, stream=True,
+                **self._options(),
+            ) as stream:  # fmt: skip
+                for event in stream:
+                    if not event.choices:
+                        continue
+                    delta = event.choices[0].delta
+                    reasoning = _reasoning_of(delta)
+                    if reasoning:
+                        yield LLMDelta("reasoning", reasoning)
+                    if delta.content:
+                        yield from inline.feed(delta.content)
+        except (openai.APIConnectionError, openai.APIStatusError) as exc:
+            self._raise_wrapped(exc)
+        yield from inline.finish()
+
+    def stream_chat(self, messages: list[dict], max_tokens: int, temperature: float) -> Iterator[str]:
+        """Yield answer text as it arrives; reasoning, in whatever form the server sends it, is dropped."""
+        for delta in self.stream_events(messages, max_tokens, temperature):
+            if delta.kind == "text":
+                yield delta.text
+
+    def complete(self, messages: list[dict], max_tokens: int, temperature: float = 0.0) -> str:
+        """One short, non-streamed answer (e.g. a follow-up rewritten as a search query), reasoning dropped and
+        surrounding space stripped. "" when the model said nothing, e.g. it spent max_tokens on reasoning."""
+        try:
+            response = self._client.chat.completions.create(
+                model=self.model, messages=messages, max_tokens=max_tokens, temperature=temperature,
+                **self._options(),
+            )  # fmt: skip
+        except (openai.APIConnectionError, openai.APIStatusError) as exc:
+            self._raise_wrapped(exc)
+        if not response.choices:
+            return ""
+        inline = InlineReasoning()
+        deltas = [*inline.feed(response.choices[0].message.content or ""), *inline.finish()]
+        return "".join(d.text for d in deltas if d.kind == "text").strip()
+
+    def _options(self) -> dict[str, Any]:
+        # Sent only when set: a server that validates strictly never sees a field it was not configured for.
+        return {"reasoning_effort": self.reasoning_effort} if self.reasoning_effort else {}
+
+    def _raise_wrapped(self, exc: openai.APIConnectionError | openai.APIStatusError) -> NoReturn:
+        if isinstance(exc, openai.APIConnectionError):
             raise self._unreachable(exc) from exc
-        except openai.APIStatusError as exc:
-            raise AssistantError(
-                f"the LLM server at {self.base_url} refused the request ({exc.status_code}): {exc.message}. "
-                "Check ENCLAVE_LLM_MODEL and ENCLAVE_LLM_API_KEY."
-            ) from exc
+        raise AssistantError(
+            f"the LLM server at {self.base_url} refused the request ({exc.status_code}): {exc.message}. "
+            "Check ENCLAVE_LLM_MODEL and ENCLAVE_LLM_API_KEY."
+        ) from exc
 
     def _first_model(self) -> str:
         try:
@@ -70,3 +131,100 @@ class LLMClient:
             f"the LLM server at {self.base_url} is unreachable ({type(exc).__name__}): start it with "
             "`enclave llm serve` (or `make run`), or point ENCLAVE_LLM_BASE_URL at a running server"
         )
+
+
+def _reasoning_of(delta: object) -> str:
+    """The delta's reasoning text, from the first field that carries one (a server may send both, same text)."""
+    for name in _REASONING_FIELDS:
+        value = getattr(delta, name, None)
+        if isinstance(value, str) and value:
+            return value
+    return ""
+
+
+class InlineReasoning:
+    """Splits streamed `content` into answer text and the reasoning a server left inline in it, as <think>…</think>
+    or harmony channels (`<|channel|>analysis<|message|>…<|end|>`; only the `final` channel is the answer). Markup
+    tokens may arrive split across chunks, so a tail that could start one is held back until the next chunk."""
+
+    def __init__(self) -> None:
+        self._pending = ""
+        self._mode: Literal["text", "reasoning", "header"] = "text"
+        self._channel: str | None = None  # the harmony channel name being read in a header, else None
+        self._header_channel = ""  # the last channel named in this header
+
+    def feed(self, content: str) -> Iterator[LLMDelta]:
+        self._pending += content
+        pieces: list[LLMDelta] = []
+        while self._pending:
+            start = self._pending.find("<")
+            if start < 0:
+                self._emit(self._pending, pieces)
+                self._pending = ""
+                break
+            self._emit(self._pending[:start], pieces)
+            rest = self._pending[start:]
+            tag = next((t for t in _MARKUP if rest.startswith(t)), None)
+            if tag is not None:
+                self._apply(tag)
+                self._pending = rest[len(tag) :]
+            elif any(t.startswith(rest) for t in _MARKUP):
+                self._pending = rest  # maybe the start of a tag: wait for the next chunk
+                break
+            else:
+                self._emit("<", pieces)
+                self._pending = rest[1:]
+        return iter(_merged(pieces))
+
+    def finish(self) -> Iterator[LLMDelta]:
+        """The held-back tail, once the stream has ended: it was text after all."""
+        pieces: list[LLMDelta] = []
+        self._emit(self._pending, pieces)
+        self._pending = ""
+        return iter(pieces)
+
+    def _emit(self, text: str, pieces: list[LLMDelta]) -> None:
+        if not text:
+            return
+        if self._mode == "header":  # role and channel names: markup, never shown
+            if self._channel is not None:
+                self._channel += text
+            return
+        pieces.append(LLMDelta(self._mode, text))
+
+    def _apply(self, tag: str) -> None:
+        if tag == "<think>":
+            self._mode = "reasoning"
+        elif tag == "</think>":
+            self._mode = "text"
+        elif tag == "<|start|>":
+            self._mode, self._channel, self._header_channel = "header", None, ""
+        elif tag == "<|channel|>":
+            self._mode, self._channel = "header", ""
+        elif tag == "<|constrain|>":  # the rest of the header says how a tool call's arguments are encoded
+            self._end_channel_name()
+            self._mode = "header"
+        elif tag == "<|message|>":
+            self._end_channel_name()
+            # Only the final channel is the answer; analysis (and commentary) is the model thinking.
+            self._mode = "reasoning" if self._header_channel not in ("", "final") else "text"
+            self._header_channel = ""
+        else:  # <|end|>, <|return|>, <|call|>: the message is over
+            self._mode, self._channel, self._header_channel = "text", None, ""
+
+    def _end_channel_name(self) -> None:
+        if self._channel is not None:
+            words = self._channel.split()
+            self._header_channel = words[0] if words else ""
+            self._channel = None
+
+
+def _merged(pieces: list[LLMDelta]) -> list[LLMDelta]:
+    """Adjacent pieces of the same kind as one delta."""
+    merged: list[LLMDelta] = []
+    for piece in pieces:
+        if merged and merged[-1].kind == piece.kind:
+            merged[-1] = LLMDelta(piece.kind, merged[-1].text + piece.text)
+        else:
+            merged.append(piece)
+    return merged

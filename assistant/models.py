@@ -25,6 +25,9 @@ class Passage:
     score: float
     relevance: float | None = None  # cosine similarity of the question and the chunk
     shared_terms: int | None = None  # content words (after stemming) the chunk shares with the question
+    coverage: float | None = None  # share of the question's terms found in the chunk (its title included)
+    vector: tuple[float, ...] | None = None  # the chunk's dense vector, when retrieval was asked for relevance
+    instructions: bool = False  # the chunk contained text addressed to the assistant (removed from the prompt)
 
 
 @dataclass(frozen=True)
@@ -55,10 +58,55 @@ class Citation:
 
 
 @dataclass(frozen=True)
-class Answer:
-    text: str
-    citations: list[Citation] = field(default_factory=list)
-    grounded: bool = True  # False when nothing relevant was found and the model was not asked
+class Sentence:
+    """One sentence of an answer, checked against the passages the model was given."""
+
+    text: str  # without citation markers
+    citations: tuple[int, ...] = ()  # passage numbers that support it (after checking)
+    unsupported: bool = False  # no passage supports it: shown marked, never silently cited
+    gap: str = " "  # the whitespace that followed it in the answer (a line break in a list)
+
+    def with_markers(self, text: str | None = None) -> str:
+        """The sentence (or `text` standing for it) with its [n] markers before its closing punctuation."""
+        text = self.text if text is None else text
+        if not self.citations:
+            return text
+        marker = " [" + ", ".join(str(n) for n in self.citations) + "]"
+        end = len(text.rstrip(".!?:;"))
+        return text[:end] + marker + text[end:]
 
     def to_json(self) -> dict:
-        return {"answer": self.text, "citations": [c.to_json() for c in self.citations]}
+        return {"text": self.text, "citations": list(self.citations), "unsupported": self.unsupported}
+
+
+@dataclass(frozen=True)
+class Answer:
+    """What the user gets. `text` carries [n] markers for `citations` (only the passages it cites);
+    `retrieved` are the other passages the model was given ("also retrieved")."""
+
+    text: str
+    citations: list[Citation] = field(default_factory=list)
+    grounded: bool = True  # False when the model was not asked (nothing relevant found, or a not-found reply)
+    sentences: tuple[Sentence, ...] = ()
+    retrieved: list[Citation] = field(default_factory=list)
+    not_found: bool = False  # Enclave said it could not find this in the documents the user may see
+    stopped: bool = False  # the user stopped the answer: `text` is what had arrived
+    query: str = ""  # what was searched: the question, or a follow-up rewritten to stand alone
+    warnings: tuple[str, ...] = ()  # e.g. a source that contained instructions to the assistant
+    reasoning: str = ""  # the model's reasoning, when the server returns it (never part of `text`)
+
+    @property
+    def unsupported(self) -> list[Sentence]:
+        return [s for s in self.sentences if s.unsupported]
+
+    def to_json(self) -> dict:
+        return {
+            "answer": self.text,
+            "citations": [c.to_json() for c in self.citations],
+            "sentences": [s.to_json() for s in self.sentences],
+            "also_retrieved": [c.to_json() for c in self.retrieved],
+            "not_found": self.not_found,
+            "stopped": self.stopped,
+            "query": self.query,
+            "warnings": list(self.warnings),
+        }

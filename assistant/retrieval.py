@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import replace
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Sequence
 
 from assistant.errors import RetrievalUnavailable
 from assistant.models import Passage, User
@@ -19,6 +19,12 @@ def permission_filter(user: User) -> SearchFilter:
     """The user sees chunks of documents shared with at least one of their groups — and nothing else.
     Admins manage every document, so they may search every document."""
     return SearchFilter(groups=None if user.is_admin else tuple(user.groups))
+
+
+def may_see(user: User, groups: Sequence[str]) -> bool:
+    """Whether the user may see a document shared with these groups: the rule `permission_filter` applies inside
+    the vector search, for one document outside a search (opening its original, choosing it for an overview)."""
+    return user.is_admin or bool(set(user.groups) & set(groups))
 
 
 def cosine(a: list[float], b: list[float]) -> float:
@@ -42,34 +48,40 @@ class Retriever:
         self.rerank_candidates = rerank_candidates
 
     def search(self, question: str, user: User, k: int = 10, method: str | None = None,
-               with_relevance: bool = False) -> list[Passage]:
+               with_relevance: bool = False, rerank: bool = True) -> list[Passage]:
+        """rerank=False: the first stage only (the assistant re-ranks as a llama-index post-processor)."""
         method = method or self.method
         dense = self.embedder.embed_query(question) if method in ("dense", "hybrid") else None
         sparse = self.sparse.encode_query(question) if method in ("sparse", "hybrid") else None
-        limit = max(k, self.rerank_candidates) if self.reranker else k
+        rerank = rerank and self.reranker is not None
+        limit = max(k, self.rerank_candidates) if rerank else k
         try:
             hits: list[SearchHit] = self.store.search(
                 dense, sparse, limit=limit, flt=permission_filter(user), method=method, with_vectors=with_relevance
             )
         except StoreUnavailable as exc:
             raise RetrievalUnavailable(str(exc)) from exc
-        hits = self._rerank(question, hits)[:k]
+        hits = (self.rerank(question, hits) if rerank else hits)[:k]
         if not with_relevance:
             return [Passage(n=i, chunk=hit.chunk, score=hit.score) for i, hit in enumerate(hits, start=1)]
         query_vector = dense if dense is not None else self.embedder.embed_query(question)
         query_terms = set((sparse or self.sparse.encode_query(question)).indices)
-        return [
-            Passage(
+        passages = []
+        for i, hit in enumerate(hits, start=1):
+            shared = query_terms & set(self._terms(hit.chunk.text, hit.chunk.language))
+            titled = shared | (query_terms & set(self._terms(hit.chunk.title, hit.chunk.language)))
+            passages.append(Passage(
                 n=i,
                 chunk=hit.chunk,
                 score=hit.score,
                 relevance=cosine(query_vector, hit.dense) if hit.dense else None,
-                shared_terms=len(query_terms & set(self._terms(hit.chunk.text, hit.chunk.language))),
-            )
-            for i, hit in enumerate(hits, start=1)
-        ]
+                shared_terms=len(shared),
+                coverage=len(titled) / len(query_terms) if query_terms else 0.0,
+                vector=tuple(hit.dense) if hit.dense else None,
+            ))  # fmt: skip
+        return passages
 
-    def _rerank(self, question: str, hits: list[SearchHit]) -> list[SearchHit]:
+    def rerank(self, question: str, hits: list[SearchHit]) -> list[SearchHit]:
         """The head reordered by the reranker, each hit scored by what placed it; the tail keeps the first stage's
         order (and scores) below it, so deep cut-offs such as Recall@100 still see every hit."""
         if self.reranker is None or len(hits) < 2:
@@ -86,12 +98,16 @@ class Retriever:
         return self.sparse.encode_documents([text], language=language)[0].indices
 
 
-def is_relevant(passage: Passage, min_relevance: float, min_semantic_relevance: float) -> bool:
-    """Evidence from either signal: close in meaning on its own, or somewhat close and sharing a word.
-    Short passages (a date, a name) sit near every question in embedding space; the shared-word test keeps
-    them from being passed off as an answer to an unrelated question."""
+def is_relevant(passage: Passage, min_relevance: float, min_semantic_relevance: float,
+                min_coverage: float = 0.0) -> bool:
+    """Evidence from either signal: close in meaning on its own, or somewhat close and sharing enough of the
+    question's words (`min_coverage` of its terms; at least one). Short passages (a date, a name) sit near every
+    question in embedding space, and a passage that shares one word ("leave") with a question about something else
+    is not an answer: the shared-words test keeps both from being passed off as one. Thresholds: docs/relevance.md."""
     if passage.relevance is None:
         return True
     if passage.relevance >= min_semantic_relevance:
         return True
+    if passage.coverage is not None and passage.coverage < min_coverage:
+        return False
     return passage.relevance >= min_relevance and bool(passage.shared_terms)

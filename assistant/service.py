@@ -48,5 +48,6 @@ def open_enclave(ingest_settings: IngestSettings, assistant_settings: AssistantS
         model=assistant_settings.llm_model,
         api_key=assistant_settings.llm_api_key.get_secret_value(),
         timeout=assistant_settings.llm_timeout,
+        reasoning_effort=assistant_settings.llm_reasoning_effort,
     )
-    return Enclave(ingestor, Assistant(assistant_settings, retriever, llm))
+    return Enclave(ingestor, Assistant(assistant_settings, retriever, llm, documents=ingestor.documents))

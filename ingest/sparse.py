@@ -144,6 +144,10 @@ class SparseEncoder:
             vectors.append(self._to_vector({t: self._saturate(n, length) for t, n in terms.items()}))
         return vectors
 
+    def language_of(self, text: str) -> str | None:
+        """The language of a short text (a question) by its stop words, when they clearly say; else None."""
+        return detect_language(tokenize(text)[0], self.languages)
+
     def encode_query(self, text: str, language: str | None = None) -> SparseVector:
         words, codes = tokenize(text)
         lang = normalize_language(language) or detect_language(words, self.languages)

@@ -65,6 +65,19 @@ def llm_server():
 
 
 @pytest.fixture(scope="session")
+def answer_llm_server():
+    """The packaged chat model the app answers with (Qwen2.5-Coder-1.5B, `make model`), on a free loopback port: for
+    the few tests about answer quality, which the tiny SmolLM2 cannot carry. Slow on a CPU: use sparingly."""
+    from ui.llm_server import LlamaCppServer, find_free_port
+    from ui.settings import load_ui_settings
+
+    settings = load_ui_settings(llm_port=find_free_port(), _env_file=None)
+    assert settings.gguf_path.is_file(), f"{settings.gguf_path} is missing: run `make model` (make test does)"
+    with LlamaCppServer(settings) as server:
+        yield server
+
+
+@pytest.fixture(scope="session")
 def ingested_data_dir(tmp_path_factory):
     """A data dir holding SAMPLE_DOCS, ingested through the real pipeline. The store is closed afterwards."""
     from ingest.pipeline import open_ingestor

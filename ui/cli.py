@@ -153,9 +153,14 @@ def search(query: str, k: int, method: str | None, as_json: bool) -> None:
 
 @main.command()
 @click.argument("question")
-@click.option("--json", "as_json", is_flag=True, help="Print {answer, citations} as JSON.")
+@click.option("--json", "as_json", is_flag=True,
+              help="Print {answer, citations, sentences, also_retrieved, not_found, ...} as JSON.")
 def ask(question: str, as_json: bool) -> None:
-    """Answer QUESTION from the stored documents, with numbered sources."""
+    """Answer QUESTION from the stored documents, with numbered sources.
+
+    The answer streams as the model writes it, then is checked against its sources: citations are corrected,
+    a sentence no source supports is listed as unsupported, and "not found" is said plainly.
+    """
     from assistant import AssistantError
 
     with opened_enclave() as enclave:
@@ -175,9 +180,20 @@ def ask(question: str, as_json: bool) -> None:
     if as_json:
         click.echo(json.dumps(answer.to_json(), ensure_ascii=False, indent=2))
         return
+    if answer.text.strip() != stream.partial_text.strip():
+        click.echo("\nChecked against the sources:\n" + answer.text)
+    for sentence in answer.unsupported:
+        click.echo(f"\nNot supported by the sources: {sentence.text}")
+    for warning in answer.warnings:
+        click.echo(f"\nWarning: {warning}")
     if answer.citations:
         click.echo("\nSources:")
         for c in answer.citations:
+            page = f", page {c.page}" if c.page is not None else ""
+            click.echo(f"  [{c.n}] {c.document}{page}")
+    if answer.retrieved:
+        click.echo("\nAlso retrieved (not cited):")
+        for c in answer.retrieved:
             page = f", page {c.page}" if c.page is not None else ""
             click.echo(f"  [{c.n}] {c.document}{page}")
 
@@ -229,7 +245,7 @@ def llm_serve(engine: str, port: int | None) -> None:
 
 @main.group("eval")
 def evaluate() -> None:
-    """Measure retrieval quality on benchmark datasets."""
+    """Measure retrieval and answer quality: BEIR datasets, and answer sets asked against the stored documents."""
 
 
 @evaluate.command("beir")
@@ -303,6 +319,62 @@ def eval_beir(dataset_dir: str, split: str, method: str, fusion: str | None, lim
                          ("MRR@10", report.mrr_at_10)):
         click.echo(f"  {label:<11} {value:.4f}")
     click.echo(f"  {'queries/s':<11} {report.queries_per_s:.1f}")
+
+
+@evaluate.command("answers")
+@click.argument("answer_set", type=click.Path())
+@click.option("--limit", type=click.IntRange(min=1), default=None, help="Only the first N questions of the file.")
+@click.option("--details", type=click.Path(dir_okay=False), default=None,
+              help="Write each question's answer, citations and scores to this file as JSON lines.")
+@click.option("--json", "as_json", is_flag=True, help="Print the figures as one JSON line.")
+def eval_answers(answer_set: str, limit: int | None, details: str | None, as_json: bool) -> None:
+    """Citation precision, fact recall and not-found accuracy of the answers to ANSWER_SET (JSON lines), asked
+    as an admin against the stored documents (nothing is ingested) with the configured LLM.
+
+    Each line: {"id", "question", "history": [[question, answer], ...], "document": FILE | [FILE, ...] | null,
+    "fact": TEXT | null}; document null marks a question the documents cannot answer.
+    """
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from assistant import AssistantError, evaluate_answers, load_answer_set
+
+    try:
+        questions = load_answer_set(answer_set)[:limit]
+    except AssistantError as exc:
+        fail(str(exc))
+    try:
+        out = open(details, "w", encoding="utf-8") if details else None  # before the long run, so it cannot be lost
+    except OSError as exc:
+        fail(f"cannot write the details to {details} ({exc.strerror})")
+    bar = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                   console=stderr)
+
+    def answered(event) -> None:
+        bar.update(bar.task_ids[0], completed=event.done)
+        if out is not None and event.result is not None:  # line by line: an interrupted run keeps what it asked
+            out.write(json.dumps(event.result.to_json(), ensure_ascii=False) + "\n")
+            out.flush()
+
+    try:
+        with opened_enclave() as enclave, bar:
+            bar.add_task("questions", total=len(questions))
+            report = evaluate_answers(enclave.assistant, questions, current_user(), progress=answered)
+    finally:
+        if out is not None:
+            out.close()
+    if report.errors:
+        first = next(r for r in report.results if r.error)
+        stderr.print(f"[yellow]warning:[/yellow] {report.errors} of {report.questions} questions failed "
+                     f"(first, {first.id}: {first.error})", highlight=False)
+    if as_json:
+        click.echo(json.dumps(report.to_json()))
+        return
+    click.echo(f"{answer_set}: {report.questions} questions")
+    for label, value in (("citation precision", report.citation_precision), ("fact recall", report.fact_recall),
+                         ("not-found accuracy", report.not_found_accuracy)):
+        click.echo(f"  {label:<19} {value:.4f}")
+    click.echo(f"  {'questions':<19} {report.questions}")
+    click.echo(f"  {'s/question':<19} {report.seconds_per_question:.1f}")
 
 
 @main.command()

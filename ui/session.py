@@ -11,12 +11,23 @@ import streamlit as st
 from ui.settings import load_ui_settings
 from ui.uploads import BackgroundIngest
 
-from assistant import AssistantError, Citation, Enclave, User, load_assistant_settings, open_enclave
+from assistant import (
+    Answer,
+    AnswerStream,
+    AssistantError,
+    Citation,
+    Enclave,
+    Sentence,
+    User,
+    load_assistant_settings,
+    open_enclave,
+)
 from ingest import IngestError, enforce_offline, load_settings
 
 # Everything this app keeps in st.session_state, by key:
 _USER_KEY = "user"  # User: who is signed in
 _CHAT_KEY = "chat"  # list[ChatTurn]: the conversation on the Ask page
+_PENDING_KEY = "pending_answer"  # AnswerStream: the answer being streamed, until it is recorded or stopped
 
 
 @dataclass(frozen=True)
@@ -27,6 +38,26 @@ class ChatTurn:
     text: str
     citations: tuple[Citation, ...] = ()
     error: str = ""  # set when the assistant could not answer
+    sentences: tuple[Sentence, ...] = ()  # the answer's sentences as checked against its sources
+    retrieved: tuple[Citation, ...] = ()  # passages the model was given but the answer does not cite
+    warnings: tuple[str, ...] = ()
+    reasoning: str = ""
+    stopped: bool = False
+
+
+def turn_from_answer(answer: Answer) -> ChatTurn:
+    return ChatTurn("assistant", answer.text, tuple(answer.citations), sentences=answer.sentences,
+                    retrieved=tuple(answer.retrieved), warnings=answer.warnings, reasoning=answer.reasoning,
+                    stopped=answer.stopped)
+
+
+def conversation_turns(history: list[ChatTurn]) -> list[tuple[str, str]]:
+    """The (question, answer) pairs of the conversation so far, for a follow-up question."""
+    pairs = []
+    for asked, answered in zip(history, history[1:]):
+        if asked.role == "user" and answered.role == "assistant" and answered.text:
+            pairs.append((asked.text, answered.text))
+    return pairs
 
 
 def _close(enclave: Enclave) -> None:
@@ -79,6 +110,17 @@ def current_user() -> User:
 def chat_history() -> list[ChatTurn]:
     """This session's conversation (appended to in place)."""
     return st.session_state.setdefault(_CHAT_KEY, [])
+
+
+def pending_answer() -> AnswerStream | None:
+    return st.session_state.get(_PENDING_KEY)
+
+
+def set_pending_answer(stream: AnswerStream | None) -> None:
+    if stream is None:
+        st.session_state.pop(_PENDING_KEY, None)
+    else:
+        st.session_state[_PENDING_KEY] = stream
 
 
 def _stop_with(message: str) -> NoReturn:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Protocol, Sequence
 
-from ingest.models import SearchFilter, SearchHit, SparseVector, StoredChunk
+from ingest.models import Chunk, SearchFilter, SearchHit, SparseVector, StoredChunk
 
 DENSE = "dense"
 SPARSE = "sparse"
@@ -35,6 +35,10 @@ class Store(Protocol):
         """
 
     def count(self, flt: SearchFilter | None = None) -> int: ...
+
+    def document_chunks(self, document_id: str, flt: SearchFilter | None = None,
+                        first: int | None = None) -> list[Chunk]:
+        """A document's chunks in reading order (only the `first` ones when given), within `flt`'s permissions."""
 
     def document_versions(self) -> dict[str, set[int]]:
         """Every (document_id -> versions present): used to repair after a crash."""

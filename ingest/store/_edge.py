@@ -26,7 +26,7 @@ from typing import Any, Callable, Sequence, TypeVar
 import qdrant_edge as E
 
 from ingest.errors import IngestError, SettingsError, StoreBusy, StoreUnavailable
-from ingest.models import SearchFilter, SearchHit, SparseVector, StoredChunk
+from ingest.models import Chunk, SearchFilter, SearchHit, SparseVector, StoredChunk
 from ingest.store._base import DENSE, SPARSE, SearchMethod
 from ingest.store._points import (
     INTEGER_FIELDS,
@@ -178,6 +178,24 @@ class EdgeStore:
             return 0
         request = E.CountRequest(exact=True, filter=self._filter(flt))
         return self._call("count", lambda shard: shard.count(request), StoreUnavailable)
+
+    def document_chunks(self, document_id: str, flt: SearchFilter | None = None,
+                        first: int | None = None) -> list[Chunk]:
+        if matches_nothing(flt):
+            return []
+        condition = self._filter(flt) or E.Filter(must=[])
+        must = list(condition.must or []) + [_match("document_id", document_id)]
+        if first is not None:
+            must.append(E.FieldCondition(key="chunk_index", range=E.RangeFloat(lt=float(first))))
+        chunks: list[Chunk] = []
+        offset = None
+        while True:
+            request = E.ScrollRequest(offset=offset, limit=_SCROLL_PAGE, filter=E.Filter(must=must),
+                                      with_payload=True, with_vector=False)
+            records, offset = self._call("scroll", lambda shard: shard.scroll(request), StoreUnavailable)
+            chunks += [hit_from(r.id, 0.0, r.payload, None).chunk for r in records]
+            if offset is None:
+                return sorted(chunks, key=lambda c: c.index)
 
     def document_versions(self) -> dict[str, set[int]]:
         versions: dict[str, set[int]] = {}

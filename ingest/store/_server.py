@@ -13,7 +13,7 @@ from qdrant_client import QdrantClient, models
 from qdrant_client.http.exceptions import ApiException, UnexpectedResponse
 
 from ingest.errors import IngestError, SettingsError, StoreUnavailable
-from ingest.models import SearchFilter, SearchHit, SparseVector, StoredChunk
+from ingest.models import Chunk, SearchFilter, SearchHit, SparseVector, StoredChunk
 from ingest.store._base import DENSE, SPARSE, SearchMethod
 from ingest.store._points import (
     INTEGER_FIELDS,
@@ -159,6 +159,27 @@ class QdrantServerStore:
             "count", lambda c: c.count(self.collection, count_filter=_filter(flt), exact=True), StoreUnavailable
         )
         return int(result.count)
+
+    def document_chunks(self, document_id: str, flt: SearchFilter | None = None,
+                        first: int | None = None) -> list[Chunk]:
+        if matches_nothing(flt):
+            return []
+        condition = _filter(flt) or models.Filter(must=[])
+        must = list(condition.must or []) + [_match("document_id", document_id)]
+        if first is not None:
+            must.append(models.FieldCondition(key="chunk_index", range=models.Range(lt=first)))
+        chunks: list[Chunk] = []
+        offset = None
+        while True:
+            records, offset = self._call(
+                "scroll",
+                lambda c: c.scroll(self.collection, scroll_filter=models.Filter(must=must), limit=_SCROLL_PAGE,
+                                   offset=offset, with_payload=True, with_vectors=False),
+                StoreUnavailable,
+            )  # fmt: skip
+            chunks += [hit_from(r.id, 0.0, r.payload, None).chunk for r in records]
+            if offset is None:
+                return sorted(chunks, key=lambda c: c.index)
 
     def document_versions(self) -> dict[str, set[int]]:
         versions: dict[str, set[int]] = {}

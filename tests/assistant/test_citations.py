@@ -1,12 +1,4 @@
-from assistant.citations import build_citations, cited_numbers, remove_invalid_markers
-from assistant.models import Passage
-from ingest.models import Chunk
-
-
-def passage(n: int, name: str) -> Passage:
-    chunk = Chunk(chunk_id=f"c{n}", document_id=f"d{n}", index=0, text=f"text {n}", document_name=name,
-                  title=name, pages=(n,))
-    return Passage(n=n, chunk=chunk, score=1.0 / n)
+from assistant.citations import cited_numbers, remove_invalid_markers, strip_markers
 
 
 def test_cited_numbers_reads_single_and_grouped_markers_in_order():
@@ -17,12 +9,19 @@ def test_markers_naming_no_passage_are_removed_and_valid_ones_kept():
     assert remove_invalid_markers("X [1] Y [7] Z [2, 9]", {1, 2}) == "X [1] Y  Z [2]"
 
 
-def test_citations_follow_the_cited_passages_in_number_order():
-    passages = [passage(1, "a.pdf"), passage(2, "b.pdf"), passage(3, "c.pdf")]
-    citations = build_citations("Fact [3]. Other [1].", passages)
-    assert [(c.n, c.document, c.page) for c in citations] == [(1, "a.pdf", 1), (3, "c.pdf", 3)]
+def test_stripped_text_has_no_markers_and_no_space_left_before_them():
+    assert strip_markers("20 bottles [1]. Monday [2, 3].") == "20 bottles. Monday."
 
 
-def test_an_answer_citing_nothing_lists_every_passage_it_was_given():
-    passages = [passage(1, "a.pdf"), passage(2, "b.pdf")]
-    assert [c.n for c in build_citations("No markers here.", passages)] == [1, 2]
+def test_the_prompts_placeholder_copied_literally_is_removed():
+    assert remove_invalid_markers("20,000 [n] [1].", {1}) == "20,000 [1]."
+
+
+def test_markers_in_another_shape_are_read_as_numbers():
+    assert remove_invalid_markers('150 euros [n=1]. Meals [source 2] (Source 3) [n="2"].', {1, 2}) == \
+        "150 euros [1]. Meals [2]  [2]."
+
+
+def test_the_prompts_source_tags_echoed_back_are_removed():
+    assert remove_invalid_markers('<source n="1" document="memo.pdf">\n20,000 bottles [1].\n</source>', {1}) == \
+        "20,000 bottles [1].\n"

@@ -1,0 +1,151 @@
+"""Check an answer, sentence by sentence, against the passages the model was given.
+
+Small CPU models cite the wrong passage often, and sometimes state what no passage says. After generation each
+sentence is scored against every passage with two signals from the packaged models: lexical support (the share
+of the sentence's content terms, stemmed as the search stems them, that the passage contains; every number in the
+sentence must appear in it) and meaning (cosine of the sentence's and the passage's MiniLM vectors). Then its
+citations are kept where the passage supports it, corrected to the passage that does, attached when missing, and
+dropped where none does: that sentence is marked unsupported. No entailment (NLI) model ships in a package that
+loads offline (../shared/notes/packaged-models.md), so this is evidence of support, not proof of it.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Sequence
+
+from assistant.citations import cited_numbers, strip_markers
+from assistant.models import Passage, Sentence
+from assistant.retrieval import cosine
+
+if TYPE_CHECKING:
+    from ingest import Embedder, SparseEncoder
+
+# A sentence is supported by a passage with enough of its words, or enough of its words and close meaning, or
+# very close meaning alone; and never when it states a number the passage does not contain.
+MIN_LEXICAL = 0.6
+MIN_LEXICAL_WITH_MEANING = 0.35
+MIN_MEANING_WITH_WORDS = 0.45
+MIN_MEANING = 0.8
+MIN_TERMS = 2  # sentences with fewer content terms ("Yes.", "Thanks!") are not checked; nor are headings ("…:")
+
+_MARKER_GROUP = r"(?:\s*\[\d+(?:\s*[,;]\s*\d+)*\])"
+_NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
+# A sentence ends at . ! ? (and any markers after it) followed by a space, or at a line break.
+_SENTENCE_END = re.compile(r"(?<=[.!?])" + _MARKER_GROUP + r"*(?=\s)|\n+")
+
+
+@dataclass(frozen=True)
+class Support:
+    lexical: float
+    meaning: float
+    numbers_ok: bool
+
+    @property
+    def holds(self) -> bool:
+        if not self.numbers_ok:
+            return False
+        return (
+            self.lexical >= MIN_LEXICAL
+            or (self.lexical >= MIN_LEXICAL_WITH_MEANING and self.meaning >= MIN_MEANING_WITH_WORDS)
+            or self.meaning >= MIN_MEANING
+        )
+
+    @property
+    def strength(self) -> float:
+        return self.lexical + self.meaning
+
+
+def split_sentences(text: str) -> list[tuple[str, str]]:
+    """(sentence with its markers, the whitespace after it), in order. Markers that open a sentence
+    ("… end. [2] Next") go back to the sentence they close."""
+    pieces: list[str] = []
+    start = 0
+    for match in _SENTENCE_END.finditer(text):
+        pieces.append(text[start : match.end()])
+        start = match.end()
+    pieces.append(text[start:])
+    sentences: list[list[str]] = []
+    for piece in pieces:
+        opening = re.match(r"\s*" + _MARKER_GROUP + "+", piece)
+        if opening and sentences:
+            sentences[-1][0] += opening.group(0)
+            piece = piece[opening.end():]
+        if not piece.strip():
+            if sentences:
+                sentences[-1][1] += piece
+            continue
+        lead = piece[: len(piece) - len(piece.lstrip())]
+        if sentences:
+            sentences[-1][1] += lead
+        body = piece.strip()
+        sentences.append([body, piece[len(lead) + len(body):]])
+    return [(body, gap if gap else "") for body, gap in sentences]
+
+
+def numbers_in(text: str) -> set[str]:
+    return {re.sub(r"[.,]", "", n) for n in _NUMBER.findall(text)}
+
+
+class Verifier:
+    def __init__(self, embedder: "Embedder", sparse: "SparseEncoder") -> None:
+        self.embedder = embedder
+        self.sparse = sparse
+
+    def check(self, text: str, passages: Sequence[Passage]) -> list[Sentence]:
+        """Every sentence of `text`, its citations checked against `passages` (numbered as in the prompt)."""
+        if not passages:
+            return [Sentence(strip_markers(body).strip(), (), gap=gap) for body, gap in split_sentences(text)]
+        split = split_sentences(text)
+        sentences = [body for body, _ in split]
+        gaps = [gap for _, gap in split]
+        plain = [strip_markers(s).strip() for s in sentences]
+        terms = [set(self.sparse.encode_query(p).indices) for p in plain]
+        checked = [i for i, t in enumerate(terms) if len(t) >= MIN_TERMS and not _is_heading(plain[i])]
+        vectors = dict(zip(checked, self.embedder.embed_documents([plain[i] for i in checked]))) if checked else {}
+        missing = [p for p in passages if p.vector is None]  # an overview's passages come without vectors
+        embedded = dict(zip((p.n for p in missing), self.embedder.embed_documents([p.chunk.text for p in missing])))
+        passage_vectors = {p.n: list(p.vector) if p.vector is not None else embedded[p.n] for p in passages}
+        passage_terms = [set(self.sparse.encode_documents([_evidence_text(p)], p.chunk.language)[0].indices)
+                         for p in passages]
+        passage_numbers = [numbers_in(_evidence_text(p)) for p in passages]
+        result: list[Sentence] = []
+        for i, sentence in enumerate(sentences):
+            markers = tuple(n for n in cited_numbers(sentence) if any(p.n == n for p in passages))
+            if i not in vectors:
+                result.append(Sentence(plain[i], markers, gap=gaps[i]))
+                continue
+            numbers = numbers_in(plain[i])
+            supports = {
+                p.n: Support(
+                    lexical=len(terms[i] & passage_terms[j]) / len(terms[i]),
+                    meaning=cosine(vectors[i], passage_vectors[p.n]),
+                    numbers_ok=numbers <= passage_numbers[j],
+                )
+                for j, p in enumerate(passages)
+            }
+            holding = [n for n in markers if supports[n].holds]
+            if holding:
+                result.append(Sentence(plain[i], tuple(holding), gap=gaps[i]))
+                continue
+            best = max(supports, key=lambda n: supports[n].strength, default=None)
+            if best is not None and supports[best].holds:
+                result.append(Sentence(plain[i], (best,), gap=gaps[i]))
+            else:
+                result.append(Sentence(plain[i], (), unsupported=True, gap=gaps[i]))
+        return result
+
+
+def render(sentences: Sequence[Sentence]) -> str:
+    """The answer text again, each sentence with its checked markers before its closing punctuation."""
+    return "".join(sentence.with_markers() + sentence.gap for sentence in sentences).strip()
+
+
+def _evidence_text(passage: Passage) -> str:
+    chunk = passage.chunk
+    return " ".join([chunk.title, *chunk.section, chunk.text])
+
+
+def _is_heading(text: str) -> bool:
+    return text.endswith(":") and len(text) < 80

@@ -1,0 +1,73 @@
+"""Each answer sentence checked against the passages, with the packaged embedding model and the search's stemming."""
+
+from __future__ import annotations
+
+import pytest
+
+from assistant.models import Passage
+from assistant.verification import Verifier, render, split_sentences
+from ingest.models import Chunk
+from ingest.sparse import SparseEncoder
+
+MEMO = ("The shelter received a delivery of supplies on Monday. The delivery included 20,000 bottles of water and "
+        "4,000 blankets, provided by the Red Cross.")
+POLICY = "Hotel nights are reimbursed up to 150 euros per night. Receipts must be submitted within 30 days."
+
+
+@pytest.fixture(scope="module")
+def verifier(embedder):
+    return Verifier(embedder, SparseEncoder())
+
+
+@pytest.fixture(scope="module")
+def passages(embedder):
+    texts = [(MEMO, "memo-supply-delivery.pdf"), (POLICY, "travel-policy.docx")]
+    vectors = embedder.embed_documents([t for t, _ in texts])
+    return [
+        Passage(n=i, chunk=Chunk(chunk_id=f"c{i}", document_id=f"d{i}", index=0, text=text, document_name=name,
+                                 title=name, language="en"), score=1.0, vector=tuple(vector))
+        for i, ((text, name), vector) in enumerate(zip(texts, vectors), start=1)
+    ]
+
+
+def test_a_sentence_citing_its_passage_keeps_the_citation(verifier, passages):
+    [sentence] = verifier.check("The delivery included 20,000 bottles of water [1].", passages)
+    assert sentence.citations == (1,) and not sentence.unsupported
+
+
+def test_a_wrong_citation_is_corrected_to_the_passage_that_supports_the_sentence(verifier, passages):
+    [sentence] = verifier.check("Hotel nights are reimbursed up to 150 euros [1].", passages)
+    assert sentence.citations == (2,) and not sentence.unsupported
+
+
+def test_a_missing_citation_is_attached(verifier, passages):
+    [sentence] = verifier.check("Receipts must be submitted within 30 days.", passages)
+    assert sentence.citations == (2,)
+
+
+def test_an_invented_sentence_is_marked_unsupported_and_loses_its_citation(verifier, passages):
+    [sentence] = verifier.check("Employees get 25 days of paid parental leave each year [1].", passages)
+    assert sentence.unsupported and sentence.citations == ()
+
+
+def test_a_number_no_passage_states_is_unsupported_even_with_the_same_words(verifier, passages):
+    [sentence] = verifier.check("The delivery included 30,000 bottles of water [1].", passages)
+    assert sentence.unsupported
+
+
+def test_short_connecting_sentences_are_neither_cited_nor_marked(verifier, passages):
+    first, second = verifier.check("Here is what I found:\nThe delivery included 4,000 blankets [1].", passages)
+    assert (first.citations, first.unsupported) == ((), False)
+    assert second.citations == (1,)
+
+
+def test_sentences_keep_their_markers_and_line_breaks():
+    assert split_sentences("A b c [1]. D e f. [2] G:\n- h i [1]\n- j.") == [
+        ("A b c [1].", " "), ("D e f. [2]", " "), ("G:", "\n"), ("- h i [1]", "\n"), ("- j.", ""),
+    ]
+
+
+def test_the_checked_answer_is_rendered_with_its_corrected_markers(verifier, passages):
+    sentences = verifier.check("Hotel nights are reimbursed up to 150 euros [1].\n- 20,000 bottles of water [2]",
+                               passages)
+    assert render(sentences) == "Hotel nights are reimbursed up to 150 euros [2].\n- 20,000 bottles of water [1]"
