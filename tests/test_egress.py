@@ -79,13 +79,16 @@ def env(tmp_path_factory) -> dict[str, str]:
 # AVX-512), and the Patriot Act and the BDSG another 970.
 SHORTENED = {"war-and-peace-tolstoy.txt": 100_000, "usa-patriot-act-public-law-107-56.htm": 100_000,
              "bdsg-2018-bundesdatenschutzgesetz-de.md": 50_000}
+# The 872-page trustee handbook is a Word file like five others here (the same parsing path), and 1,155 chunks.
+LEFT_OUT = ("doj-chapter13-trustee-handbook.docx",)
 
 
 @pytest.fixture(scope="module")
 def library(tmp_path_factory) -> Path:
-    """Every shared document (see SHORTENED), and a legacy Word and PowerPoint file for the LibreOffice path."""
+    """Every shared document (see SHORTENED and LEFT_OUT), and a legacy Word and PowerPoint file for the LibreOffice
+    path."""
     folder = tmp_path_factory.mktemp("library")
-    shutil.copytree(DOCS, folder / "docs")
+    shutil.copytree(DOCS, folder / "docs", ignore=shutil.ignore_patterns(*LEFT_OUT))
     for name, size in SHORTENED.items():
         text = (DOCS / name).read_bytes()
         (folder / "docs" / name).write_bytes(text[:text.rindex(b"\n", 0, size) + 1])
