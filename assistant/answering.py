@@ -148,7 +148,7 @@ class Assistant:
         pieces = self.llm.stream_events(messages, self.settings.llm_max_tokens, self.settings.llm_temperature)
 
         def finish(raw: str, reasoning: str, stopped: bool) -> Answer:
-            return self._finish(raw, reasoning, stopped, used, query, language, overview=overview is not None)
+            return self._finish(raw, reasoning, stopped, used, question, query, language, overview=overview is not None)
 
         return AnswerStream(used, pieces, finish, messages=messages, query=query)
 
@@ -194,7 +194,7 @@ class Assistant:
         passages = [Passage(n=i, chunk=chunk, score=1.0) for i, chunk in enumerate(outline.opening, start=1)]
         return passages, outline.sections
 
-    def _finish(self, raw: str, reasoning: str, stopped: bool, passages: list[Passage], query: str,
+    def _finish(self, raw: str, reasoning: str, stopped: bool, passages: list[Passage], question: str, query: str,
                 language: str | None, overview: bool) -> Answer:
         warnings = tuple(
             f"Source [{p.n}] ({p.chunk.document_name}) contained text addressed to the assistant; it was ignored."
@@ -204,7 +204,7 @@ class Assistant:
         if not overview and not stopped and (not text or model_declined(text)):
             return Answer(not_found_text(language), [], grounded=False, not_found=True, query=query,
                           warnings=warnings, reasoning=reasoning, retrieved=_citations(passages))
-        sentences = self.verifier.check(text, passages)
+        sentences = self.verifier.check(text, passages, question=f"{question} {query}")
         cited = {n for s in sentences for n in s.citations}
         checked = [s for s in sentences if s.citations or s.unsupported]
         if not overview and not stopped and checked and not cited:

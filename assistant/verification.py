@@ -32,8 +32,9 @@ MIN_TERMS = 2  # sentences with fewer content terms ("Yes.", "Thanks!") are not 
 
 _MARKER_GROUP = r"(?:\s*\[\d+(?:\s*[,;]\s*\d+)*\])"
 _NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
-# A sentence ends at . ! ? (and any markers after it) followed by a space, or at a line break.
-_SENTENCE_END = re.compile(r"(?<=[.!?])" + _MARKER_GROUP + r"*(?=\s)|\n+")
+# A sentence ends at . ! ? (and any markers after it) followed by a space, or at a line break; not at the point of a
+# short number, which is an ordinal in German ("das 35. Lebensjahr") or a list number.
+_SENTENCE_END = re.compile(r"(?<=[.!?])(?<!\b\d\.)(?<!\b\d\d\.)(?<!\b\d\d\d\.)" + _MARKER_GROUP + r"*(?=\s)|\n+")
 
 
 @dataclass(frozen=True)
@@ -93,23 +94,34 @@ class Verifier:
         self.embedder = embedder
         self.sparse = sparse
 
-    def check(self, text: str, passages: Sequence[Passage]) -> list[Sentence]:
-        """Every sentence of `text`, its citations checked against `passages` (numbered as in the prompt)."""
+    def check(self, text: str, passages: Sequence[Passage], question: str = "") -> list[Sentence]:
+        """Every sentence of `text`, its citations checked against `passages` (numbered as in the prompt). A number
+        the question itself states ("What does article 1 say?") may be repeated without a passage stating it."""
         if not passages:
             return [Sentence(strip_markers(body).strip(), (), gap=gap) for body, gap in split_sentences(text)]
         split = split_sentences(text)
         sentences = [body for body, _ in split]
         gaps = [gap for _, gap in split]
         plain = [strip_markers(s).strip() for s in sentences]
-        terms = [set(self.sparse.encode_query(p).indices) for p in plain]
+        # Both sides stemmed in the sentence's language: a Spanish answer quoting the Spanish part of a document
+        # stored as English must meet its words, not English stems of them.
+        languages = [self.sparse.language_of(p) for p in plain]
+        terms = [set(self.sparse.encode_query(p, language=lang).indices) for p, lang in zip(plain, languages)]
         checked = [i for i, t in enumerate(terms) if len(t) >= MIN_TERMS and not _is_heading(plain[i])]
         vectors = dict(zip(checked, self.embedder.embed_documents([plain[i] for i in checked]))) if checked else {}
         missing = [p for p in passages if p.vector is None]  # an overview's passages come without vectors
         embedded = dict(zip((p.n for p in missing), self.embedder.embed_documents([p.chunk.text for p in missing])))
         passage_vectors = {p.n: list(p.vector) if p.vector is not None else embedded[p.n] for p in passages}
-        passage_terms = [set(self.sparse.encode_documents([_evidence_text(p)], p.chunk.language)[0].indices)
-                         for p in passages]
-        passage_numbers = [numbers_in(_evidence_text(p)) for p in passages]
+        evidence_terms: dict[tuple[int, str | None], set[int]] = {}
+
+        def passage_terms(j: int, language: str | None) -> set[int]:
+            if (j, language) not in evidence_terms:
+                text = _evidence_text(passages[j])
+                evidence_terms[j, language] = set(self.sparse.encode_query(text, language=language).indices)
+            return evidence_terms[j, language]
+
+        asked = numbers_in(question)
+        passage_numbers = [numbers_in(_evidence_text(p)) | asked for p in passages]
         result: list[Sentence] = []
         for i, sentence in enumerate(sentences):
             markers = tuple(n for n in cited_numbers(sentence) if any(p.n == n for p in passages))
@@ -119,7 +131,7 @@ class Verifier:
             numbers = numbers_in(plain[i])
             supports = {
                 p.n: Support(
-                    lexical=len(terms[i] & passage_terms[j]) / len(terms[i]),
+                    lexical=len(terms[i] & passage_terms(j, languages[i])) / len(terms[i]),
                     meaning=cosine(vectors[i], passage_vectors[p.n]),
                     numbers_ok=numbers <= passage_numbers[j],
                 )

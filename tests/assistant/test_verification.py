@@ -71,3 +71,27 @@ def test_the_checked_answer_is_rendered_with_its_corrected_markers(verifier, pas
     sentences = verifier.check("Hotel nights are reimbursed up to 150 euros [1].\n- 20,000 bottles of water [2]",
                                passages)
     assert render(sentences) == "Hotel nights are reimbursed up to 150 euros [2].\n- 20,000 bottles of water [1]"
+
+
+def test_a_german_ordinal_does_not_end_the_sentence():
+    assert split_sentences("Sie muss das 35. Lebensjahr vollendet haben [1]. Mehr nicht.") == [
+        ("Sie muss das 35. Lebensjahr vollendet haben [1].", " "), ("Mehr nicht.", ""),
+    ]
+
+
+def test_a_spanish_sentence_quoting_a_passage_stored_as_english_is_supported(verifier, embedder):
+    text = ("All human beings are born free and equal in dignity and rights. Todos los seres humanos nacen libres e "
+            "iguales en dignidad y derechos y, dotados como están de razón y conciencia, deben comportarse "
+            "fraternalmente los unos con los otros.")
+    [vector] = embedder.embed_documents([text])
+    passage = Passage(n=1, chunk=Chunk(chunk_id="u", document_id="u", index=0, text=text, document_name="udhr.eml",
+                                       title="udhr", language="en"), score=1.0, vector=tuple(vector))
+    [sentence] = verifier.check('El artículo 1 dice: "Todos los seres humanos nacen libres e iguales en dignidad y '
+                                'derechos."', [passage], question="¿Qué dice el artículo 1?")
+    assert sentence.citations == (1,) and not sentence.unsupported
+
+
+def test_a_number_the_question_states_may_be_repeated(verifier, passages):
+    [sentence] = verifier.check("Form 1 says the delivery included 20,000 bottles of water.", passages,
+                                question="What does form 1 say about the delivery?")
+    assert sentence.citations == (1,)
