@@ -8,6 +8,7 @@ ENCLAVE_RERANK is on, the same duplicate filter and relevance gate. The llama-in
 `EnclaveRetriever` → `RerankStage` → `DuplicateTextFilter` → `RelevanceGate` (what `Assistant.retrieve` runs);
 the direct path calls `Retriever.search` and the same functions on `Passage` lists. Prints the median and p90
 milliseconds per question of each, the difference, and whether both chose the same passages for every question.
+(Importing llama-index's parts costs once per process: `python -X importtime -c "import assistant.llamaindex"`.)
 """
 
 from __future__ import annotations
@@ -40,12 +41,12 @@ def direct(assistant, query: str) -> list[str]:
             continue
         seen.add(key)
         if is_relevant(p, s.min_relevance, s.min_semantic_relevance, s.min_coverage):
-            kept.append(p.chunk.chunk_id)
+            kept.append(key)
     return kept[: s.top_k]
 
 
 def through_llamaindex(assistant, query: str) -> list[str]:
-    return [p.chunk.chunk_id for p in assistant.retrieve(query, ADMIN)]
+    return [normalized_text(p.chunk.text) for p in assistant.retrieve(query, ADMIN)]
 
 
 def timed(function, assistant, questions: list[str], rounds: int) -> tuple[list[float], list[list[str]]]:
@@ -65,10 +66,6 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3)
     args = parser.parse_args()
     questions = [json.loads(line)["question"] for line in Path(args.questions).read_text().splitlines() if line.strip()]
-    started = time.perf_counter()
-    import llama_index.core.retrievers  # noqa: F401  (what importing llama-index's parts costs, once per process)
-
-    print(f"import llama_index.core parts: {time.perf_counter() - started:.2f} s")
     enclave = open_enclave(load_settings(), load_assistant_settings())
     try:
         assistant = enclave.assistant
@@ -84,7 +81,7 @@ def main() -> None:
         print(f"{label:<12} median {statistics.median(ms):7.1f} ms  p90 {p90:7.1f} ms  ({len(ms)} questions)")
     print(f"difference   median {statistics.median(li_ms) - statistics.median(plain_ms):+7.1f} ms per question")
     same = sum(a == b for a, b in zip(plain, li))
-    print(f"same passages chosen: {same}/{len(questions)}")
+    print(f"same passages chosen (by text: a document that repeats itself ties): {same}/{len(questions)}")
 
 
 if __name__ == "__main__":
