@@ -62,3 +62,11 @@ def test_the_gate_keeps_close_passages_and_passages_that_share_enough_words():
     gate = RelevanceGate(min_relevance=0.4, min_semantic_relevance=0.5, min_coverage=0.3, top_k=4)
     assert [n.node.get_content() for n in gate.postprocess_nodes(nodes, QueryBundle("q"))] == \
         ["close in meaning", "shares enough"]
+
+
+def test_a_passage_holding_most_of_the_questions_words_passes_a_little_below_the_cosine_threshold():
+    gate = RelevanceGate(min_relevance=0.4, min_semantic_relevance=0.5, min_coverage=0.3, top_k=4)
+    nodes = [node("most words", 0.35, coverage=0.75), node("some words", 0.35, coverage=0.5)]
+    assert [n.node.get_content() for n in gate.postprocess_nodes(nodes, QueryBundle("q"))] == ["most words"]
+    strict = RelevanceGate(min_relevance=0.99, min_semantic_relevance=0.99, min_coverage=0.3, top_k=4)
+    assert strict.postprocess_nodes(nodes, QueryBundle("q")) == []
