@@ -200,17 +200,16 @@ class Assistant:
             f"Source [{p.n}] ({p.chunk.document_name}) contained text addressed to the assistant; it was ignored."
             for p in passages if p.instructions
         )
+        not_found = Answer(not_found_text(language), [], grounded=False, not_found=True, query=query,
+                           warnings=warnings, reasoning=reasoning, retrieved=_citations(passages))
         text = remove_invalid_markers(raw, {p.n for p in passages}).strip()
         if not overview and not stopped and (not text or model_declined(text)):
-            return Answer(not_found_text(language), [], grounded=False, not_found=True, query=query,
-                          warnings=warnings, reasoning=reasoning, retrieved=_citations(passages))
+            return not_found
         sentences = self.verifier.check(text, passages, question=f"{question} {query}")
         cited = {n for s in sentences for n in s.citations}
         checked = [s for s in sentences if s.citations or s.unsupported]
         if not overview and not stopped and checked and not cited:
-            # Every sentence that states something is unsupported by the passages: the model made it up.
-            return Answer(not_found_text(language), [], grounded=False, not_found=True, query=query,
-                          warnings=warnings, reasoning=reasoning, retrieved=_citations(passages))
+            return not_found  # every sentence that states something is unsupported by the passages: made up
         return Answer(
             render(sentences),
             _citations(p for p in passages if p.n in cited),
