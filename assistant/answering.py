@@ -30,6 +30,7 @@ from assistant.llamaindex import (
 from assistant.models import Answer, Citation, Passage, User
 from assistant.overview import asks_for_overview, build_outline, choose_document
 from assistant.prompting import build_messages, estimate_tokens, history_budget, max_question_tokens
+from assistant.quantities import answers_quantity, asks_for_quantity
 from assistant.replies import NOTHING_FOUND, model_declined, not_found_text
 from assistant.retrieval import Retriever, may_see, permission_filter
 from assistant.settings import AssistantSettings
@@ -148,7 +149,8 @@ class Assistant:
         pieces = self.llm.stream_events(messages, self.settings.llm_max_tokens, self.settings.llm_temperature)
 
         def finish(raw: str, reasoning: str, stopped: bool) -> Answer:
-            return self._finish(raw, reasoning, stopped, used, question, query, language, overview=overview is not None)
+            return self.check_answer(raw, used, question, query=query, language=language, reasoning=reasoning,
+                                     stopped=stopped, overview=overview is not None)
 
         return AnswerStream(used, pieces, finish, messages=messages, query=query)
 
@@ -194,8 +196,12 @@ class Assistant:
         passages = [Passage(n=i, chunk=chunk, score=1.0) for i, chunk in enumerate(outline.opening, start=1)]
         return passages, outline.sections
 
-    def _finish(self, raw: str, reasoning: str, stopped: bool, passages: list[Passage], question: str, query: str,
-                language: str | None, overview: bool) -> Answer:
+    def check_answer(self, raw: str, passages: list[Passage], question: str, query: str = "",
+                     language: str | None = None, reasoning: str = "", stopped: bool = False,
+                     overview: bool = False) -> Answer:
+        """The model's text for `question` over `passages` (numbered as in the prompt), made into Enclave's answer:
+        the not-found reply when the model declined, nothing it said is supported, or a quantity question got no
+        quantity; otherwise each sentence checked, with citations only where a passage supports it."""
         warnings = tuple(
             f"Source [{p.n}] ({p.chunk.document_name}) contained text addressed to the assistant; it was ignored."
             for p in passages if p.instructions
@@ -203,13 +209,17 @@ class Assistant:
         not_found = Answer(not_found_text(language), [], grounded=False, not_found=True, query=query,
                            warnings=warnings, reasoning=reasoning, retrieved=_citations(passages))
         text = remove_invalid_markers(raw, {p.n for p in passages}).strip()
-        if not overview and not stopped and (not text or model_declined(text)):
+        judged = not overview and not stopped  # an overview, or a stopped answer, is shown as written
+        if judged and (not text or model_declined(text)):
             return not_found
         sentences = self.verifier.check(text, passages, question=f"{question} {query}")
         cited = {n for s in sentences for n in s.citations}
         checked = [s for s in sentences if s.citations or s.unsupported]
-        if not overview and not stopped and checked and not cited:
+        if judged and checked and not cited:
             return not_found  # every sentence that states something is unsupported by the passages: made up
+        supported = " ".join(s.text for s in sentences if s.citations)
+        if judged and asks_for_quantity(question) and not answers_quantity(question, supported):
+            return not_found  # "How many days …?" answered with no number: true sentences that do not answer
         return Answer(
             render(sentences),
             _citations(p for p in passages if p.n in cited),

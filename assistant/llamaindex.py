@@ -29,13 +29,14 @@ if TYPE_CHECKING:
     from assistant.retrieval import Retriever
 
 # Metadata the LLM-facing text of a node should not carry (llama-index's own prompt building reads these lists).
-_HIDDEN = ["relevance", "shared_terms", "coverage", "vector", "instructions", "content_hash", "version", "groups", "ingested_by",
-           "ingested_at", "document_id", "chunk_index", "text"]
+_HIDDEN = ["relevance", "shared_terms", "coverage", "question_terms", "vector", "instructions", "content_hash",
+           "version", "groups", "ingested_by", "ingested_at", "document_id", "chunk_index", "text"]
 
 
 def node_from_passage(passage: Passage) -> NodeWithScore:
     metadata: dict[str, Any] = passage.chunk.to_payload()
     metadata.update(relevance=passage.relevance, shared_terms=passage.shared_terms, coverage=passage.coverage,
+                    question_terms=passage.question_terms,
                     vector=list(passage.vector) if passage.vector is not None else None,
                     instructions=passage.instructions)
     node = TextNode(id_=passage.chunk.chunk_id, text=passage.chunk.text, metadata=metadata,
@@ -53,6 +54,7 @@ def passage_from_node(node: NodeWithScore, n: int) -> Passage:
         relevance=metadata.get("relevance"),
         shared_terms=metadata.get("shared_terms"),
         coverage=metadata.get("coverage"),
+        question_terms=metadata.get("question_terms"),
         vector=tuple(vector) if vector is not None else None,
         instructions=bool(metadata.get("instructions")),
     )

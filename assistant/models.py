@@ -26,6 +26,7 @@ class Passage:
     relevance: float | None = None  # cosine similarity of the question and the chunk
     shared_terms: int | None = None  # content words (after stemming) the chunk shares with the question
     coverage: float | None = None  # share of the question's terms found in the chunk (its title included)
+    question_terms: int | None = None  # how many terms the question has (each content word: its form and its stem)
     vector: tuple[float, ...] | None = None  # the chunk's dense vector, when retrieval was asked for relevance
     instructions: bool = False  # the chunk contained text addressed to the assistant (removed from the prompt)
 

@@ -23,8 +23,11 @@ def permission_filter(user: User) -> SearchFilter:
 
 # A passage holding most of the question's words passes a little below min_relevance (0.3 with the defaults). Added
 # after the answer set showed a short e-mail question refused (cosine 0.35, 75 % of its words); on SciFact it moves
-# the calibrated figures by at most 0.003 (docs/relevance.md).
+# the calibrated figures by at most 0.003 (docs/relevance.md). Only for a question of four content words or more
+# (a word counts as two terms, its form and its stem): two words of three ("What is our annual leave policy?" and a
+# passage on the annual report's policy) are not evidence.
 MOST_WORDS = 0.6
+MOST_WORDS_MIN_TERMS = 8
 LOOSER = 0.1
 
 
@@ -84,6 +87,7 @@ class Retriever:
                 relevance=cosine(query_vector, hit.dense) if hit.dense else None,
                 shared_terms=len(shared),
                 coverage=len(titled) / len(query_terms) if query_terms else 0.0,
+                question_terms=len(query_terms),
                 vector=tuple(hit.dense) if hit.dense else None,
             ))  # fmt: skip
         return passages
@@ -116,7 +120,7 @@ def is_relevant(passage: Passage, min_relevance: float, min_semantic_relevance: 
     if passage.relevance >= min_semantic_relevance:
         return True
     if (passage.coverage is not None and passage.coverage >= max(MOST_WORDS, min_coverage)
-            and passage.relevance >= min_relevance - LOOSER):
+            and (passage.question_terms or 0) >= MOST_WORDS_MIN_TERMS and passage.relevance >= min_relevance - LOOSER):
         return True  # most of a short question's words ("What did Mallori say the attachment includes?")
     if passage.coverage is not None and passage.coverage < min_coverage:
         return False

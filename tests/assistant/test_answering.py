@@ -138,6 +138,18 @@ def test_a_question_nothing_answers_gets_the_not_found_reply_in_its_language(enc
     assert answer.not_found and answer.text == NOT_FOUND["es"] and answer.citations == []
 
 
+def test_a_how_many_question_answered_without_a_number_gets_the_not_found_reply(enclave):
+    question = "How many bottles of water were delivered?"
+    passages = enclave.assistant.retrieve(question, ALICE)
+    vague = "Bottles of water were delivered [1]."
+    assert enclave.assistant.verifier.check(vague, passages)[0].citations  # true to the memo, yet no answer
+    answer = enclave.assistant.check_answer(vague, passages, question, query=question, language="en")
+    assert answer.not_found and answer.text == NOT_FOUND["en"] and answer.citations == []
+    exact = enclave.assistant.check_answer("20,000 bottles of water were delivered [1].", passages, question,
+                                           query=question, language="en")
+    assert not exact.not_found and {c.document for c in exact.citations} <= MEMOS and exact.citations
+
+
 # --- instructions inside documents ------------------------------------------------------------------------------
 
 

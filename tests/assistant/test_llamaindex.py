@@ -26,10 +26,10 @@ def retriever(ingested_data_dir):
     ingestor.close()
 
 
-def node(text: str, relevance: float, coverage: float = 1.0, shared: int = 3) -> NodeWithScore:
+def node(text: str, relevance: float, coverage: float = 1.0, shared: int = 3, terms: int = 8) -> NodeWithScore:
     chunk = Chunk(chunk_id=text[:8], document_id="d", index=0, text=text, document_name="d.txt", title="d")
     return node_from_passage(Passage(n=1, chunk=chunk, score=1.0, relevance=relevance, coverage=coverage,
-                                     shared_terms=shared))
+                                     shared_terms=shared, question_terms=terms))
 
 
 def test_the_retriever_returns_scored_nodes_with_their_source(retriever):
@@ -47,7 +47,7 @@ def test_the_permission_filter_travels_with_the_retriever(retriever):
 def test_a_passage_survives_the_trip_through_a_node():
     passage = passage_from_node(node("Twenty thousand bottles.", relevance=0.61, coverage=0.5), n=2)
     assert (passage.n, passage.chunk.text, passage.chunk.document_name) == (2, "Twenty thousand bottles.", "d.txt")
-    assert (passage.relevance, passage.coverage, passage.shared_terms) == (0.61, 0.5, 3)
+    assert (passage.relevance, passage.coverage, passage.shared_terms, passage.question_terms) == (0.61, 0.5, 3, 8)
 
 
 def test_the_same_text_takes_one_place_whatever_its_spacing_or_case():

@@ -26,3 +26,15 @@ def test_a_moderately_close_passage_sharing_a_word_is_relevant():
 
 def test_a_shared_word_alone_is_not_enough():
     assert not is_relevant(passage(0.1, 3), 0.2, 0.5)
+
+
+def test_most_of_a_long_questions_words_pass_a_little_below_the_threshold():
+    # "What did Mallori say the attachment includes?": four content words, three of them in the e-mail
+    words = Passage(n=1, chunk=CHUNK, score=0.5, relevance=0.35, shared_terms=6, coverage=0.75, question_terms=8)
+    assert is_relevant(words, 0.4, 0.5, min_coverage=0.3)
+
+
+def test_two_words_of_a_three_word_question_are_not_most_of_it():
+    # "What is our annual leave policy?" and a handbook passage on the annual report's policy (cosine 0.30)
+    words = Passage(n=1, chunk=CHUNK, score=0.5, relevance=0.30, shared_terms=4, coverage=0.67, question_terms=6)
+    assert not is_relevant(words, 0.4, 0.5, min_coverage=0.3)
