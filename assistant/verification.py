@@ -3,17 +3,19 @@
 Small CPU models cite the wrong passage often, and sometimes state what no passage says. After generation each
 sentence is scored against every passage with two signals from the packaged models: lexical support (the share
 of the sentence's content terms, stemmed as the search stems them, that the passage contains; every number in the
-sentence must appear in it) and meaning (cosine of the sentence's and the passage's MiniLM vectors). Then its
-citations are kept where the passage supports it, corrected to the passage that does, attached when missing, and
-dropped where none does: that sentence is marked unsupported. No entailment (NLI) model ships in a package that
-loads offline (../shared/notes/packaged-models.md), so this is evidence of support, not proof of it.
+sentence must appear in it, in digits or in words) and meaning (cosine of the sentence's and the passage's MiniLM
+vectors). Then its citations are kept where the passage supports it, corrected to the passage that does, attached
+when missing, and dropped where none does: that sentence is marked unsupported. No entailment (NLI) model ships in
+a package that loads offline (../shared/notes/packaged-models.md), so this is evidence of support, not proof of it.
 """
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Sequence
+from typing import TYPE_CHECKING, Iterable, Sequence
+
+from text_to_num import alpha2digit
 
 from assistant.citations import cited_numbers, strip_markers
 from assistant.models import Passage, Sentence
@@ -28,10 +30,12 @@ MIN_LEXICAL = 0.6
 MIN_LEXICAL_WITH_MEANING = 0.35
 MIN_MEANING_WITH_WORDS = 0.45
 MIN_MEANING = 0.8
+WORD_NUMBER_LANGUAGES = {"en", "es", "de", "fr", "pt", "it", "nl"}  # the languages text2num reads numbers in
 MIN_TERMS = 2  # sentences with fewer content terms ("Yes.", "Thanks!") are not checked; nor are headings ("…:")
 
 _MARKER_GROUP = r"(?:\s*\[\d+(?:\s*[,;]\s*\d+)*\])"
 _NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
+_THOUSANDS = re.compile(r"(?<=\d)[.,\u202f\u00a0](?=\d{3}(?!\d))")
 # A sentence ends at . ! ? (and any markers after it) followed by a space, or at a line break; not at the point of a
 # short number, which is an ordinal in German ("das 35. Lebensjahr") or a list number.
 _SENTENCE_END = re.compile(r"(?<=[.!?])(?<!\b\d\.)(?<!\b\d\d\.)(?<!\b\d\d\d\.)" + _MARKER_GROUP + r"*(?=\s)|\n+")
@@ -85,8 +89,19 @@ def split_sentences(text: str) -> list[tuple[str, str]]:
     return [(body, gap if gap else "") for body, gap in sentences]
 
 
-def numbers_in(text: str) -> set[str]:
-    return {re.sub(r"[.,]", "", n) for n in _NUMBER.findall(text)}
+def numbers_in(text: str, languages: Iterable[str | None] = ()) -> set[str]:
+    """The numbers in `text`, without separators; with `languages`, also those written in words ("fünfzigtausend
+    Euro" holds 50000: a model that writes "50.000 Euro" from it is right)."""
+    found = {re.sub(r"[.,]", "", n) for n in _NUMBER.findall(text)}
+    return found | {re.sub(r"[.,]", "", n) for n in _NUMBER.findall(with_digits(text, languages))}
+
+
+def with_digits(text: str, languages: Iterable[str | None]) -> str:
+    """`text` with numbers written in words turned into digits (in each of `languages` text2num reads) and thousands
+    separators dropped, so that "fünfzigtausend", "50.000" and "50,000" meet as the same word."""
+    for language in sorted(set(languages) & WORD_NUMBER_LANGUAGES):
+        text = alpha2digit(text, language)
+    return _THOUSANDS.sub("", text)
 
 
 class Verifier:
@@ -106,7 +121,8 @@ class Verifier:
         # Both sides stemmed in the sentence's language: a Spanish answer quoting the Spanish part of a document
         # stored as English must meet its words, not English stems of them.
         languages = [self.sparse.language_of(p) for p in plain]
-        terms = [set(self.sparse.encode_query(p, language=lang).indices) for p, lang in zip(plain, languages)]
+        terms = [set(self.sparse.encode_query(with_digits(p, {lang}), language=lang).indices)
+                 for p, lang in zip(plain, languages)]
         checked = [i for i, t in enumerate(terms) if len(t) >= MIN_TERMS and not _is_heading(plain[i])]
         vectors = dict(zip(checked, self.embedder.embed_documents([plain[i] for i in checked]))) if checked else {}
         missing = [p for p in passages if p.vector is None]  # an overview's passages come without vectors
@@ -116,12 +132,12 @@ class Verifier:
 
         def passage_terms(j: int, language: str | None) -> set[int]:
             if (j, language) not in evidence_terms:
-                text = _evidence_text(passages[j])
+                text = with_digits(_evidence_text(passages[j]), {passages[j].chunk.language, language})
                 evidence_terms[j, language] = set(self.sparse.encode_query(text, language=language).indices)
             return evidence_terms[j, language]
 
-        asked = numbers_in(question)
-        passage_numbers = [numbers_in(_evidence_text(p)) | asked for p in passages]
+        asked = numbers_in(question, languages)
+        passage_numbers = [numbers_in(_evidence_text(p), {p.chunk.language, *languages}) | asked for p in passages]
         result: list[Sentence] = []
         for i, sentence in enumerate(sentences):
             markers = tuple(n for n in cited_numbers(sentence) if any(p.n == n for p in passages))

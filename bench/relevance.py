@@ -68,7 +68,8 @@ DEFAULTS = (
 
 
 def collect(dataset_dir: Path, split: str, limit: int | None) -> dict:
-    """Each judged query's first DEPTH candidates: [relevance, coverage, shared_terms, from a relevant document]."""
+    """Each judged query's first DEPTH candidates: [relevance, coverage, shared_terms, from a relevant document,
+    question_terms] (caches written before question_terms existed hold the first four)."""
     dataset = limit_queries(load_dataset(dataset_dir, split), limit)
     settings = eval_settings_for(load_settings(), dataset.name)
     print(f"index: {settings.data_dir} (collection {settings.collection})", file=sys.stderr)
@@ -82,7 +83,8 @@ def collect(dataset_dir: Path, split: str, limit: int | None) -> dict:
             relevant = {doc for doc, grade in dataset.qrels[query_id].items() if grade > 0}
             passages = retriever.search(text, EVAL_USER, k=DEPTH, with_relevance=True, rerank=False)
             queries.append({"id": query_id, "candidates": [
-                [p.relevance, p.coverage, p.shared_terms, p.chunk.document_name in relevant] for p in passages
+                [p.relevance, p.coverage, p.shared_terms, p.chunk.document_name in relevant, p.question_terms]
+                for p in passages
             ]})  # fmt: skip
             if done % 50 == 0 or done == len(dataset.queries):
                 print(f"  {done}/{len(dataset.queries)} queries, {done / (time.perf_counter() - started):.1f}/s",
@@ -143,7 +145,7 @@ def block(lists: list[list]) -> dict[str, np.ndarray]:
     out = {"relevance": np.full(shape, -np.inf), "coverage": np.full(shape, -np.inf),
            "shared": np.zeros(shape, int), "relevant": np.zeros(shape, bool), "present": np.zeros(shape, bool)}
     for i, candidates in enumerate(lists):
-        for j, (relevance, coverage, shared, relevant) in enumerate(candidates):
+        for j, (relevance, coverage, shared, relevant, *_) in enumerate(candidates):
             out["relevance"][i, j], out["coverage"][i, j] = relevance, coverage
             out["shared"][i, j], out["relevant"][i, j], out["present"][i, j] = shared, relevant, True
     return out
@@ -176,7 +178,8 @@ def exact_rates(c: Conditions, s_min: float, s_sem: float, c_min: float) -> tupl
     """The same rates through the product's own `is_relevant`, one candidate at a time."""
 
     def ok(row) -> bool:
-        scores = SimpleNamespace(relevance=row[0], coverage=row[1], shared_terms=row[2])
+        scores = SimpleNamespace(relevance=row[0], coverage=row[1], shared_terms=row[2],
+                                 question_terms=row[4] if len(row) > 4 else None)
         return is_relevant(scores, s_min, s_sem, min_coverage=c_min)  # type: ignore[arg-type]
 
     kept, absent = c.rows

@@ -95,3 +95,19 @@ def test_a_number_the_question_states_may_be_repeated(verifier, passages):
     [sentence] = verifier.check("Form 1 says the delivery included 20,000 bottles of water.", passages,
                                 question="What does form 1 say about the delivery?")
     assert sentence.citations == (1,)
+
+
+def test_a_number_the_passage_writes_in_words_supports_the_same_number_in_digits(verifier, embedder):
+    # measured with the packaged model: the BDSG writes "fünfzigtausend Euro", the model answered "50.000 Euro"
+    text = "§ 43 Bußgeldvorschriften (3) Die Ordnungswidrigkeit kann mit einer Geldbuße bis zu fünfzigtausend Euro " \
+           "geahndet werden."
+    [vector] = embedder.embed_documents([text])
+    passage = Passage(n=1, chunk=Chunk(chunk_id="b", document_id="b", index=0, text=text, document_name="bdsg.md",
+                                       title="BDSG", language="de"), score=1.0, vector=tuple(vector))
+    question = "Wie hoch kann die Geldbuße nach den Bußgeldvorschriften höchstens sein?"
+    [right] = verifier.check("Die Geldbuße kann bis zu 50.000 Euro betragen [1].", [passage], question=question)
+    assert right.citations == (1,) and not right.unsupported
+    [short] = verifier.check("50.000 Euro [1]", [passage], question=question)  # the model's own answer
+    assert short.citations == (1,) and not short.unsupported
+    [wrong] = verifier.check("Die Geldbuße kann bis zu 500.000 Euro betragen [1].", [passage], question=question)
+    assert wrong.unsupported
