@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable, Iterator, Sequence
 
-from ingest.chunking import ChunkingOptions
+from ingest.parsing.chunking import ChunkingOptions
 from ingest.embedding import Embedder
 from ingest.errors import DiskFull, DocumentError, FileTooLarge, IngestError
 from ingest.jobs import JobLog
@@ -181,8 +181,8 @@ class Ingestor:
     def _write_records(self, records: Sequence[TextRecord], groups: tuple[str, ...], user: str, writer: ChunkWriter,
                        results: list[FileResult], notify: ProgressCallback) -> None:
         """Chunk each changed record and hand it to the writer; unchanged and empty ones go straight to results."""
-        from ingest.chunking import chunk_document
-        from ingest.elements import detect_language
+        from ingest.parsing.chunking import chunk_document
+        from ingest.parsing.elements import detect_language
         from ingest.models import Element, ParsedDocument
 
         for record in records:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, field
 
-from ingest.chunking import ChunkingOptions, chunk_document
+from ingest.parsing.chunking import ChunkingOptions, chunk_document
 from ingest.errors import EmptyDocument
 from ingest.models import ChunkDraft
 from ingest.offline import enforce_offline
@@ -31,9 +31,9 @@ def warm_up() -> None:
     and HTML body-text shortcuts, and load what the first file would; idempotent."""
     enforce_offline()
     _quiet_library_logs()
-    import ingest.parsing  # noqa: F401  after enforce_offline: importing unstructured reads those switches
-    from ingest.plain_text import install_body_text_shortcuts
-    from ingest.sentences import install_light_pipeline, load_light_pipeline
+    import ingest.parsing.partitioning  # noqa: F401  after enforce_offline: importing unstructured reads those switches
+    from ingest.parsing.plain_text import install_body_text_shortcuts
+    from ingest.parsing.sentences import install_light_pipeline, load_light_pipeline
 
     install_light_pipeline()
     install_body_text_shortcuts()
@@ -48,7 +48,7 @@ def warm_up() -> None:
 def parse_and_chunk(path: str, options: ChunkingOptions, max_attachment_bytes: int | None = None) -> ParseOutcome:
     """Parse the file and cut it into chunks; raise a DocumentError subclass if it cannot be ingested."""
     warm_up()
-    from ingest.parsing import parse_file
+    from ingest.parsing.partitioning import parse_file
 
     document = parse_file(path, max_attachment_bytes=max_attachment_bytes)
     chunks = chunk_document(document, options)

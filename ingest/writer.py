@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING
 
-from ingest.chunking import context_header
+from ingest.parsing.chunking import context_header
 from ingest.disk_space import bytes_for_chunks, ensure_free_space
 from ingest.models import Chunk, DocumentRecord, FileResult, Progress, ProgressCallback, StoredChunk
 from ingest.sources import ID_NAMESPACE

@@ -116,7 +116,7 @@ def parsers() -> None:
 def parsed_documents(parsers):
     """parse(path) → its ParsedDocument, or the DocumentError it raised; each shared file is parsed once a session."""
     from ingest.errors import DocumentError
-    from ingest.parsing import parse_file
+    from ingest.parsing.partitioning import parse_file
 
     cache: dict = {}
 
@@ -135,7 +135,7 @@ def parsed_documents(parsers):
 @pytest.fixture(scope="session")
 def chunking_options():
     """The chunk budget the app uses by default, counted with the packaged embedding model's tokenizer."""
-    from ingest.chunking import ChunkingOptions
+    from ingest.parsing.chunking import ChunkingOptions
     from ingest.settings import packaged_embedding_model
 
     return ChunkingOptions(tokenizer_path=packaged_embedding_model(), max_tokens=200, overlap_tokens=32)

@@ -171,7 +171,7 @@ def test_python_packages_skip_the_standard_library():
         "/v/lib/python3.11/site-packages/requests/adapters.py",
         "/v/lib/python3.11/site-packages/requests/api.py",
         "<frozen importlib._bootstrap>",
-        "/srv/enclave/ingest/parsing.py",
+        "/srv/enclave/ingest/parsing/partitioning.py",
     ]
 
     assert python_packages(frames) == ["urllib3", "requests", "ingest"]

@@ -6,7 +6,7 @@ unstructured's partition_text runs a full spaCy pipeline over every paragraph to
 A paragraph longer than a title can be (is_possible_title's own 12-word limit) is never a title, so for those the
 cheap rules decide: bullets and numbered lists first (the library's regexes), then narrative unless it is mostly
 symbols or capitals. Short paragraphs — headings, list items, addresses — still go through the library's full rules,
-with spaCy run over all of them in one batch (`ingest.sentences.batched`).
+with spaCy run over all of them in one batch (`ingest.parsing.sentences.batched`).
 
 Word and HTML go further (`install_body_text_shortcuts`). There titles come from styles and tags, and the question
 partition_docx and the HTML parser ask spaCy of every paragraph ("narrative text?") only chooses between
@@ -32,7 +32,7 @@ def partition_plain_text(text: str) -> list[Element]:
     from unstructured.cleaners.core import auto_paragraph_grouper
     from unstructured.partition.text import PARAGRAPH_PATTERN
 
-    from ingest.sentences import batched
+    from ingest.parsing.sentences import batched
 
     paragraphs = [p.strip() for p in re.split(PARAGRAPH_PATTERN, auto_paragraph_grouper(text).strip()) if p.strip()]
     with batched([p for p in paragraphs if not is_long_paragraph(p)]):  # those get the library's spaCy rules
@@ -81,7 +81,7 @@ def install_body_text_shortcuts() -> None:
     for module in (docx, html_parser, text):
         original = getattr(module, "is_possible_narrative_text", None)
         if not callable(original):
-            raise RuntimeError(f"{module.__name__}.is_possible_narrative_text is gone: review ingest/plain_text.py")
+            raise RuntimeError(f"{module.__name__}.is_possible_narrative_text is gone: review ingest/parsing/plain_text.py")
         if not getattr(original, "enclave_shortcut", False):
             module.is_possible_narrative_text = (
                 is_narrative_body_text if module is not text else _narrative_if_long_prose(original)

@@ -14,8 +14,8 @@ _CHECK = """
 import sys
 from ingest.offline import enforce_offline
 enforce_offline()
-from ingest.parsing import parse_file
-from ingest.sentences import install_light_pipeline
+from ingest.parsing.partitioning import parse_file
+from ingest.parsing.sentences import install_light_pipeline
 from unstructured.nlp import tokenize
 
 path = sys.argv[1]
@@ -47,8 +47,8 @@ _LAZY_CHECK = """
 import sys
 from ingest.offline import enforce_offline
 enforce_offline()
-from ingest.parsing import parse_file
-from ingest.sentences import install_light_pipeline, load_light_pipeline
+from ingest.parsing.partitioning import parse_file
+from ingest.parsing.sentences import install_light_pipeline, load_light_pipeline
 from unstructured.nlp import tokenize
 from unstructured.partition import text_type
 
@@ -78,9 +78,9 @@ def test_batched_paragraphs_get_the_tags_and_sentences_of_one_call_each(monkeypa
     from unstructured.partition import text_type
     from unstructured.partition.text import PARAGRAPH_PATTERN
 
-    from ingest.detection import read_text
-    from ingest.plain_text import is_long_paragraph
-    from ingest.sentences import batched, install_light_pipeline, load_light_pipeline
+    from ingest.parsing.detection import read_text
+    from ingest.parsing.plain_text import is_long_paragraph
+    from ingest.parsing.sentences import batched, install_light_pipeline, load_light_pipeline
 
     asked = []
 

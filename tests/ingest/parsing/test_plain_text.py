@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from unstructured.partition.text import partition_text
 
-from ingest.detection import read_text
-from ingest.plain_text import classify_paragraph, partition_plain_text
+from ingest.parsing.detection import read_text
+from ingest.parsing.plain_text import classify_paragraph, partition_plain_text
 from shared_data import DOCS
 
 
@@ -37,7 +37,7 @@ def test_body_text_shortcuts_keep_texts_titles_and_lists_and_ask_spacy_less(monk
     from unstructured.partition.auto import partition
     from unstructured.partition.html import parser as html_parser
 
-    from ingest.plain_text import install_body_text_shortcuts
+    from ingest.parsing.plain_text import install_body_text_shortcuts
 
     # The library's own check first, even when an earlier test in this process installed the shortcuts (the parse
     # workers' warm-up does); whatever was there is restored after the test.
@@ -70,7 +70,7 @@ def test_body_text_shortcuts_keep_texts_titles_and_lists_and_ask_spacy_less(monk
 def test_non_alpha_ratio_agrees_with_the_library_on_every_paragraph_of_a_file():
     from unstructured.partition import text_type
 
-    from ingest.plain_text import under_non_alpha_ratio
+    from ingest.parsing.plain_text import under_non_alpha_ratio
 
     paragraphs = read_text(str(DOCS / "udhr-article1-all-languages.txt")).split("\n") + ["", "   ", "-- 12 --", "ÄÖÜ"]
     assert [under_non_alpha_ratio(p) for p in paragraphs] == [text_type.under_non_alpha_ratio(p) for p in paragraphs]

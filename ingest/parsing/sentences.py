@@ -47,7 +47,7 @@ def install_light_pipeline() -> None:
 
     for module, name in ((tokenize, "_get_nlp"), (tokenize, "_run_pipeline"), (text_type, "pos_tag")):
         if not callable(getattr(module, name, None)):
-            raise RuntimeError(f"{module.__name__}.{name} is gone: review ingest/sentences.py for this version")
+            raise RuntimeError(f"{module.__name__}.{name} is gone: review ingest/parsing/sentences.py for this version")
     tokenize._get_nlp = load_light_pipeline
     if not getattr(tokenize._run_pipeline, "enclave_batched", False):
         run_pipeline = tokenize._run_pipeline
