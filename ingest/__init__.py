@@ -22,7 +22,7 @@ from ingest.settings import IngestSettings, describe_validation_error, load_sett
 
 # Heavier parts load on first use, so `from ingest import IngestError` stays cheap (PEP 562).
 _LAZY = {
-    "Embedder": "ingest.embedding",
+    "Embedder": "ingest.encoders.dense",
     "Ingestor": "ingest.pipeline",
     "Progress": "ingest.models",
     "open_ingestor": "ingest.pipeline",
@@ -30,7 +30,7 @@ _LAZY = {
     "RECORD_SOURCE": "ingest.sources",
     "TextRecord": "ingest.sources",
     "hash_file": "ingest.sources",
-    "SparseEncoder": "ingest.sparse",
+    "SparseEncoder": "ingest.encoders.sparse",
     "Store": "ingest.store",
     "open_store": "ingest.store",
 }

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Iterable, Iterator, Sequence
 
 from ingest.parsing.chunking import ChunkingOptions
-from ingest.embedding import Embedder
+from ingest.encoders.dense import Embedder
 from ingest.errors import DiskFull, DocumentError, FileTooLarge, IngestError
 from ingest.jobs import JobLog
 from ingest.models import DocumentRecord, FileResult, Progress, ProgressCallback
@@ -27,7 +27,7 @@ from ingest.sources import (
     hash_record,
     record_id_for,
 )
-from ingest.sparse import SparseEncoder
+from ingest.encoders.sparse import SparseEncoder
 from ingest.store import Store
 from ingest.worker import ParseOutcome, parse_and_chunk
 from ingest.writer import ChunkWriter, PendingDocument

@@ -50,7 +50,7 @@ class IngestSettings(BaseSettings):
     @field_validator("embedding_backend")
     @classmethod
     def _check_backend(cls, value: str) -> str:
-        allowed = ("torch", "onnx", "onnx-int8", "openvino", "openvino-int8")  # ingest.embedding.BACKENDS
+        allowed = ("torch", "onnx", "onnx-int8", "openvino", "openvino-int8")  # ingest.encoders.dense.BACKENDS
         value = value.strip().lower()
         if value not in allowed:
             raise ValueError(f"must be one of {', '.join(allowed)}")
@@ -69,7 +69,7 @@ class IngestSettings(BaseSettings):
         """Exported copies of the embedding model (ONNX, OpenVINO): made once per machine, shared by every data dir.
 
         $XDG_CACHE_HOME/enclave/embeddings, else ~/.cache/enclave/embeddings (in a container, put it on a volume)."""
-        from ingest.embedding_export import default_cache_dir
+        from ingest.encoders.dense_export import default_cache_dir
 
         return default_cache_dir()
 

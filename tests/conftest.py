@@ -25,7 +25,7 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 
 @pytest.fixture(scope="session")
 def embedder():
-    from ingest.embedding import Embedder
+    from ingest.encoders.dense import Embedder
     from ingest.settings import packaged_embedding_model
 
     return Embedder(packaged_embedding_model())

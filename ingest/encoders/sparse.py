@@ -16,7 +16,7 @@ from typing import Iterable
 import Stemmer
 
 from ingest.models import SparseVector
-from ingest.stopwords import RAW_STOPWORDS
+from ingest.encoders.stopwords import RAW_STOPWORDS
 
 # ISO 639-1 and 639-3 codes (parsers report either) → Snowball algorithm names in PyStemmer.
 _SNOWBALL = {

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from ingest.models import SparseVector
-from ingest.sparse import SparseEncoder, detect_language, fold_accents, hash_token, normalize_language, tokenize
+from ingest.encoders.sparse import SparseEncoder, detect_language, fold_accents, hash_token, normalize_language, tokenize
 
 
 @pytest.fixture(scope="module")

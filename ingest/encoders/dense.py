@@ -16,7 +16,7 @@ from typing import Any, Callable, Iterator, Sequence
 
 import numpy as np
 
-from ingest.embedding_export import (
+from ingest.encoders.dense_export import (
     BACKEND_PACKAGES,
     BACKENDS,
     INPUTS,
