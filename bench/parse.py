@@ -47,8 +47,8 @@ def main() -> None:
     from ingest.parsing.chunking import ChunkingOptions, load_tokenizer
     from ingest.parsing.partitioning import parse_file
     from ingest.settings import packaged_embedding_model
-    from ingest.parse_pool import SINGLE_THREADED
-    from ingest.worker import warm_up
+    from ingest.pipeline.parse_pool import SINGLE_THREADED
+    from ingest.pipeline.worker import warm_up
 
     os.environ.update(SINGLE_THREADED)  # one thread for Tesseract too: as the parse workers run
     warm_up()  # offline, quiet, light spaCy pipeline and the body-text shortcuts: as the parse workers do

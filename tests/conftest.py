@@ -80,7 +80,7 @@ def answer_llm_server():
 @pytest.fixture(scope="session")
 def ingested_data_dir(tmp_path_factory):
     """A data dir holding SAMPLE_DOCS, ingested through the real pipeline. The store is closed afterwards."""
-    from ingest.pipeline import open_ingestor
+    from ingest.pipeline.ingestor import open_ingestor
     from ingest.settings import load_settings
 
     data_dir = tmp_path_factory.mktemp("enclave") / "data"
@@ -104,10 +104,10 @@ def enclave_env(ingested_data_dir, llm_server, monkeypatch):
 
 @pytest.fixture(scope="session")
 def parsers() -> None:
-    """Parse in this process as the parse workers do (ingest.worker.warm_up: offline, the light spaCy pipeline, the
-    Word and HTML body-text shortcuts). Without it unstructured tags sentences with its full pipeline: the trustee
-    handbook took 47 s instead of 6 s, and the tests would check a configuration the product never runs."""
-    from ingest.worker import warm_up
+    """Parse in this process as the parse workers do (ingest.pipeline.worker.warm_up: offline, the light spaCy
+    pipeline, the Word and HTML body-text shortcuts). Without it unstructured tags sentences with its full pipeline:
+    the trustee handbook took 47 s instead of 6 s, and the tests would check a configuration the product never runs."""
+    from ingest.pipeline.worker import warm_up
 
     warm_up()
 

@@ -14,7 +14,7 @@ from ui.errors import UIError
 
 if TYPE_CHECKING:  # the pipeline module loads the embedding stack: too heavy for a type
     from ingest import Ingestor
-    from ingest.jobs import BatchStatus
+    from ingest.pipeline.jobs import BatchStatus
 
 class UnsafeFileName(UIError):
     """An uploaded file's name cannot be used as a file name under the originals folder."""

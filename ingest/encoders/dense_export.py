@@ -21,7 +21,7 @@ from typing import Callable, Iterable
 import numpy as np
 
 from ingest.errors import IngestError, SettingsError
-from ingest.sources import hash_file
+from ingest.pipeline.sources import hash_file
 
 BACKENDS = ("torch", "onnx", "onnx-int8", "openvino", "openvino-int8")
 # What each exported backend needs besides torch (which every export uses): named in the error when missing.

@@ -166,7 +166,7 @@ def test_an_unknown_backend_is_refused_by_the_embedder_too():
 
 
 def test_the_default_backend_is_the_adopted_one_and_the_pipeline_uses_it(tmp_path, monkeypatch, xdg_cache, export_cache):
-    from ingest.pipeline import open_ingestor
+    from ingest.pipeline.ingestor import open_ingestor
 
     monkeypatch.delenv("ENCLAVE_EMBEDDING_BACKEND", raising=False)
     monkeypatch.setenv("XDG_CACHE_HOME", str(xdg_cache))  # the session's exports, not the user's cache

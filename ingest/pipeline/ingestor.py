@@ -13,12 +13,12 @@ from typing import Iterable, Iterator, Sequence
 from ingest.parsing.chunking import ChunkingOptions
 from ingest.encoders.dense import Embedder
 from ingest.errors import DiskFull, DocumentError, FileTooLarge, IngestError
-from ingest.jobs import JobLog
+from ingest.pipeline.jobs import JobLog
 from ingest.models import DocumentRecord, FileResult, Progress, ProgressCallback
-from ingest.parse_pool import ParsePool
-from ingest.registry import Registry
+from ingest.pipeline.parse_pool import ParsePool
+from ingest.pipeline.registry import Registry
 from ingest.settings import IngestSettings
-from ingest.sources import (
+from ingest.pipeline.sources import (
     RECORD_SOURCE,
     TextRecord,
     collect_files,
@@ -29,8 +29,8 @@ from ingest.sources import (
 )
 from ingest.encoders.sparse import SparseEncoder
 from ingest.store import Store
-from ingest.worker import ParseOutcome, parse_and_chunk
-from ingest.writer import ChunkWriter, PendingDocument
+from ingest.pipeline.worker import ParseOutcome, parse_and_chunk
+from ingest.pipeline.writer import ChunkWriter, PendingDocument
 
 DEFAULT_GROUPS = ("everyone",)
 

@@ -13,11 +13,11 @@ from typing import TYPE_CHECKING
 from ingest.parsing.chunking import context_header
 from ingest.disk_space import bytes_for_chunks, ensure_free_space
 from ingest.models import Chunk, DocumentRecord, FileResult, Progress, ProgressCallback, StoredChunk
-from ingest.sources import ID_NAMESPACE
-from ingest.worker import ParseOutcome
+from ingest.pipeline.sources import ID_NAMESPACE
+from ingest.pipeline.worker import ParseOutcome
 
 if TYPE_CHECKING:  # the pipeline imports this module
-    from ingest.pipeline import Ingestor
+    from ingest.pipeline.ingestor import Ingestor
 
 _UPSERT_BATCH = 256
 
