@@ -169,7 +169,7 @@ class Ingestor:
         notify(Progress("start", total=len(records)))
         results: list[FileResult] = []
         try:
-            with ChunkWriter(self, notify, results) as writer:
+            with self._writer(notify, results) as writer:
                 self._write_records(records, groups, user, writer, results, notify)
                 writer.flush()
         finally:
@@ -177,6 +177,9 @@ class Ingestor:
         order = {record.key: i for i, record in enumerate(records)}
         results.sort(key=lambda r: order.get(r.path, len(order)))  # in the order given (the writer has its thread)
         return results
+
+    def _writer(self, notify: ProgressCallback, results: list[FileResult]) -> ChunkWriter:
+        return ChunkWriter(self.settings, self.registry, self.store, self.embedder, self.sparse, notify, results)
 
     def _write_records(self, records: Sequence[TextRecord], groups: tuple[str, ...], user: str, writer: ChunkWriter,
                        results: list[FileResult], notify: ProgressCallback) -> None:
@@ -292,7 +295,7 @@ class Ingestor:
         # As each parse ends, not in the order given: one slow file must not leave the encoder idle while the files
         # after it wait, parsed. Closing the iterator (an interruption) parses no more of this batch.
         try:
-            with ChunkWriter(self, notify, results) as writer, \
+            with self._writer(notify, results) as writer, \
                     closing(self.parse_pool.completed(parse_and_chunk, tasks)) as parsed:
                 for job, future in parsed:
                     failed = self._finish(job, future, user, notify, writer)
