@@ -112,6 +112,21 @@ def parsers() -> None:
     warm_up()
 
 
+@pytest.fixture
+def unstructured_restored(monkeypatch):
+    """Whatever the test patches in unstructured (install_patches, or a name of its own among those) is as it was
+    after it, so the tests after it in this process parse as they would have."""
+    import importlib
+
+    from ingest.parsing import sentences
+    from ingest.parsing.library_patches import PATCHED
+
+    for module_name, name in PATCHED:
+        module = importlib.import_module(module_name)
+        monkeypatch.setattr(module, name, getattr(module, name))
+    monkeypatch.setattr(sentences, "_batches_enabled", sentences._batches_enabled)
+
+
 @pytest.fixture(scope="session")
 def parsed_documents(parsers):
     """parse(path) → its ParsedDocument, or the DocumentError it raised; each shared file is parsed once a session."""

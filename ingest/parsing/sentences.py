@@ -1,12 +1,12 @@
-"""A lighter spaCy pipeline for unstructured's text heuristics, installed in the parse workers, run only as far as each
+"""A lighter spaCy pipeline for unstructured's text heuristics, used in the parse workers, run only as far as each
 question needs, and a way to run it over many paragraphs at once.
 
 unstructured classifies each paragraph ("narrative text or title?") with two questions to spaCy: does it contain
 a verb (POS tags, from tok2vec + tagger) and how many sentences does it hold. Its pipeline answers the second with
 the dependency parser, the slowest component; a rule-based sentencizer counts sentences as well for a threshold of
 one or two (bench/parse.py: the 820k-character DOJ handbook parses in ~36 % less CPU; docs/benchmarks.md).
-unstructured loads its pipeline through `unstructured.nlp.tokenize._get_nlp`, read at each call: pointing that name
-at this loader is the whole change. If a new unstructured moves it, `install` raises instead of silently doing nothing.
+unstructured has no setting for its pipeline: `ingest.parsing.library_patches` points its loader at
+`load_light_pipeline` and its spaCy calls at `light_doc`, and checks that the names it replaces still exist.
 
 Most of what unstructured asks needs only words and sentences: a title-like line is settled by its capitals before
 anyone asks for its verbs. So the tagger runs only for the texts whose POS tags are asked for; the other questions get
@@ -28,6 +28,7 @@ _DROPPED = ["ner", "lemmatizer", "attribute_ruler", "parser", "senter"]
 _BATCH = 256
 _BATCH_AT_LEAST = 32  # fewer paragraphs than this are tagged one by one, if at all
 _prepared: dict[str, Any] = {}  # text -> spaCy Doc, filled by `batched` for the duration of one document
+_batches_enabled = False  # see enable_batches
 
 
 @functools.lru_cache(maxsize=1)
@@ -39,61 +40,36 @@ def load_light_pipeline():
     return nlp
 
 
-def install_light_pipeline() -> None:
-    """Make unstructured use the light pipeline in this process, tag only the texts whose verbs it asks about, and
-    look up batched results first (idempotent)."""
-    from unstructured.nlp import tokenize
-    from unstructured.partition import text_type
-
-    for module, name in ((tokenize, "_get_nlp"), (tokenize, "_run_pipeline"), (text_type, "pos_tag")):
-        if not callable(getattr(module, name, None)):
-            raise RuntimeError(f"{module.__name__}.{name} is gone: review ingest/parsing/sentences.py for this version")
-    tokenize._get_nlp = load_light_pipeline
-    if not getattr(tokenize._run_pipeline, "enclave_batched", False):
-        run_pipeline = tokenize._run_pipeline
-        tokenize._run_pipeline = _sentences_or_reuse(run_pipeline)
-        text_type.pos_tag = tokenize.pos_tag = _tagger(run_pipeline)
-
-
-def _sentences_or_reuse(run_pipeline):
-    """What unstructured's other questions read from a Doc: words and sentences. Those need neither tok2vec nor the
-    tagger: a title-like line ("CHAPTER IV", "Document 12") is decided by its capitals before its verbs are asked."""
-
-    def sentences_or_reuse(text: str):
-        doc = _prepared.get(text)
-        if doc is not None:
-            return doc
-        nlp = load_light_pipeline()
-        if len(text) > nlp.max_length:
-            return run_pipeline(text)  # the library's own truncation
-        return nlp.get_pipe("sentencizer")(nlp.make_doc(str(text)))  # OCR gives numpy.str_, which spaCy refuses
-
-    sentences_or_reuse.enclave_batched = True  # type: ignore[attr-defined]
-    return sentences_or_reuse
+def light_doc(text: str, *, tagged: bool) -> Any | None:
+    """The light pipeline's Doc of this text: the running batch's, else made now, with POS tags only if `tagged`
+    (words and sentences are all unstructured's other questions read). None when the text is longer than spaCy
+    takes: the library's own call truncates it."""
+    doc = _prepared.get(text)
+    if doc is not None:
+        return doc
+    nlp = load_light_pipeline()
+    if len(text) > nlp.max_length:
+        return None
+    if tagged:
+        return nlp(str(text))  # OCR gives numpy.str_, which spaCy refuses
+    return nlp.get_pipe("sentencizer")(nlp.make_doc(str(text)))
 
 
-def _tagger(run_pipeline):
-    @functools.lru_cache(maxsize=128)  # as the library's own pos_tag
-    def pos_tag(text: str) -> list[tuple[str, str]]:
-        doc = _prepared.get(text)
-        if doc is None:
-            nlp = load_light_pipeline()
-            doc = run_pipeline(text) if len(text) > nlp.max_length else nlp(str(text))  # OCR text is numpy.str_
-        return [(token.text, token.tag_) for token in doc]
-
-    return pos_tag
+def enable_batches() -> None:
+    """unstructured now asks `light_doc` (ingest.parsing.library_patches installed it): from here on `batched` runs
+    its batches, which nothing would read before."""
+    global _batches_enabled
+    _batches_enabled = True
 
 
 @contextmanager
 def batched(texts: Sequence[str]) -> Iterator[None]:
     """Within this block, unstructured's spaCy questions about these texts are answered from one batched run.
-    Does nothing where `install_light_pipeline` has not been called (the results would not be looked up)."""
-    from unstructured.nlp import tokenize
-
-    if len(texts) < _BATCH_AT_LEAST or not getattr(tokenize._run_pipeline, "enclave_batched", False):
+    Does nothing until `enable_batches` has been called (the results would not be looked up)."""
+    if len(texts) < _BATCH_AT_LEAST or not _batches_enabled:
         yield  # a few lines: most are settled by their capitals and never tagged, so tag on demand
         return
-    nlp = tokenize._get_nlp()
+    nlp = load_light_pipeline()
     wanted: dict[str, None] = {}  # distinct, in order
     for text in texts:
         if text and len(text) < nlp.max_length:

@@ -27,16 +27,15 @@ class ParseOutcome:
 
 
 def warm_up() -> None:
-    """Go offline, quieten the parsers' logs, import them, give unstructured its light spaCy pipeline and the Word
-    and HTML body-text shortcuts, and load what the first file would; idempotent."""
+    """Go offline, quieten the parsers' logs, import them, patch unstructured (its light spaCy pipeline, the Word
+    and HTML body-text shortcuts: ingest.parsing.library_patches), and load what the first file would; idempotent."""
     enforce_offline()
     _quiet_library_logs()
-    import ingest.parsing.partitioning  # noqa: F401  after enforce_offline: importing unstructured reads those switches
-    from ingest.parsing.plain_text import install_body_text_shortcuts
-    from ingest.parsing.sentences import install_light_pipeline, load_light_pipeline
+    # After enforce_offline: importing unstructured reads those switches.
+    from ingest.parsing.library_patches import install_patches
+    from ingest.parsing.sentences import load_light_pipeline
 
-    install_light_pipeline()
-    install_body_text_shortcuts()
+    install_patches()
     # What the first file would otherwise load (~2.5 CPU-s a worker), now, while the embedding model loads: the PDF
     # partitioner (pdfminer and the layout code, 1.5 CPU-s), the PowerPoint one (0.3 CPU-s) and the spaCy model.
     import unstructured.partition.pdf  # noqa: F401
