@@ -29,7 +29,7 @@ _LAZY = {
     "summarize": "ingest.pipeline.ingestor",
     "RECORD_SOURCE": "ingest.pipeline.sources",
     "TextRecord": "ingest.pipeline.sources",
-    "hash_file": "ingest.pipeline.sources",
+    "hash_file": "ingest.hashing",
     "SparseEncoder": "ingest.encoders.sparse",
     "Store": "ingest.store",
     "open_store": "ingest.store",

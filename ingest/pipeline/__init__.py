@@ -15,7 +15,7 @@ The Ingestor opens the store and loads the encoders, so it loads on first use (P
 from ingest.pipeline.jobs import BatchStatus, FileStatus, JobLog
 from ingest.pipeline.parse_pool import ParsePool
 from ingest.pipeline.registry import Registry
-from ingest.pipeline.sources import RECORD_SOURCE, TextRecord, collect_files, document_id_for, hash_file
+from ingest.pipeline.sources import RECORD_SOURCE, TextRecord, collect_files, document_id_for
 from ingest.pipeline.worker import ParseOutcome, parse_and_chunk, warm_up
 
 _LAZY = {
@@ -45,7 +45,6 @@ __all__ = [
     "TextRecord",
     "collect_files",
     "document_id_for",
-    "hash_file",
     "open_ingestor",
     "parse_and_chunk",
     "summarize",

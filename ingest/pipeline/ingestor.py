@@ -13,6 +13,7 @@ from typing import Iterable, Iterator, Sequence
 from ingest.parsing.chunking import ChunkingOptions
 from ingest.encoders.dense import Embedder
 from ingest.errors import DiskFull, DocumentError, FileTooLarge, IngestError
+from ingest.hashing import hash_file
 from ingest.pipeline.jobs import JobLog
 from ingest.models import DocumentRecord, FileResult, Progress, ProgressCallback
 from ingest.pipeline.parse_pool import ParsePool
@@ -23,7 +24,6 @@ from ingest.pipeline.sources import (
     TextRecord,
     collect_files,
     document_id_for,
-    hash_file,
     hash_record,
     record_id_for,
 )
