@@ -20,9 +20,9 @@ _NOT_DOCUMENTS = {"MANIFEST.tsv", "README.md"}
 
 def time_file(path: Path, options) -> tuple[str, float, float, int, int]:
     """(kind or error, parse seconds, chunk seconds, elements, chunks) for one file."""
+    from ingest.errors import DocumentError
     from ingest.parsing.chunking import chunk_document
     from ingest.parsing.detection import detect_file_type
-    from ingest.errors import DocumentError
     from ingest.parsing.partitioning import parse_file
 
     started = time.perf_counter()
@@ -46,9 +46,9 @@ def main() -> None:
 
     from ingest.parsing.chunking import ChunkingOptions, load_tokenizer
     from ingest.parsing.partitioning import parse_file
-    from ingest.settings import packaged_embedding_model
     from ingest.pipeline.parse_pool import SINGLE_THREADED
     from ingest.pipeline.worker import warm_up
+    from ingest.settings import packaged_embedding_model
 
     os.environ.update(SINGLE_THREADED)  # one thread for Tesseract too: as the parse workers run
     warm_up()  # offline, quiet, light spaCy pipeline and the body-text shortcuts: as the parse workers do

@@ -1,5 +1,6 @@
 """Ingestion: parse → chunk → embed → store. Knows files and Qdrant, nothing about chat."""
 
+from ingest.disk_space import ensure_free_space
 from ingest.errors import (
     CorruptDocument,
     DiskFull,
@@ -15,7 +16,6 @@ from ingest.errors import (
     StoreUnavailable,
     UnsupportedFileType,
 )
-from ingest.disk_space import ensure_free_space
 from ingest.models import Chunk, DocumentRecord, FileResult, SearchFilter, SearchHit, SparseVector
 from ingest.offline import enforce_offline
 from ingest.settings import IngestSettings, describe_validation_error, load_settings

@@ -9,7 +9,8 @@ from pathlib import Path
 from typing import IO, TYPE_CHECKING, Callable, Iterable, Sequence
 
 from ingest import DiskFull, FileResult, IngestError, ensure_free_space
-from ingest.parsing.file_names import MAX_NAME_BYTES, clean_file_name  # noqa: F401  (MAX_NAME_BYTES: the limit uploads are held to)
+# MAX_NAME_BYTES is imported for callers: the limit uploads are held to.
+from ingest.parsing.file_names import MAX_NAME_BYTES, clean_file_name  # noqa: F401
 from ui.errors import UIError
 
 if TYPE_CHECKING:  # the pipeline module loads the embedding stack: too heavy for a type

@@ -15,8 +15,8 @@ from typing import Iterable
 
 import Stemmer
 
-from ingest.models import SparseVector
 from ingest.encoders.stopwords import RAW_STOPWORDS
+from ingest.models import SparseVector
 
 # ISO 639-1 and 639-3 codes (parsers report either) → Snowball algorithm names in PyStemmer.
 _SNOWBALL = {

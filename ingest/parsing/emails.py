@@ -9,11 +9,11 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Callable, Iterator
 
+from ingest.errors import DocumentError
+from ingest.models import Element, ParsedDocument
 from ingest.parsing.detection import FileType
 from ingest.parsing.elements import NO_LANGUAGE_DETECTION
-from ingest.errors import DocumentError
 from ingest.parsing.file_names import clean_file_name
-from ingest.models import Element, ParsedDocument
 
 EMAIL_KINDS = frozenset({"eml", "msg"})
 # An e-mail attached to an e-mail is read (a forwarded message), one attached to that one is not: nesting is how a

@@ -10,15 +10,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable, Iterator, Sequence
 
-from ingest.parsing.chunking import ChunkingOptions
 from ingest.encoders.dense import Embedder
-from ingest.errors import DiskFull, DocumentError, FileTooLarge, IngestError
+from ingest.encoders.sparse import SparseEncoder
+from ingest.errors import DiskFull, DocumentError, FileTooLarge
 from ingest.hashing import hash_file
-from ingest.pipeline.jobs import JobLog
 from ingest.models import DocumentRecord, FileResult, Progress, ProgressCallback
+from ingest.parsing.chunking import ChunkingOptions
+from ingest.pipeline.jobs import JobLog
 from ingest.pipeline.parse_pool import ParsePool
 from ingest.pipeline.registry import Registry
-from ingest.settings import IngestSettings
 from ingest.pipeline.sources import (
     RECORD_SOURCE,
     TextRecord,
@@ -27,10 +27,10 @@ from ingest.pipeline.sources import (
     hash_record,
     record_id_for,
 )
-from ingest.encoders.sparse import SparseEncoder
-from ingest.store import Store
 from ingest.pipeline.worker import ParseOutcome, parse_and_chunk
 from ingest.pipeline.writer import ChunkWriter, PendingDocument
+from ingest.settings import IngestSettings
+from ingest.store import Store
 
 DEFAULT_GROUPS = ("everyone",)
 
@@ -184,9 +184,9 @@ class Ingestor:
     def _write_records(self, records: Sequence[TextRecord], groups: tuple[str, ...], user: str, writer: ChunkWriter,
                        results: list[FileResult], notify: ProgressCallback) -> None:
         """Chunk each changed record and hand it to the writer; unchanged and empty ones go straight to results."""
+        from ingest.models import Element, ParsedDocument
         from ingest.parsing.chunking import chunk_document
         from ingest.parsing.elements import detect_language
-        from ingest.models import Element, ParsedDocument
 
         for record in records:
             document_id = record_id_for(record.key)
@@ -365,7 +365,7 @@ def summarize(results: Sequence[FileResult]) -> str:
     return line
 
 
-__all__ = ["Ingestor", "Progress", "TextRecord", "collect_files", "document_id_for", "summarize", "IngestError"]
+__all__ = ["Ingestor", "open_ingestor", "summarize"]
 
 
 def open_ingestor(settings: IngestSettings, warm_parsers: bool = False) -> Ingestor:

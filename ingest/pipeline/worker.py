@@ -5,10 +5,10 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, field
 
-from ingest.parsing.chunking import ChunkingOptions, chunk_document
 from ingest.errors import EmptyDocument
 from ingest.models import ChunkDraft
 from ingest.offline import enforce_offline
+from ingest.parsing.chunking import ChunkingOptions, chunk_document
 
 # These libraries log their own diagnostics about damaged or odd files ("EOF marker not found", "No languages
 # specified"); the worker reports one clear reason per file instead, so only their errors are let through.

@@ -206,7 +206,8 @@ def test_image_only_pdf_without_ocr_says_what_to_install(monkeypatch):
 
 def test_legacy_word_file_without_libreoffice_says_what_to_install(tmp_path, monkeypatch):
     monkeypatch.setattr(partitioning.shutil, "which", lambda name: None)  # inject the fault: no soffice
-    monkeypatch.setattr(partitioning, "detect_file_type", lambda path: partitioning.FileType("doc", "a Word 97-2003 document"))
+    legacy_word = partitioning.FileType("doc", "a Word 97-2003 document")
+    monkeypatch.setattr(partitioning, "detect_file_type", lambda path: legacy_word)
     legacy = tmp_path / "old.doc"
     legacy.write_bytes(b"stand-in")
 

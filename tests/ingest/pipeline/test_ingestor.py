@@ -245,8 +245,8 @@ def test_an_unreadable_attachment_is_reported_on_the_stored_email(ingestor, tmp_
 
 
 def test_a_store_failure_mid_ingest_stops_it_and_leaves_no_partial_document(tmp_path, monkeypatch):
-    from ingest.pipeline import writer
     from ingest.errors import StoreUnavailable
+    from ingest.pipeline import writer
 
     monkeypatch.setattr(writer, "_UPSERT_BATCH", 4)  # many small batches, so the fault lands between documents
     folder = tmp_path / "notes"
