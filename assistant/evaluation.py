@@ -33,9 +33,6 @@ FUSIONS = ("rrf", "dbsf")  # what Qdrant fuses hybrid prefetches with (ingest/st
 CHUNK_DEPTH = 300  # chunks asked for per query: enough distinct documents to fill Recall@100
 DOCUMENT_DEPTH = 100  # documents kept per query (the deepest cut-off any metric looks at)
 FINGERPRINT_FILE = "fingerprint.json"
-INDEX_CODE = (
-    "chunking.py", "embedding.py", "embedding_export.py", "pipeline.py", "sources.py", "sparse.py", "stopwords.py", "writer.py",
-)
 EVAL_USER = User(name="beir-eval", groups=(), is_admin=True)  # admins search every document
 
 
@@ -208,14 +205,16 @@ def fingerprint_for(corpus_path: Path, settings: IngestSettings, sparse_signatur
 
 
 def hash_index_code() -> str:
-    """The source of the modules that turn a record into chunks and vectors: editing one of them may change the
-    stored vectors, so the next evaluation re-ingests rather than measure a stale index."""
+    """The source of the whole ingest package, every .py file by its path inside the package: editing (or moving) any
+    of them may change the stored vectors, so the next evaluation re-ingests rather than measure a stale index. A list
+    of the modules that matter would need keeping in step with the package, and would break when one moved."""
     import ingest
 
     digest = hashlib.sha256()
     package = Path(ingest.__file__).parent
-    for name in INDEX_CODE:
-        digest.update((package / name).read_bytes())
+    for path in sorted(package.rglob("*.py"), key=lambda p: p.relative_to(package).as_posix()):
+        digest.update(path.relative_to(package).as_posix().encode() + b"\0")
+        digest.update(path.read_bytes() + b"\0")
     return digest.hexdigest()[:16]
 
 

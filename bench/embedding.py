@@ -30,9 +30,9 @@ enforce_offline()
 
 from assistant.beir import load_beir  # noqa: E402
 from assistant.metrics import evaluate_run  # noqa: E402
-from ingest.embedding import BACKENDS, Embedder, default_cache_dir  # noqa: E402
-from ingest.embedding_export import cache_key  # noqa: E402
-from ingest.settings import packaged_embedding_model  # noqa: E402
+from ingest.encoders.dense import BACKENDS, Embedder  # noqa: E402
+from ingest.encoders.dense_export import cache_key  # noqa: E402
+from ingest.settings import default_cache_dir, packaged_embedding_model  # noqa: E402
 
 SCIFACT = Path(__file__).resolve().parents[2] / "shared" / "data" / "scifact"
 

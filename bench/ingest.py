@@ -21,7 +21,7 @@ from ingest import enforce_offline  # noqa: E402
 
 enforce_offline()
 
-from ingest.pipeline import open_ingestor  # noqa: E402
+from ingest.pipeline.ingestor import open_ingestor  # noqa: E402
 from ingest.settings import load_settings  # noqa: E402
 
 DEFAULT_DOCS = Path(__file__).resolve().parents[2] / "shared" / "data" / "docs"

@@ -23,7 +23,7 @@ enforce_offline()
 
 from assistant.models import User  # noqa: E402
 from assistant.retrieval import Retriever  # noqa: E402
-from ingest.pipeline import open_ingestor  # noqa: E402
+from ingest.pipeline.ingestor import open_ingestor  # noqa: E402
 from ingest.settings import load_settings  # noqa: E402
 
 DOCS = Path(__file__).resolve().parents[2] / "shared" / "data" / "docs"

@@ -20,10 +20,10 @@ _NOT_DOCUMENTS = {"MANIFEST.tsv", "README.md"}
 
 def time_file(path: Path, options) -> tuple[str, float, float, int, int]:
     """(kind or error, parse seconds, chunk seconds, elements, chunks) for one file."""
-    from ingest.chunking import chunk_document
-    from ingest.detection import detect_file_type
     from ingest.errors import DocumentError
-    from ingest.parsing import parse_file
+    from ingest.parsing.chunking import chunk_document
+    from ingest.parsing.detection import detect_file_type
+    from ingest.parsing.partitioning import parse_file
 
     started = time.perf_counter()
     try:
@@ -44,11 +44,11 @@ def main() -> None:
     parser.add_argument("--overlap", type=int, default=32)
     args = parser.parse_args()
 
-    from ingest.chunking import ChunkingOptions, load_tokenizer
-    from ingest.parsing import parse_file
+    from ingest.parsing.chunking import ChunkingOptions, load_tokenizer
+    from ingest.parsing.partitioning import parse_file
+    from ingest.pipeline.parse_pool import SINGLE_THREADED
+    from ingest.pipeline.worker import warm_up
     from ingest.settings import packaged_embedding_model
-    from ingest.parse_pool import SINGLE_THREADED
-    from ingest.worker import warm_up
 
     os.environ.update(SINGLE_THREADED)  # one thread for Tesseract too: as the parse workers run
     warm_up()  # offline, quiet, light spaCy pipeline and the body-text shortcuts: as the parse workers do

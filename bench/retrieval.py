@@ -166,7 +166,7 @@ def bench_server(url: str, corpus: Corpus, queries) -> None:
 
 
 def bench_embedding(count: int) -> None:
-    from ingest.embedding import Embedder
+    from ingest.encoders.dense import Embedder
     from ingest.settings import packaged_embedding_model
 
     embedder = Embedder(packaged_embedding_model())

@@ -1,5 +1,6 @@
 """Ingestion: parse → chunk → embed → store. Knows files and Qdrant, nothing about chat."""
 
+from ingest.disk_space import ensure_free_space
 from ingest.errors import (
     CorruptDocument,
     DiskFull,
@@ -15,22 +16,21 @@ from ingest.errors import (
     StoreUnavailable,
     UnsupportedFileType,
 )
-from ingest.disk_space import ensure_free_space
 from ingest.models import Chunk, DocumentRecord, FileResult, SearchFilter, SearchHit, SparseVector
 from ingest.offline import enforce_offline
 from ingest.settings import IngestSettings, describe_validation_error, load_settings
 
 # Heavier parts load on first use, so `from ingest import IngestError` stays cheap (PEP 562).
 _LAZY = {
-    "Embedder": "ingest.embedding",
-    "Ingestor": "ingest.pipeline",
+    "Embedder": "ingest.encoders.dense",
+    "Ingestor": "ingest.pipeline.ingestor",
     "Progress": "ingest.models",
-    "open_ingestor": "ingest.pipeline",
-    "summarize": "ingest.pipeline",
-    "RECORD_SOURCE": "ingest.sources",
-    "TextRecord": "ingest.sources",
-    "hash_file": "ingest.sources",
-    "SparseEncoder": "ingest.sparse",
+    "open_ingestor": "ingest.pipeline.ingestor",
+    "summarize": "ingest.pipeline.ingestor",
+    "RECORD_SOURCE": "ingest.pipeline.sources",
+    "TextRecord": "ingest.pipeline.sources",
+    "hash_file": "ingest.hashing",
+    "SparseEncoder": "ingest.encoders.sparse",
     "Store": "ingest.store",
     "open_store": "ingest.store",
 }

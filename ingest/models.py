@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Callable, Literal
 
-FileStatus = Literal["added", "unchanged", "updated", "failed", "removed"]
+ResultStatus = Literal["added", "unchanged", "updated", "failed", "removed"]  # of a FileResult
 
 
 @dataclass(frozen=True)
@@ -134,7 +134,7 @@ class SearchHit:
 @dataclass
 class FileResult:
     path: str
-    status: FileStatus
+    status: ResultStatus
     reason: str = ""  # why it failed; for a stored file, what was left out of it (a skipped attachment)
     chunks: int = 0
     document_id: str = ""

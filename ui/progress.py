@@ -13,7 +13,7 @@ from rich.progress import (
     TimeRemainingColumn,
 )
 
-from ingest.pipeline import Progress as IngestEvent
+from ingest.models import Progress as IngestEvent
 
 
 class IngestProgress:

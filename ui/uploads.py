@@ -9,19 +9,20 @@ from pathlib import Path
 from typing import IO, TYPE_CHECKING, Callable, Iterable, Sequence
 
 from ingest import DiskFull, FileResult, IngestError, ensure_free_space
-from ingest.file_names import MAX_NAME_BYTES, clean_file_name  # noqa: F401  (MAX_NAME_BYTES: the limit uploads are held to)
+# MAX_NAME_BYTES is imported for callers: the limit uploads are held to.
+from ingest.parsing.file_names import MAX_NAME_BYTES, clean_file_name  # noqa: F401
 from ui.errors import UIError
 
 if TYPE_CHECKING:  # the pipeline module loads the embedding stack: too heavy for a type
     from ingest import Ingestor
-    from ingest.jobs import BatchStatus
+    from ingest.pipeline.jobs import BatchStatus
 
 class UnsafeFileName(UIError):
     """An uploaded file's name cannot be used as a file name under the originals folder."""
 
 
 def safe_file_name(name: str) -> str:
-    """The name an upload is saved under: its base name only, without control characters (ingest.file_names).
+    """The name an upload is saved under: its base name only, without control characters (ingest.parsing.file_names).
     Raises UnsafeFileName for names that are empty or a path step ("." or "..") once cleaned."""
     cleaned = clean_file_name(name)
     if not cleaned:

@@ -530,11 +530,19 @@ def python_packages(frames: Sequence[str]) -> list[str]:
         elif path.startswith("<") or re.search(r"/lib/python3\.\d+/", path):
             continue  # frozen or standard library: how the call was made, not who made it
         else:
-            parts = Path(path).parts
-            name = parts[-2] if len(parts) > 1 else path
+            name = _top_package(Path(path))
         if name not in packages:
             packages.append(name)
     return packages[:5]
+
+
+def _top_package(source: Path) -> str:
+    """The package a source file outside site-packages belongs to: the outermost of the folders above it that are
+    packages (ingest for ingest/parsing/partitioning.py), else its own folder (a script's: bench for bench/parse.py)."""
+    folder = source.parent
+    while (folder / "__init__.py").is_file() and (folder.parent / "__init__.py").is_file():
+        folder = folder.parent
+    return folder.name or str(source)
 
 
 if __name__ == "__main__":

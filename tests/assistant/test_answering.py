@@ -15,7 +15,7 @@ from assistant.answering import Assistant
 from assistant.prompting import max_question_tokens
 from assistant.replies import NOT_FOUND
 from ingest import load_settings
-from ingest.pipeline import open_ingestor
+from ingest.pipeline.ingestor import open_ingestor
 from shared_data import DOCS
 
 INJECTION = Path(__file__).parent.parent / "data" / "injection"

@@ -183,3 +183,24 @@ def test_a_document_ranks_by_its_best_chunk_and_the_query_itself_is_dropped():
     passages = [_passage(1, "a", 0.9), _passage(2, "q7", 0.8), _passage(3, "b", 0.7), _passage(4, "a", 0.6)]
     ranked = rank_documents(passages, exclude="q7")
     assert sorted(ranked, key=ranked.get, reverse=True) == ["a", "b"]
+
+
+def test_the_index_fingerprint_reads_every_module_of_ingest_wherever_it_lives(tmp_path, monkeypatch):
+    import shutil
+
+    import ingest
+    from assistant.evaluation import hash_index_code
+
+    copy = tmp_path / "ingest"
+    shutil.copytree(Path(ingest.__file__).parent, copy, ignore=shutil.ignore_patterns("__pycache__"))
+    monkeypatch.setattr(ingest, "__file__", str(copy / "__init__.py"))
+    before = hash_index_code()
+    assert hash_index_code() == before
+
+    inner = next(path for path in sorted(copy.rglob("*.py")) if path.parent != copy)  # in a sub-package
+    inner.write_text(inner.read_text() + "\n# edited\n")
+    edited = hash_index_code()
+    assert edited != before
+
+    inner.rename(copy / "moved.py")  # a module that moves changes the fingerprint, and breaks nothing
+    assert hash_index_code() not in (before, edited)

@@ -10,8 +10,8 @@ import pytest
 from shared_data import DOCS
 
 from assistant.injection import REMOVED, find_instructions, neutralize
-from ingest.chunking import chunk_document
 from ingest.models import ParsedDocument
+from ingest.parsing.chunking import chunk_document
 
 INJECTION_FILES = Path(__file__).resolve().parents[1] / "data" / "injection"
 

@@ -6,7 +6,7 @@ import pytest
 
 from assistant.models import User
 from assistant.retrieval import Retriever
-from ingest.pipeline import open_ingestor
+from ingest.pipeline.ingestor import open_ingestor
 from ingest.settings import load_settings
 from shared_data import DOCS
 

@@ -16,7 +16,7 @@ from assistant.models import Passage, User
 from assistant.retrieval import Retriever
 from ingest import load_settings
 from ingest.models import Chunk
-from ingest.pipeline import open_ingestor
+from ingest.pipeline.ingestor import open_ingestor
 
 
 @pytest.fixture(scope="module")

@@ -9,7 +9,7 @@ import pytest
 
 from assistant import AssistantError, NotAllowed, OriginalFile, User, original_file
 from ingest import TextRecord
-from ingest.pipeline import open_ingestor
+from ingest.pipeline.ingestor import open_ingestor
 from ingest.settings import load_settings
 from shared_data import DOCS
 

@@ -6,8 +6,8 @@ import pytest
 
 from assistant.models import Passage
 from assistant.verification import Verifier, render, split_sentences
+from ingest.encoders.sparse import SparseEncoder
 from ingest.models import Chunk
-from ingest.sparse import SparseEncoder
 
 MEMO = ("The shelter received a delivery of supplies on Monday. The delivery included 20,000 bottles of water and "
         "4,000 blankets, provided by the Red Cross.")

@@ -164,17 +164,22 @@ def test_unfinished_and_resumed_calls_are_joined_and_stacks_kept_with_their_call
     assert report.processes == ["python3 -c x"]
 
 
-def test_python_packages_skip_the_standard_library():
+def test_python_packages_skip_the_standard_library(tmp_path):
+    parsing = tmp_path / "enclave" / "ingest" / "parsing"  # a module of a sub-package is named by its package
+    parsing.mkdir(parents=True)
+    for package in (parsing, parsing.parent):
+        (package / "__init__.py").touch()
     frames = [
         "/usr/lib/python3.11/socket.py",
         "/v/lib/python3.11/site-packages/urllib3/connection.py",
         "/v/lib/python3.11/site-packages/requests/adapters.py",
         "/v/lib/python3.11/site-packages/requests/api.py",
         "<frozen importlib._bootstrap>",
-        "/srv/enclave/ingest/parsing.py",
+        str(parsing / "partitioning.py"),
+        str(tmp_path / "enclave" / "bench" / "parse.py"),
     ]
 
-    assert python_packages(frames) == ["urllib3", "requests", "ingest"]
+    assert python_packages(frames) == ["urllib3", "requests", "ingest", "bench"]
 
 
 @pytest.mark.parametrize("address", ["127.0.0.1", "127.0.0.53", "::1", "::ffff:127.0.0.1"])
@@ -202,11 +207,11 @@ def test_an_allowed_service_and_its_name_pass_and_anything_else_is_still_reporte
 
 def test_a_process_is_named_by_its_whole_argv_even_when_an_argument_holds_brackets():
     log = textwrap.dedent("""\
-        200 execve("/venv/bin/python", ["/venv/bin/python", "-B", "-c", "from multiprocessing.forkserver import main; main(10, 11, ['ingest.parse_server'], **{'sys_path': ['/a', '/b']})"...], 0x5 /* 51 vars */) = 0
+        200 execve("/venv/bin/python", ["/venv/bin/python", "-B", "-c", "from multiprocessing.forkserver import main; main(10, 11, ['ingest.pipeline.parse_server'], **{'sys_path': ['/a', '/b']})"...], 0x5 /* 51 vars */) = 0
         200 connect(9, {sa_family=AF_INET, sin_port=htons(443), sin_addr=inet_addr("10.0.0.9")}, 16) = -1 EINPROGRESS (Operation now in progress)
         """)
 
     (attempt,) = parse_log(log.splitlines()).outbound
 
     assert attempt.process == ("/venv/bin/python -B -c from multiprocessing.forkserver import main; "
-                               "main(10, 11, ['ingest.parse_server'], **{'sys_path': ['/a', '/b']})")
+                               "main(10, 11, ['ingest.pipeline.parse_server'], **{'sys_path': ['/a', '/b']})")

@@ -16,7 +16,7 @@ import pytest
 from ingest.disk_space import MB, RESERVE_BYTES, bytes_for_chunks, ensure_free_space, free_bytes
 from ingest.errors import DiskFull
 from ingest.models import SearchFilter
-from ingest.pipeline import open_ingestor
+from ingest.pipeline.ingestor import open_ingestor
 from ingest.settings import load_settings
 from shared_data import DOCS
 from small_disks import fill
@@ -87,7 +87,7 @@ def test_a_command_on_a_disk_too_full_to_open_the_store_says_so_instead_of_crash
 
 
 def test_a_full_disk_mid_run_stops_before_the_batch_that_does_not_fit(small_disk, tmp_path, monkeypatch):
-    from ingest import writer
+    from ingest.pipeline import writer
 
     monkeypatch.setattr(writer, "_UPSERT_BATCH", 16)  # batches of one note or two: the disk fills between them
     data = small_disk / "data"

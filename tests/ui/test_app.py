@@ -14,7 +14,7 @@ from streamlit.testing.v1 import AppTest
 
 import ui
 from ingest import DocumentRecord
-from ingest.registry import Registry
+from ingest.pipeline.registry import Registry
 from ui.llm_server import find_free_port
 from ui.session import ChatTurn, turn_from_answer
 

@@ -9,7 +9,7 @@ import streamlit as st
 from streamlit.runtime.uploaded_file_manager import UploadedFile
 
 from ingest import DiskFull, DocumentRecord, IngestError
-from ingest.jobs import BatchStatus
+from ingest.pipeline.jobs import BatchStatus
 from ui.session import background_ingest, current_user, get_enclave, write_lock
 from ui.uploads import parse_groups, save_uploads, summarize_batch
 

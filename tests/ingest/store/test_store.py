@@ -12,10 +12,10 @@ from typing import Callable
 import pytest
 from qdrant_client import QdrantClient
 
+from ingest.encoders.sparse import SparseEncoder
 from ingest.errors import IngestError, SettingsError, StoreBusy, StoreUnavailable
 from ingest.models import Chunk, SearchFilter, SparseVector, StoredChunk
 from ingest.settings import load_settings
-from ingest.sparse import SparseEncoder
 from ingest.store import EdgeStore, QdrantServerStore, Store, open_store
 
 # The identifier appears once, in a chunk about shipping; the chunks about servicing look closer to the query.

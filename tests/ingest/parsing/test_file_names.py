@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ingest.file_names import MAX_NAME_BYTES, clean_file_name
+from ingest.parsing.file_names import MAX_NAME_BYTES, clean_file_name
 
 
 def test_paths_and_control_characters_are_removed_and_scripts_kept():

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import multiprocessing
 import os
 import time
@@ -10,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from ingest.parse_pool import WORKER_NICENESS, ParsePool
-from ingest.pipeline import open_ingestor
+from ingest.pipeline.ingestor import open_ingestor
+from ingest.pipeline.parse_pool import FORK_SERVER_PRELOAD, WORKER_NICENESS, ParsePool
 from ingest.settings import load_settings
 
 
@@ -46,6 +47,11 @@ def every_worker_pid(pool: ParsePool) -> set[int]:
         barrier = manager.Barrier(pool.workers)
         futures = [pool.submit(pid_once_all_have_met, barrier) for _ in range(pool.workers)]
         return {future.result(timeout=300) for future in futures}
+
+
+def test_the_fork_server_preloads_a_module_that_exists():
+    # Looked up, not imported: importing it loads the parsers, as it does in the fork server.
+    assert importlib.util.find_spec(FORK_SERVER_PRELOAD) is not None
 
 
 def test_workers_are_kept_for_the_next_batch(pool):
@@ -129,13 +135,13 @@ def parse_or_die(path: str, options, max_attachment_bytes):
     """A parser that dies (as a native crash would) on one file; runs in the worker, so it is module-level."""
     if path.endswith("die.txt"):
         os._exit(70)
-    from ingest.worker import parse_and_chunk
+    from ingest.pipeline.worker import parse_and_chunk
 
     return parse_and_chunk(path, options, max_attachment_bytes)
 
 
 def test_a_worker_crash_fails_only_its_file_and_the_batch_goes_on(tmp_path, monkeypatch):
-    monkeypatch.setattr("ingest.pipeline.parse_and_chunk", parse_or_die)
+    monkeypatch.setattr("ingest.pipeline.ingestor.parse_and_chunk", parse_or_die)
     (tmp_path / "a-policy.txt").write_text("Travel policy. Employees book economy class for flights under six hours.\n")
     (tmp_path / "die.txt").write_text("This file kills its parser.\n")
     (tmp_path / "z-leave.txt").write_text("Leave policy. Employees get twenty-five days of paid leave a year.\n")

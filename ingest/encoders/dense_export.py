@@ -21,7 +21,7 @@ from typing import Callable, Iterable
 import numpy as np
 
 from ingest.errors import IngestError, SettingsError
-from ingest.sources import hash_file
+from ingest.hashing import hash_file
 
 BACKENDS = ("torch", "onnx", "onnx-int8", "openvino", "openvino-int8")
 # What each exported backend needs besides torch (which every export uses): named in the error when missing.
@@ -38,10 +38,6 @@ _RECIPE = "2"  # every other backend
 _MANIFEST = "manifest.json"
 INPUTS = ("input_ids", "attention_mask", "token_type_ids")
 
-
-
-def default_cache_dir() -> Path:
-    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "enclave" / "embeddings"
 
 
 def count_cores() -> int:

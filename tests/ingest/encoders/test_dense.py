@@ -12,12 +12,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from ingest.embedding import BACKEND_PACKAGES, BACKENDS, Embedder
+from ingest.encoders.dense import BACKEND_PACKAGES, BACKENDS, Embedder
 from ingest.errors import SettingsError
 from ingest.settings import load_settings, packaged_embedding_model
 from shared_data import SCIFACT
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 EXPORTED = [b for b in BACKENDS if b != "torch"]
 ADOPTED_DEFAULT = "openvino-int8"  # bench/embedding.py: fastest backend within 0.005 nDCG@10 of torch fp32 on SciFact
 
@@ -166,7 +166,7 @@ def test_an_unknown_backend_is_refused_by_the_embedder_too():
 
 
 def test_the_default_backend_is_the_adopted_one_and_the_pipeline_uses_it(tmp_path, monkeypatch, xdg_cache, export_cache):
-    from ingest.pipeline import open_ingestor
+    from ingest.pipeline.ingestor import open_ingestor
 
     monkeypatch.delenv("ENCLAVE_EMBEDDING_BACKEND", raising=False)
     monkeypatch.setenv("XDG_CACHE_HOME", str(xdg_cache))  # the session's exports, not the user's cache
@@ -185,7 +185,7 @@ def test_openvino_sends_no_telemetry(export_cache):
     pytest.importorskip("openvino", reason="the openvino backends need openvino")
     exported_embedder("openvino", export_cache)  # export in this process; the check runs in a fresh one
     code = (
-        "import sys; from ingest.embedding import Embedder; from ingest.settings import packaged_embedding_model\n"
+        "import sys; from ingest.encoders.dense import Embedder; from ingest.settings import packaged_embedding_model\n"
         f"Embedder(packaged_embedding_model(), backend='openvino', cache_dir={str(export_cache)!r})\n"
         "import openvino.tools.ovc.telemetry_utils as t\n"
         "print(sys.modules['openvino_telemetry'] is None, t.tm.__name__)"

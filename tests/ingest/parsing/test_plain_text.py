@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from unstructured.partition.text import partition_text
 
-from ingest.detection import read_text
-from ingest.plain_text import classify_paragraph, partition_plain_text
+from ingest.parsing.detection import read_text
+from ingest.parsing.plain_text import classify_paragraph, partition_plain_text
 from shared_data import DOCS
 
 
@@ -32,15 +32,18 @@ def test_long_prose_is_narrative_and_short_lines_keep_the_library_rules():
     "name, spacy_left",  # the share of the library's spaCy questions still asked
     [("rgpd-capitulos-1-3-es.docx", 0.0), ("sec-10k-galaxy-gaming-excerpt.html", 0.0), ("rgpd-capitulos-1-3-es.pdf", 0.7)],
 )
-def test_body_text_shortcuts_keep_texts_titles_and_lists_and_ask_spacy_less(monkeypatch, name, spacy_left):
+def test_body_text_shortcuts_keep_texts_titles_and_lists_and_ask_spacy_less(
+    monkeypatch, unstructured_restored, name, spacy_left
+):
     from unstructured.partition import docx, text, text_type
     from unstructured.partition.auto import partition
     from unstructured.partition.html import parser as html_parser
 
-    from ingest.plain_text import install_body_text_shortcuts
+    from ingest.parsing.library_patches import install_patches
 
-    # The library's own check first, even when an earlier test in this process installed the shortcuts (the parse
-    # workers' warm-up does); whatever was there is restored after the test.
+    # Both runs with the light spaCy pipeline (the patches bring it along), the first with the library's own check,
+    # even when an earlier test in this process installed the shortcuts (the parse workers' warm-up does).
+    install_patches()
     for module in (docx, html_parser, text):
         monkeypatch.setattr(module, "is_possible_narrative_text", text_type.is_possible_narrative_text)
     asked = []
@@ -55,8 +58,8 @@ def test_body_text_shortcuts_keep_texts_titles_and_lists_and_ask_spacy_less(monk
     theirs = partition(filename=path, languages=[""])
     asked_by_library, asked[:] = len(asked), []
 
-    install_body_text_shortcuts()
-    install_body_text_shortcuts()  # idempotent
+    install_patches()
+    install_patches()  # idempotent
     ours = partition(filename=path, languages=[""])
 
     assert asked_by_library > 10 and len(asked) <= asked_by_library * spacy_left
@@ -70,7 +73,7 @@ def test_body_text_shortcuts_keep_texts_titles_and_lists_and_ask_spacy_less(monk
 def test_non_alpha_ratio_agrees_with_the_library_on_every_paragraph_of_a_file():
     from unstructured.partition import text_type
 
-    from ingest.plain_text import under_non_alpha_ratio
+    from ingest.parsing.plain_text import under_non_alpha_ratio
 
     paragraphs = read_text(str(DOCS / "udhr-article1-all-languages.txt")).split("\n") + ["", "   ", "-- 12 --", "ÄÖÜ"]
     assert [under_non_alpha_ratio(p) for p in paragraphs] == [text_type.under_non_alpha_ratio(p) for p in paragraphs]

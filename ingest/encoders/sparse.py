@@ -15,8 +15,8 @@ from typing import Iterable
 
 import Stemmer
 
+from ingest.encoders.stopwords import RAW_STOPWORDS
 from ingest.models import SparseVector
-from ingest.stopwords import RAW_STOPWORDS
 
 # ISO 639-1 and 639-3 codes (parsers report either) → Snowball algorithm names in PyStemmer.
 _SNOWBALL = {
@@ -87,7 +87,7 @@ def _stemmer(language: str) -> Stemmer.Stemmer:
     return stemmers[language]
 
 
-def detect_language(words: Iterable[str], candidates: Iterable[str] = STOPWORDS) -> str | None:
+def guess_language_by_stop_words(words: Iterable[str], candidates: Iterable[str] = STOPWORDS) -> str | None:
     """Cheap guess from stop words: the language whose stop list covers most words, if it clearly wins."""
     counts = Counter(words)
     hits = ((sum(n for w, n in counts.items() if w in STOPWORDS.get(lang, ())), lang) for lang in candidates)
@@ -139,18 +139,18 @@ class SparseEncoder:
         for text in texts:
             words, codes = tokenize(text)
             # A document is long enough for its stop words to tell its language; ties fall back to the default.
-            lang = given or detect_language(words, self.languages) or self.default_language
+            lang = given or guess_language_by_stop_words(words, self.languages) or self.default_language
             terms, length = self._terms(words, codes, (lang,))
             vectors.append(self._to_vector({t: self._saturate(n, length) for t, n in terms.items()}))
         return vectors
 
     def language_of(self, text: str) -> str | None:
         """The language of a short text (a question) by its stop words, when they clearly say; else None."""
-        return detect_language(tokenize(text)[0], self.languages)
+        return guess_language_by_stop_words(tokenize(text)[0], self.languages)
 
     def encode_query(self, text: str, language: str | None = None) -> SparseVector:
         words, codes = tokenize(text)
-        lang = normalize_language(language) or detect_language(words, self.languages)
+        lang = normalize_language(language) or guess_language_by_stop_words(words, self.languages)
         languages = (lang,) if lang else self.languages
         terms, _ = self._terms(words, codes, languages)
         # Query side of BM25: each distinct term counts once; the engine multiplies by IDF.

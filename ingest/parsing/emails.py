@@ -9,11 +9,11 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Callable, Iterator
 
-from ingest.detection import FileType
-from ingest.elements import NO_LANGUAGE_DETECTION
 from ingest.errors import DocumentError
-from ingest.file_names import clean_file_name
 from ingest.models import Element, ParsedDocument
+from ingest.parsing.detection import FileType
+from ingest.parsing.elements import NO_LANGUAGE_DETECTION
+from ingest.parsing.file_names import clean_file_name
 
 EMAIL_KINDS = frozenset({"eml", "msg"})
 # An e-mail attached to an e-mail is read (a forwarded message), one attached to that one is not: nesting is how a
@@ -148,6 +148,6 @@ def _msg_attachments(path: str) -> Iterator[Attachment]:
 
 
 def sanitize_attachment_name(name: str, number: int, content_type: str | None = None) -> str:
-    """The attachment's own name made safe (ingest.file_names: no path, no control characters, shortened, the
+    """The attachment's own name made safe (ingest.parsing.file_names: no path, no control characters, shortened, the
     extension kept: it tells the parser the file type); `attachment-N.EXT` when nothing usable is left."""
     return clean_file_name(name) or f"attachment-{number}{mimetypes.guess_extension(content_type or '') or ''}"

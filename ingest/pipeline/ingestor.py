@@ -10,27 +10,27 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable, Iterator, Sequence
 
-from ingest.chunking import ChunkingOptions
-from ingest.embedding import Embedder
-from ingest.errors import DiskFull, DocumentError, FileTooLarge, IngestError
-from ingest.jobs import JobLog
+from ingest.encoders.dense import Embedder
+from ingest.encoders.sparse import SparseEncoder
+from ingest.errors import DiskFull, DocumentError, FileTooLarge
+from ingest.hashing import hash_file
 from ingest.models import DocumentRecord, FileResult, Progress, ProgressCallback
-from ingest.parse_pool import ParsePool
-from ingest.registry import Registry
-from ingest.settings import IngestSettings
-from ingest.sources import (
+from ingest.parsing.chunking import ChunkingOptions
+from ingest.pipeline.jobs import JobLog
+from ingest.pipeline.parse_pool import ParsePool
+from ingest.pipeline.registry import Registry
+from ingest.pipeline.sources import (
     RECORD_SOURCE,
     TextRecord,
     collect_files,
     document_id_for,
-    hash_file,
     hash_record,
     record_id_for,
 )
-from ingest.sparse import SparseEncoder
+from ingest.pipeline.worker import ParseOutcome, parse_and_chunk
+from ingest.pipeline.writer import ChunkWriter, PendingDocument
+from ingest.settings import IngestSettings
 from ingest.store import Store
-from ingest.worker import ParseOutcome, parse_and_chunk
-from ingest.writer import ChunkWriter, PendingDocument
 
 DEFAULT_GROUPS = ("everyone",)
 
@@ -169,7 +169,7 @@ class Ingestor:
         notify(Progress("start", total=len(records)))
         results: list[FileResult] = []
         try:
-            with ChunkWriter(self, notify, results) as writer:
+            with self._writer(notify, results) as writer:
                 self._write_records(records, groups, user, writer, results, notify)
                 writer.flush()
         finally:
@@ -178,12 +178,15 @@ class Ingestor:
         results.sort(key=lambda r: order.get(r.path, len(order)))  # in the order given (the writer has its thread)
         return results
 
+    def _writer(self, notify: ProgressCallback, results: list[FileResult]) -> ChunkWriter:
+        return ChunkWriter(self.settings, self.registry, self.store, self.embedder, self.sparse, notify, results)
+
     def _write_records(self, records: Sequence[TextRecord], groups: tuple[str, ...], user: str, writer: ChunkWriter,
                        results: list[FileResult], notify: ProgressCallback) -> None:
         """Chunk each changed record and hand it to the writer; unchanged and empty ones go straight to results."""
-        from ingest.chunking import chunk_document
-        from ingest.elements import detect_language
         from ingest.models import Element, ParsedDocument
+        from ingest.parsing.chunking import chunk_document
+        from ingest.parsing.elements import detect_language
 
         for record in records:
             document_id = record_id_for(record.key)
@@ -292,7 +295,7 @@ class Ingestor:
         # As each parse ends, not in the order given: one slow file must not leave the encoder idle while the files
         # after it wait, parsed. Closing the iterator (an interruption) parses no more of this batch.
         try:
-            with ChunkWriter(self, notify, results) as writer, \
+            with self._writer(notify, results) as writer, \
                     closing(self.parse_pool.completed(parse_and_chunk, tasks)) as parsed:
                 for job, future in parsed:
                     failed = self._finish(job, future, user, notify, writer)
@@ -362,7 +365,7 @@ def summarize(results: Sequence[FileResult]) -> str:
     return line
 
 
-__all__ = ["Ingestor", "Progress", "TextRecord", "collect_files", "document_id_for", "summarize", "IngestError"]
+__all__ = ["Ingestor", "open_ingestor", "summarize"]
 
 
 def open_ingestor(settings: IngestSettings, warm_parsers: bool = False) -> Ingestor:

@@ -1,4 +1,4 @@
-"""ingest.detection: real types from bytes, early refusals with plain reasons, text decoding."""
+"""ingest.parsing.detection: real types from bytes, early refusals with plain reasons, text decoding."""
 
 from __future__ import annotations
 
@@ -9,8 +9,8 @@ import zipfile
 import pytest
 from shared_data import BAD, DOCS
 
-from ingest.detection import decode_text, detect_file_type, read_text
 from ingest.errors import CorruptDocument, EmptyDocument, EncryptedDocument, UnsupportedFileType
+from ingest.parsing.detection import decode_text, detect_file_type, read_text
 
 # MANIFEST's `format` column → our kind
 _FORMAT_KINDS = {"htm": "html"}

@@ -1,4 +1,5 @@
-"""ingest.parsing: every shared document parses offline with its structure; every bad file gets its named outcome."""
+"""ingest.parsing.partitioning: every shared document parses offline with its structure; every bad file gets its
+named outcome."""
 
 from __future__ import annotations
 
@@ -10,7 +11,6 @@ from pathlib import Path
 import pytest
 from shared_data import BAD, DOCS
 
-from ingest import parsing
 from ingest.errors import (
     CorruptDocument,
     DocumentError,
@@ -19,9 +19,10 @@ from ingest.errors import (
     MissingSystemTool,
     UnsupportedFileType,
 )
-from ingest.elements import table_to_text
 from ingest.models import ParsedDocument
-from ingest.parsing import parse_file
+from ingest.parsing import partitioning
+from ingest.parsing.elements import table_to_text
+from ingest.parsing.partitioning import parse_file
 
 pytestmark = pytest.mark.usefixtures("parsers")  # as the parse workers parse
 
@@ -180,7 +181,7 @@ def test_pdf_whose_page_tree_pdfminer_cannot_follow_is_read_after_repair(parsed_
 
 
 def test_image_only_pdf_is_read_by_ocr_when_tesseract_is_installed(parsed_documents):
-    if not parsing.tesseract_available():
+    if not partitioning.tesseract_available():
         pytest.skip("tesseract-ocr is not installed")
     document = parsed_documents(DOCS / "scanned-loremipsum-image-only.pdf")
 
@@ -188,7 +189,7 @@ def test_image_only_pdf_is_read_by_ocr_when_tesseract_is_installed(parsed_docume
 
 
 def test_image_file_is_read_by_ocr_when_tesseract_is_installed(tmp_path):
-    if not parsing.tesseract_available():
+    if not partitioning.tesseract_available():
         pytest.skip("tesseract-ocr is not installed")
     image = tmp_path / "memo.png"
     shutil.copy(BAD / "quarterly-report.pdf", image)  # a PNG rendering of the memo, named for what it is
@@ -197,15 +198,16 @@ def test_image_file_is_read_by_ocr_when_tesseract_is_installed(tmp_path):
 
 
 def test_image_only_pdf_without_ocr_says_what_to_install(monkeypatch):
-    monkeypatch.setattr(parsing, "tesseract_available", lambda: False)  # inject the fault: no tesseract
+    monkeypatch.setattr(partitioning, "tesseract_available", lambda: False)  # inject the fault: no tesseract
 
     with pytest.raises(MissingSystemTool, match="image-only PDF, OCR not available: install tesseract-ocr"):
         parse_file(str(DOCS / "scanned-loremipsum-image-only.pdf"))
 
 
 def test_legacy_word_file_without_libreoffice_says_what_to_install(tmp_path, monkeypatch):
-    monkeypatch.setattr(parsing.shutil, "which", lambda name: None)  # inject the fault: no soffice
-    monkeypatch.setattr(parsing, "detect_file_type", lambda path: parsing.FileType("doc", "a Word 97-2003 document"))
+    monkeypatch.setattr(partitioning.shutil, "which", lambda name: None)  # inject the fault: no soffice
+    legacy_word = partitioning.FileType("doc", "a Word 97-2003 document")
+    monkeypatch.setattr(partitioning, "detect_file_type", lambda path: legacy_word)
     legacy = tmp_path / "old.doc"
     legacy.write_bytes(b"stand-in")
 
@@ -303,7 +305,7 @@ def _write_email(path, body: str, attachments=(), *, subject: str = "Quarterly s
 
 
 def _sections_of(document: ParsedDocument, chunking_options, text: str) -> list[tuple[str, ...]]:
-    from ingest.chunking import chunk_document
+    from ingest.parsing.chunking import chunk_document
 
     return [chunk.section for chunk in chunk_document(document, chunking_options) if text in chunk.text]
 
@@ -321,7 +323,7 @@ def test_email_attachment_is_parsed_under_its_own_section(name, parsed_documents
 
 
 def test_image_attachment_is_read_by_ocr_when_tesseract_is_installed(tmp_path, chunking_options):
-    if not parsing.tesseract_available():
+    if not partitioning.tesseract_available():
         pytest.skip("tesseract-ocr is not installed")
     mail = tmp_path / "memo.eml"
     memo_png = (BAD / "quarterly-report.pdf").read_bytes()  # a PNG rendering of the memo
@@ -334,7 +336,7 @@ def test_image_attachment_is_read_by_ocr_when_tesseract_is_installed(tmp_path, c
 
 
 def test_image_attachment_without_ocr_is_reported_and_the_body_kept(monkeypatch):
-    monkeypatch.setattr(parsing, "tesseract_available", lambda: False)  # inject the fault: no tesseract
+    monkeypatch.setattr(partitioning, "tesseract_available", lambda: False)  # inject the fault: no tesseract
 
     document = parse_file(str(DOCS / "email-with-image.eml"))
 

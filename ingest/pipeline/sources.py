@@ -1,5 +1,6 @@
-"""Where documents come from and who they are: files and folders (expanded and hashed), texts given as records,
-and the stable ids both get, so that ingesting the same file or record again updates the same document."""
+"""Where documents come from and who they are: files and folders (expanded), texts given as records (and their
+hashes; a file's is ingest.hashing's), and the stable ids both get, so that ingesting the same file or record again
+updates the same document."""
 
 from __future__ import annotations
 
@@ -34,12 +35,6 @@ def document_id_for(path: Path) -> str:
 def record_id_for(key: str) -> str:
     """A stable id for the text record with this key."""
     return str(uuid.uuid5(ID_NAMESPACE, RECORD_SOURCE + key))
-
-
-def hash_file(path: Path) -> str:
-    """SHA-256 of the file's bytes, as hex."""
-    with path.open("rb") as fh:
-        return hashlib.file_digest(fh, "sha256").hexdigest()
 
 
 def hash_record(record: TextRecord) -> str:

@@ -14,11 +14,11 @@ import zlib
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
-from ingest.detection import KIND_NAMES, FileType, detect_file_type, read_text
-from ingest.elements import NO_LANGUAGE_DETECTION, choose_title, convert_elements, detect_language
-from ingest.email_parsing import EMAIL_KINDS, check_nesting, partition_email_body, read_attachments
 from ingest.errors import CorruptDocument, DocumentError, MissingSystemTool
 from ingest.models import Element, ParsedDocument
+from ingest.parsing.detection import KIND_NAMES, FileType, detect_file_type, read_text
+from ingest.parsing.elements import NO_LANGUAGE_DETECTION, choose_title, convert_elements, detect_language
+from ingest.parsing.emails import EMAIL_KINDS, check_nesting, partition_email_body, read_attachments
 
 # unstructured classifies each plain-text paragraph with a spaCy model; on a line of megabytes (a file with no line
 # breaks) that costs tens of seconds and can only answer "narrative text", so such lines skip it.
@@ -181,7 +181,7 @@ def _partition_image(path: str, file_type: FileType) -> list:
 def _partition_plain_text(path: str, file_type: FileType) -> list:
     from unstructured.documents.elements import NarrativeText
 
-    from ingest.plain_text import partition_plain_text
+    from ingest.parsing.plain_text import partition_plain_text
 
     elements: list = []
     pending: list[str] = []

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from ingest.models import SearchFilter
-from ingest.pipeline import open_ingestor
+from ingest.pipeline.ingestor import open_ingestor
 from ingest.settings import load_settings
 from shared_data import DOCS
 
@@ -144,7 +144,7 @@ def _search(ingestor, text: str):
 
 
 def test_text_records_are_chunked_stored_and_skipped_when_unchanged(ingestor):
-    from ingest.pipeline import TextRecord
+    from ingest.pipeline.sources import TextRecord
 
     records = [
         TextRecord("r1", "r1", "Vitamin D and bone density", "Supplementation increased bone mineral density. " * 40),
@@ -159,7 +159,7 @@ def test_text_records_are_chunked_stored_and_skipped_when_unchanged(ingestor):
 
 
 def test_chunks_are_encoded_with_their_title_but_stored_as_they_are(ingestor):
-    from ingest.pipeline import TextRecord
+    from ingest.pipeline.sources import TextRecord
 
     body = " ".join(f"Sentence {i} about bone mineral density in older adults." for i in range(120))
     ingestor.ingest_records([TextRecord("r1", "r1", "Zebrafish cardiology trial", body)])
@@ -245,8 +245,8 @@ def test_an_unreadable_attachment_is_reported_on_the_stored_email(ingestor, tmp_
 
 
 def test_a_store_failure_mid_ingest_stops_it_and_leaves_no_partial_document(tmp_path, monkeypatch):
-    from ingest import writer
     from ingest.errors import StoreUnavailable
+    from ingest.pipeline import writer
 
     monkeypatch.setattr(writer, "_UPSERT_BATCH", 4)  # many small batches, so the fault lands between documents
     folder = tmp_path / "notes"

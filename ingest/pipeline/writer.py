@@ -1,5 +1,6 @@
 """The batch writer: embeds parsed documents' chunks and writes them to the store, then commits each document to the
-registry, in an order that a crash at any point can be repaired from (see `Ingestor.repair`)."""
+registry, in an order that a crash at any point can be repaired from (see `Ingestor.repair`). It is handed the parts
+it writes with (settings, registry, store, encoders), not the Ingestor that owns them."""
 
 from __future__ import annotations
 
@@ -10,14 +11,18 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING
 
-from ingest.chunking import context_header
 from ingest.disk_space import bytes_for_chunks, ensure_free_space
 from ingest.models import Chunk, DocumentRecord, FileResult, Progress, ProgressCallback, StoredChunk
-from ingest.sources import ID_NAMESPACE
-from ingest.worker import ParseOutcome
+from ingest.parsing.chunking import context_header
+from ingest.pipeline.registry import Registry
+from ingest.pipeline.sources import ID_NAMESPACE
+from ingest.pipeline.worker import ParseOutcome
+from ingest.settings import IngestSettings
 
-if TYPE_CHECKING:  # the pipeline imports this module
-    from ingest.pipeline import Ingestor
+if TYPE_CHECKING:  # annotations only: the writer is handed these, loaded by whoever opened them
+    from ingest.encoders.dense import Embedder
+    from ingest.encoders.sparse import SparseEncoder
+    from ingest.store import Store
 
 _UPSERT_BATCH = 256
 
@@ -60,11 +65,16 @@ class ChunkWriter:
     context manager: leaving the block by an exception stops the batch in flight at its next chunk batch and waits
     for it, so nothing is still writing when the caller repairs."""
 
-    def __init__(self, ingestor: "Ingestor", notify: ProgressCallback, results: list[FileResult]) -> None:
-        self.ingestor = ingestor
+    def __init__(self, settings: IngestSettings, registry: Registry, store: Store, embedder: Embedder,
+                 sparse: SparseEncoder, notify: ProgressCallback, results: list[FileResult]) -> None:
+        self.settings = settings
+        self.registry = registry
+        self.store = store
+        self.embedder = embedder
+        self.sparse = sparse
         self.notify = notify
         self.results = results
-        self.batch = max(_UPSERT_BATCH, ingestor.settings.embedding_batch_size)
+        self.batch = max(_UPSERT_BATCH, settings.embedding_batch_size)
         self.buffer = _Batch()
         self._header_tokens: dict[str, int] = {}  # a document's chunks share a few headers
         self._writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="enclave-writer")
@@ -129,33 +139,32 @@ class ChunkWriter:
             raise error
 
     def _write(self, batch: _Batch) -> None:
-        ingestor = self.ingestor
         records = [record for _, record in batch.documents]
         # A write the disk cannot hold crashes the process (the embedded store's files are memory-mapped).
-        settings = ingestor.settings
+        settings = self.settings
         embedded = not settings.qdrant_url
-        store_bytes = bytes_for_chunks(batch.texts, ingestor.embedder.dimension) if embedded else 0
+        store_bytes = bytes_for_chunks(batch.texts, self.embedder.dimension) if embedded else 0
         ensure_free_space(settings.data_dir, store_bytes, mapped=settings.qdrant_path if embedded else None)
-        ingestor.registry.begin(*(r.document_id for r in records))  # before the store changes: see repair
+        self.registry.begin(*(r.document_id for r in records))  # before the store changes: see repair
         spans = [slice(start, start + self.batch) for start in range(0, len(batch.chunks), self.batch)]
         # The dense encoder (all cores) runs one chunk batch ahead in its own thread: this one's single-threaded
         # share (lexical vectors, the store write) overlaps the next batch's encoding instead of idling a core.
-        dense = self._encoder.submit(ingestor.embedder.embed_documents, batch.texts[spans[0]])
+        dense = self._encoder.submit(self.embedder.embed_documents, batch.texts[spans[0]])
         for number, span in enumerate(spans):
             chunks, texts = batch.chunks[span], batch.texts[span]
-            sparse = [ingestor.sparse.encode_documents([t], language=c.language)[0] for c, t in zip(chunks, texts)]
+            sparse = [self.sparse.encode_documents([t], language=c.language)[0] for c, t in zip(chunks, texts)]
             vectors = dense.result()
             if self._stopping.is_set():
                 return  # the caller is leaving by an exception: these documents stay pending, and repair undoes them
             if number + 1 < len(spans):
-                dense = self._encoder.submit(ingestor.embedder.embed_documents, batch.texts[spans[number + 1]])
-            ingestor.store.upsert([StoredChunk(c, d, v) for c, d, v in zip(chunks, vectors, sparse)])
+                dense = self._encoder.submit(self.embedder.embed_documents, batch.texts[spans[number + 1]])
+            self.store.upsert([StoredChunk(c, d, v) for c, d, v in zip(chunks, vectors, sparse)])
             self.notify(Progress("chunks", count=len(chunks)))
-        ingestor.registry.commit(*records)  # every vector of every one of them is written
+        self.registry.commit(*records)  # every vector of every one of them is written
         for pending, record in batch.documents:
             if pending.previous is not None:  # a new document has no old chunks (crash leftovers: see repair)
-                ingestor.store.delete_document(record.document_id, keep_version=record.version)
-        ingestor.registry.finish(*(r.document_id for r in records))
+                self.store.delete_document(record.document_id, keep_version=record.version)
+        self.registry.finish(*(r.document_id for r in records))
         for pending, record in batch.documents:
             result = FileResult(pending.key, "updated" if pending.previous else "added",
                                 reason="; ".join(pending.warnings), chunks=record.chunks,
@@ -170,7 +179,7 @@ class ChunkWriter:
         header = context_header(chunk)
         if not header:
             return chunk.text
-        embedder = self.ingestor.embedder
+        embedder = self.embedder
         if tokens is None:
             tokens = embedder.count_tokens(chunk.text)
         if header not in self._header_tokens:

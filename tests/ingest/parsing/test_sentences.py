@@ -1,4 +1,5 @@
-"""The light spaCy pipeline the parse workers give unstructured: installed for real, same element decisions."""
+"""The light spaCy pipeline the parse workers give unstructured (ingest.parsing.library_patches installs it): installed
+for real, same element decisions."""
 
 from __future__ import annotations
 
@@ -14,13 +15,18 @@ _CHECK = """
 import sys
 from ingest.offline import enforce_offline
 enforce_offline()
-from ingest.parsing import parse_file
-from ingest.sentences import install_light_pipeline
+from ingest.parsing.library_patches import install_patches
+from ingest.parsing.partitioning import parse_file
 from unstructured.nlp import tokenize
+from unstructured.partition import docx, text
+from unstructured.partition.html import parser as html_parser
 
 path = sys.argv[1]
 before = parse_file(path).elements
-install_light_pipeline()
+narrative_checks = [(module, module.is_possible_narrative_text) for module in (docx, html_parser, text)]
+install_patches()
+for module, check in narrative_checks:  # the light pipeline alone: the body-text shortcuts are measured on their own
+    module.is_possible_narrative_text = check
 for cached in (tokenize._process_cached, tokenize._tokenize_for_cache, tokenize.pos_tag, tokenize.word_tokenize):
     cached.cache_clear()
 after = parse_file(path).elements
@@ -47,13 +53,14 @@ _LAZY_CHECK = """
 import sys
 from ingest.offline import enforce_offline
 enforce_offline()
-from ingest.parsing import parse_file
-from ingest.sentences import install_light_pipeline, load_light_pipeline
+from ingest.parsing.library_patches import install_patches
+from ingest.parsing.partitioning import parse_file
+from ingest.parsing.sentences import load_light_pipeline
 from unstructured.nlp import tokenize
 from unstructured.partition import text_type
 
 library_pos_tag = text_type.pos_tag
-install_light_pipeline()
+install_patches()
 lazy = parse_file(sys.argv[1]).elements
 tokenize._run_pipeline = lambda text: load_light_pipeline()(text)  # every text through tok2vec and the tagger
 text_type.pos_tag = library_pos_tag
@@ -72,15 +79,16 @@ def test_tagging_only_what_is_asked_about_changes_no_element(name):
     assert out[0] == "True" and int(out[1]) > 100
 
 
-def test_batched_paragraphs_get_the_tags_and_sentences_of_one_call_each(monkeypatch):
+def test_batched_paragraphs_get_the_tags_and_sentences_of_one_call_each(monkeypatch, unstructured_restored):
     from unstructured.cleaners.core import auto_paragraph_grouper
     from unstructured.nlp import tokenize
     from unstructured.partition import text_type
     from unstructured.partition.text import PARAGRAPH_PATTERN
 
-    from ingest.detection import read_text
-    from ingest.plain_text import is_long_paragraph
-    from ingest.sentences import batched, install_light_pipeline, load_light_pipeline
+    from ingest.parsing.detection import read_text
+    from ingest.parsing.library_patches import install_patches
+    from ingest.parsing.plain_text import is_long_paragraph
+    from ingest.parsing.sentences import batched, load_light_pipeline
 
     asked = []
 
@@ -88,10 +96,8 @@ def test_batched_paragraphs_get_the_tags_and_sentences_of_one_call_each(monkeypa
         asked.append(text)
         return load_light_pipeline()(text)
 
-    for module, name in ((tokenize, "_get_nlp"), (tokenize, "pos_tag"), (text_type, "pos_tag")):
-        monkeypatch.setattr(module, name, getattr(module, name))  # restored after the test
     monkeypatch.setattr(tokenize, "_run_pipeline", full_run)
-    install_light_pipeline()
+    install_patches()
     text = auto_paragraph_grouper(read_text(str(DOCS / "norwich-city-iwan-roberts.txt")))
     paragraphs = [p.strip() for p in re.split(PARAGRAPH_PATTERN, text)]
     short = list(dict.fromkeys(p for p in paragraphs if p and not is_long_paragraph(p)))

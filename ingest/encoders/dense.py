@@ -16,12 +16,11 @@ from typing import Any, Callable, Iterator, Sequence
 
 import numpy as np
 
-from ingest.embedding_export import (
+from ingest.encoders.dense_export import (
     BACKEND_PACKAGES,
     BACKENDS,
     INPUTS,
     block_openvino_telemetry,
-    default_cache_dir,
     exported_model,
     max_tokens_of,
     open_runtime,
@@ -29,8 +28,9 @@ from ingest.embedding_export import (
     require_packages,
 )
 from ingest.errors import IngestError, SettingsError
+from ingest.settings import default_cache_dir
 
-__all__ = ["BACKENDS", "BACKEND_PACKAGES", "Embedder", "default_cache_dir"]
+__all__ = ["BACKENDS", "BACKEND_PACKAGES", "Embedder"]
 
 
 class Embedder:

@@ -5,10 +5,10 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, field
 
-from ingest.chunking import ChunkingOptions, chunk_document
 from ingest.errors import EmptyDocument
 from ingest.models import ChunkDraft
 from ingest.offline import enforce_offline
+from ingest.parsing.chunking import ChunkingOptions, chunk_document
 
 # These libraries log their own diagnostics about damaged or odd files ("EOF marker not found", "No languages
 # specified"); the worker reports one clear reason per file instead, so only their errors are let through.
@@ -27,16 +27,15 @@ class ParseOutcome:
 
 
 def warm_up() -> None:
-    """Go offline, quieten the parsers' logs, import them, give unstructured its light spaCy pipeline and the Word
-    and HTML body-text shortcuts, and load what the first file would; idempotent."""
+    """Go offline, quieten the parsers' logs, import them, patch unstructured (its light spaCy pipeline, the Word
+    and HTML body-text shortcuts: ingest.parsing.library_patches), and load what the first file would; idempotent."""
     enforce_offline()
     _quiet_library_logs()
-    import ingest.parsing  # noqa: F401  after enforce_offline: importing unstructured reads those switches
-    from ingest.plain_text import install_body_text_shortcuts
-    from ingest.sentences import install_light_pipeline, load_light_pipeline
+    # After enforce_offline: importing unstructured reads those switches.
+    from ingest.parsing.library_patches import install_patches
+    from ingest.parsing.sentences import load_light_pipeline
 
-    install_light_pipeline()
-    install_body_text_shortcuts()
+    install_patches()
     # What the first file would otherwise load (~2.5 CPU-s a worker), now, while the embedding model loads: the PDF
     # partitioner (pdfminer and the layout code, 1.5 CPU-s), the PowerPoint one (0.3 CPU-s) and the spaCy model.
     import unstructured.partition.pdf  # noqa: F401
@@ -48,7 +47,7 @@ def warm_up() -> None:
 def parse_and_chunk(path: str, options: ChunkingOptions, max_attachment_bytes: int | None = None) -> ParseOutcome:
     """Parse the file and cut it into chunks; raise a DocumentError subclass if it cannot be ingested."""
     warm_up()
-    from ingest.parsing import parse_file
+    from ingest.parsing.partitioning import parse_file
 
     document = parse_file(path, max_attachment_bytes=max_attachment_bytes)
     chunks = chunk_document(document, options)

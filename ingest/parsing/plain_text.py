@@ -6,13 +6,13 @@ unstructured's partition_text runs a full spaCy pipeline over every paragraph to
 A paragraph longer than a title can be (is_possible_title's own 12-word limit) is never a title, so for those the
 cheap rules decide: bullets and numbered lists first (the library's regexes), then narrative unless it is mostly
 symbols or capitals. Short paragraphs — headings, list items, addresses — still go through the library's full rules,
-with spaCy run over all of them in one batch (`ingest.sentences.batched`).
+with spaCy run over all of them in one batch (`ingest.parsing.sentences.batched`).
 
-Word and HTML go further (`install_body_text_shortcuts`). There titles come from styles and tags, and the question
-partition_docx and the HTML parser ask spaCy of every paragraph ("narrative text?") only chooses between
-NarrativeText and Text: two names for body text, which Enclave chunks, stores and cites alike. So the cheap rules
-answer it and spaCy is not asked at all. That covers the formats unstructured reads through them: ODT (as Word),
-EPUB, RTF and Markdown (as HTML). The DOJ handbook took 6.8 s to parse, the EPUB 4.7 s, mostly in spaCy.
+Word and HTML go further (installed by `ingest.parsing.library_patches`). There titles come from styles and tags,
+and the question partition_docx and the HTML parser ask spaCy of every paragraph ("narrative text?") only chooses
+between NarrativeText and Text: two names for body text, which Enclave chunks, stores and cites alike. So the cheap
+rules answer it and spaCy is not asked at all. That covers the formats unstructured reads through them: ODT (as
+Word), EPUB, RTF and Markdown (as HTML). The DOJ handbook took 6.8 s to parse, the EPUB 4.7 s, mostly in spaCy.
 The long-paragraph rule goes into unstructured's element_from_text too, which classifies PDF text boxes and e-mail
 bodies by their text alone: there short lines still get the library's rules, titles among them.
 """
@@ -20,7 +20,6 @@ bodies by their text alone: there short lines still get the library's rules, tit
 from __future__ import annotations
 
 import re
-from typing import Callable
 
 from unstructured.documents.elements import Element, NarrativeText, Text
 
@@ -32,7 +31,7 @@ def partition_plain_text(text: str) -> list[Element]:
     from unstructured.cleaners.core import auto_paragraph_grouper
     from unstructured.partition.text import PARAGRAPH_PATTERN
 
-    from ingest.sentences import batched
+    from ingest.parsing.sentences import batched
 
     paragraphs = [p.strip() for p in re.split(PARAGRAPH_PATTERN, auto_paragraph_grouper(text).strip()) if p.strip()]
     with batched([p for p in paragraphs if not is_long_paragraph(p)]):  # those get the library's spaCy rules
@@ -67,43 +66,6 @@ def is_long_prose(paragraph: str) -> bool:
 def is_plain_words(paragraph: str) -> bool:
     """Not mostly symbols or capitals: what makes a long paragraph prose."""
     return not (under_non_alpha_ratio(paragraph) or is_mostly_capitals(paragraph))
-
-
-def install_body_text_shortcuts() -> None:
-    """Make unstructured's partitioners tell narrative from other body text by the cheap rules where spaCy cannot change
-    what Enclave keeps, in this process (idempotent): every paragraph of Word and HTML (titles come from styles and
-    tags there), and long paragraphs wherever text alone decides (PDF text boxes, e-mail bodies): those are past the
-    library's own title length, so they are body text whatever spaCy says. Titles, list items, tables, addresses and
-    e-mail addresses are decided as before."""
-    from unstructured.partition import docx, text
-    from unstructured.partition.html import parser as html_parser
-
-    for module in (docx, html_parser, text):
-        original = getattr(module, "is_possible_narrative_text", None)
-        if not callable(original):
-            raise RuntimeError(f"{module.__name__}.is_possible_narrative_text is gone: review ingest/plain_text.py")
-        if not getattr(original, "enclave_shortcut", False):
-            module.is_possible_narrative_text = (
-                is_narrative_body_text if module is not text else _narrative_if_long_prose(original)
-            )
-
-
-def is_narrative_body_text(text: str, *args: object, **kwargs: object) -> bool:
-    """unstructured's is_possible_narrative_text for a paragraph already known to be body text: long prose is."""
-    return is_long_prose(text)
-
-
-is_narrative_body_text.enclave_shortcut = True  # type: ignore[attr-defined]
-
-
-def _narrative_if_long_prose(library_check: Callable[..., bool]) -> Callable[..., bool]:
-    def is_possible_narrative_text(text: str, *args: object, **kwargs: object) -> bool:
-        if is_long_paragraph(text):
-            return is_plain_words(text)  # if not, is_possible_title refuses it for its length: body text either way
-        return library_check(text, *args, **kwargs)
-
-    is_possible_narrative_text.enclave_shortcut = True  # type: ignore[attr-defined]
-    return is_possible_narrative_text
 
 
 def is_mostly_capitals(text: str) -> bool:

@@ -1,4 +1,4 @@
-"""ingest.worker: the per-file job run in spawned processes; offline, picklable results and errors."""
+"""ingest.pipeline.worker: the per-file job run in spawned processes; offline, picklable results and errors."""
 
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ from ingest.errors import (
     MissingSystemTool,
     UnsupportedFileType,
 )
-from ingest.worker import ParseOutcome, parse_and_chunk
+from ingest.pipeline.worker import ParseOutcome, parse_and_chunk
 
 
 def test_parse_and_chunk_returns_title_language_pages_and_chunks(chunking_options):

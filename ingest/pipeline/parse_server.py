@@ -4,6 +4,6 @@ parse worker forks from a process that has them already instead of importing the
 The one module that does work when imported, because that is how a fork server is told what to load
 (`multiprocessing`'s `set_forkserver_preload` takes module names)."""
 
-from ingest.worker import warm_up
+from ingest.pipeline.worker import warm_up
 
 warm_up()

@@ -1,4 +1,4 @@
-"""ingest.chunking: chunks follow sections, keep lists and tables whole, split long text well, and always fit."""
+"""ingest.parsing.chunking: chunks follow sections, keep lists and tables whole, split long text well, always fit."""
 
 from __future__ import annotations
 
@@ -9,11 +9,11 @@ import tracemalloc
 import pytest
 from shared_data import BAD, DOCS
 
-from ingest.chunking import ChunkingOptions, chunk_document, context_header, count_tokens
 from ingest.errors import SettingsError
 from ingest.models import Chunk, Element, ParsedDocument
+from ingest.parsing.chunking import ChunkingOptions, chunk_document, context_header, count_tokens
 
-_SKIPPED = {"war-and-peace-tolstoy.txt"}  # ~80 s to parse; its opening is covered in test_parsing
+_SKIPPED = {"war-and-peace-tolstoy.txt"}  # ~80 s to parse; its opening is covered in test_partitioning
 
 
 def _document(*elements: Element) -> ParsedDocument:

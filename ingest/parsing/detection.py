@@ -16,7 +16,7 @@ from ingest.errors import CorruptDocument, EmptyDocument, EncryptedDocument, Uns
 
 _HEAD_BYTES = 64 * 1024
 
-# What the name claims. Kinds are the parsers in ingest.parsing.
+# What the name claims. Kinds are the parsers in ingest.parsing.partitioning.
 _EXTENSION_KINDS = {
     ".pdf": "pdf",
     ".docx": "docx",
@@ -96,7 +96,7 @@ _PREFERRED_LEGACY = ("cp1252", "latin_1", "iso8859_15")
 class FileType:
     """What the content of a file is, as far as parsing needs to know."""
 
-    kind: str  # a key of ingest.parsing's partitioners: pdf, docx, txt, ...
+    kind: str  # a key of ingest.parsing.partitioning's partitioners: pdf, docx, txt, ...
     description: str  # in words, for messages: "a PDF document"
     pages: int | None = None  # known for PDFs (from the page tree)
 

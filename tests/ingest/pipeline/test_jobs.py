@@ -2,8 +2,8 @@
 
 import shutil
 
-from ingest.jobs import JobLog
-from ingest.pipeline import open_ingestor
+from ingest.pipeline.ingestor import open_ingestor
+from ingest.pipeline.jobs import JobLog
 from ingest.settings import load_settings
 from shared_data import BAD, DOCS
 

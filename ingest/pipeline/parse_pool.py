@@ -1,7 +1,7 @@
 """The parse worker processes: started once per Ingestor, warmed up while the embedding model loads, kept for the
 next batch (released after a few idle minutes), and run at a lower CPU priority than the encoder.
 
-Workers fork from a fork server that loaded the parsers once for the whole process (`ingest/parse_server.py`):
+Workers fork from a fork server that loaded the parsers once for the whole process (`ingest/pipeline/parse_server.py`):
 importing unstructured, spaCy and the PDF code costs ~4 CPU-seconds, which each spawned worker used to pay at every
 start, and again whenever its pool came back after an idle release. A worker now starts in ~0.05 s. The server
 holds ~660 MB (RSS; the workers share those pages copy-on-write) for as long as the Enclave process runs.
@@ -28,6 +28,9 @@ IDLE_SECONDS = 300.0
 # One thread per worker: the pool is the parallelism. Tesseract's OpenMP threads spin while they wait for each other:
 # one scanned page took 10.5 CPU-s (9.3 s) with them and 2.2 CPU-s (2.2 s) on one thread, here.
 SINGLE_THREADED = {"OMP_THREAD_LIMIT": "1", "OMP_NUM_THREADS": "1"}
+# What the fork server imports when it starts (once a process), by name: multiprocessing skips a name it cannot
+# import without a word, so a wrong one would only make every worker load the parsers itself again.
+FORK_SERVER_PRELOAD = "ingest.pipeline.parse_server"
 
 Key = TypeVar("Key")  # what the caller tells its tasks apart by
 
@@ -40,7 +43,7 @@ def prepare_worker() -> None:
         os.nice(WORKER_NICENESS)
     except (AttributeError, OSError):  # not on this platform, or not allowed: parsing merely competes evenly
         pass
-    from ingest.worker import warm_up
+    from ingest.pipeline.worker import warm_up
 
     warm_up()
 
@@ -140,7 +143,7 @@ class ParsePool:
     def _ensure(self) -> ProcessPoolExecutor:
         if self._pool is None:
             context = multiprocessing.get_context("forkserver")
-            context.set_forkserver_preload(["ingest.parse_server"])  # read when the server starts: once a process
+            context.set_forkserver_preload([FORK_SERVER_PRELOAD])
             self._pool = ProcessPoolExecutor(max_workers=self.workers, mp_context=context, initializer=prepare_worker)
             # The pool starts a process per submitted task until it has `workers`: one no-op each starts them all.
             for _ in range(self.workers):

@@ -1,0 +1,52 @@
+"""The pipeline: files and records through parsing, the encoders and the store, idempotent and crash-safe.
+
+ingestor      the Ingestor: plans each batch, runs it, repairs after an interruption; open_ingestor builds one
+parse_pool    the parse worker processes, forked from a server that loaded the parsers once
+parse_server  what that fork server imports (the one module that does work when imported)
+worker        the job a parse worker runs for one file: parse, chunk
+writer        embeds parsed documents' chunks in batches, writes them to the store, commits them to the registry
+registry      which documents are stored, at which version; the truth about what is complete
+jobs          the ingestion log: each batch's per-file status, kept on disk
+sources       where documents come from: files and folders, texts as records, and their stable ids
+
+The Ingestor opens the store and loads the encoders, so it loads on first use (PEP 562), as in `ingest`.
+"""
+
+from ingest.pipeline.jobs import BatchStatus, FileStatus, JobLog
+from ingest.pipeline.parse_pool import ParsePool
+from ingest.pipeline.registry import Registry
+from ingest.pipeline.sources import RECORD_SOURCE, TextRecord, collect_files, document_id_for
+from ingest.pipeline.worker import ParseOutcome, parse_and_chunk, warm_up
+
+_LAZY = {
+    "Ingestor": "ingest.pipeline.ingestor",
+    "open_ingestor": "ingest.pipeline.ingestor",
+    "summarize": "ingest.pipeline.ingestor",
+}
+
+
+def __getattr__(name: str):
+    if name in _LAZY:
+        import importlib
+
+        return getattr(importlib.import_module(_LAZY[name]), name)
+    raise AttributeError(f"module 'ingest.pipeline' has no attribute {name!r}")
+
+
+__all__ = [
+    "RECORD_SOURCE",
+    "BatchStatus",
+    "FileStatus",
+    "Ingestor",
+    "JobLog",
+    "ParseOutcome",
+    "ParsePool",
+    "Registry",
+    "TextRecord",
+    "collect_files",
+    "document_id_for",
+    "open_ingestor",
+    "parse_and_chunk",
+    "summarize",
+    "warm_up",
+]
