@@ -1,6 +1,6 @@
 """The assistant: retrieve → prompt → LLM stream → cited answer, for a given user."""
 
-from assistant.answer_eval import AnswerReport, evaluate_answers, load_answer_set
+from assistant.evaluation import AnswerReport, evaluate_answers, load_answer_set
 from assistant.answering import NOTHING_FOUND, AnswerStream, Assistant
 from assistant.errors import AssistantError, LLMUnavailable, NotAllowed, RetrievalUnavailable
 from assistant.llm import LLMClient, LLMDelta

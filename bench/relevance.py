@@ -37,7 +37,7 @@ from ingest.offline import enforce_offline
 
 enforce_offline()
 
-from assistant.evaluation import (
+from assistant.evaluation.retrieval import (
     EVAL_USER,
     FINGERPRINT_FILE,
     eval_settings_for,
