@@ -1,4 +1,4 @@
-"""Settings of the user-facing layer: the app's address, and the LLM server that `enclave run` starts with it
+"""Settings of the user-facing layer: the app's address, and the LLM server that `enclave up` starts with it
 (those fields are assistant's LLMServerSettings, which `enclave llm serve` reads alone)."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Settings of the LLM server Enclave starts itself (`enclave llm serve`, `enclave run`): which model, where it
+"""Settings of the LLM server Enclave starts itself (`enclave llm serve`, `enclave up`): which model, where it
 listens, how many threads. The client's side (the URL it talks to) is in AssistantSettings."""
 
 from __future__ import annotations
