@@ -21,3 +21,7 @@ class NotAllowed(AssistantError):
 
 class InvalidQuestion(AssistantError):
     """The question cannot be asked as it is (empty, or too long for the model); the message says what to do."""
+
+
+class LLMServerError(AssistantError):
+    """The LLM server could not be started, did not become ready, or died."""

@@ -22,6 +22,7 @@ from llama_index.core.retrievers import BaseRetriever
 from llama_index.core.schema import NodeWithScore, QueryBundle, TextNode
 
 from assistant.models import Passage, User
+from assistant.relevance import is_relevant
 from ingest import Chunk
 
 if TYPE_CHECKING:
@@ -139,8 +140,6 @@ class RelevanceGate(BaseNodePostprocessor):
 
     def _postprocess_nodes(self, nodes: List[NodeWithScore],
                            query_bundle: Optional[QueryBundle] = None) -> List[NodeWithScore]:
-        from assistant.retrieval import is_relevant
-
         kept = [node for i, node in enumerate(nodes, start=1)
                 if is_relevant(passage_from_node(node, i), self.min_relevance, self.min_semantic_relevance,
                                 self.min_coverage)]

@@ -7,7 +7,7 @@ Speed: the first N SciFact abstracts (title + " " + text, cut by the model at it
 after a warm-up batch; best of --repeat runs, in texts per wall second and texts per CPU-second of this process
 (all its threads), since the machine is shared. Cosine: each backend's vectors against torch fp32 on the same texts.
 nDCG@10: the whole corpus encoded by the backend, the test queries likewise, exact dot-product search, top 100,
-scored by assistant.metrics.evaluate_run; also the backend's queries against the torch corpus (are stored vectors
+scored by assistant.evaluation.evaluate_run; also the backend's queries against the torch corpus (are stored vectors
 reusable after a backend change?). Corpus vectors are cached as .npy in --cache-dir (keyed on the export),
 so a rerun only encodes what changed.
 """
@@ -28,8 +28,8 @@ from ingest import enforce_offline  # noqa: E402
 
 enforce_offline()
 
-from assistant.beir import load_beir  # noqa: E402
-from assistant.metrics import evaluate_run  # noqa: E402
+from assistant.evaluation.beir import load_beir  # noqa: E402
+from assistant.evaluation.metrics import evaluate_run  # noqa: E402
 from ingest.encoders.dense import BACKENDS, Embedder  # noqa: E402
 from ingest.encoders.dense_export import cache_key  # noqa: E402
 from ingest.settings import default_cache_dir, packaged_embedding_model  # noqa: E402

@@ -21,8 +21,8 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from assistant.evaluation import EVAL_USER, _open, eval_settings_for, limit_queries, load_dataset  # noqa: E402
-from assistant.metrics import evaluate_run  # noqa: E402
+from assistant.evaluation.metrics import evaluate_run  # noqa: E402
+from assistant.evaluation.retrieval import EVAL_USER, _open, eval_settings_for, limit_queries, load_dataset  # noqa: E402
 from assistant.retrieval import permission_filter  # noqa: E402
 from ingest.offline import enforce_offline  # noqa: E402
 from ingest.settings import load_settings  # noqa: E402

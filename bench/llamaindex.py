@@ -24,7 +24,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from assistant import User, load_assistant_settings, open_enclave  # noqa: E402
 from assistant.llamaindex import normalized_text  # noqa: E402
-from assistant.retrieval import is_relevant  # noqa: E402
+from assistant.relevance import is_relevant  # noqa: E402
 from ingest import load_settings  # noqa: E402
 
 ADMIN = User("bench", groups=(), is_admin=True)

@@ -24,9 +24,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import httpx  # noqa: E402
 from openai import OpenAI  # noqa: E402
 
-from ui.errors import LLMServerError  # noqa: E402
-from ui.llm_server import LlamaCppServer, find_free_port, packaged_test_model  # noqa: E402
-from ui.settings import UISettings, load_ui_settings  # noqa: E402
+from assistant import LlamaCppServer, LLMServerError, find_free_port, packaged_test_model  # noqa: E402
+from assistant.llm import LLMServerSettings, load_llm_server_settings  # noqa: E402
 
 SHARED = Path(__file__).resolve().parents[2] / "shared"
 if not SHARED.is_dir():
@@ -52,7 +51,7 @@ class GenerationRun:
         return (self.generated_tokens - 1) / self.decode_seconds if self.decode_seconds > 0 else float("nan")
 
 
-def measure_start(settings: UISettings, log_dir: Path) -> float:
+def measure_start(settings: LLMServerSettings, log_dir: Path) -> float:
     server = LlamaCppServer(settings, port=find_free_port(), log_dir=log_dir, progress=None)
     started = time.monotonic()
     server.start()
@@ -115,8 +114,8 @@ def main() -> int:
     parser.add_argument("--start-runs", type=int, default=3, help="server starts per model")
     args = parser.parse_args()
 
-    qwen = load_ui_settings(llm_threads=args.threads, llm_context_window=4096, _env_file=None)
-    smol = load_ui_settings(llm_model_path=packaged_test_model(), llm_threads=args.threads, _env_file=None)
+    qwen = load_llm_server_settings(llm_threads=args.threads, llm_context_window=4096, _env_file=None)
+    smol = load_llm_server_settings(llm_model_path=packaged_test_model(), llm_threads=args.threads, _env_file=None)
     logs = Path(tempfile.mkdtemp(prefix="enclave-bench-llm-"))
     print(f"threads={args.threads}  generation model={qwen.gguf_path}  logs={logs}")
 

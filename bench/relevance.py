@@ -1,4 +1,4 @@
-"""Calibrate the relevance gate (`assistant.retrieval.is_relevant`) on a BEIR split: how often a question whose
+"""Calibrate the relevance gate (`assistant.relevance.is_relevant`) on a BEIR split: how often a question whose
 answer is in the library keeps a passage of it, and how often one whose answer is not gets "not found".
 
     .venv/bin/python bench/relevance.py ../shared/data/scifact --split train
@@ -37,7 +37,7 @@ from ingest.offline import enforce_offline
 
 enforce_offline()
 
-from assistant.evaluation import (
+from assistant.evaluation.retrieval import (
     EVAL_USER,
     FINGERPRINT_FILE,
     eval_settings_for,
@@ -45,7 +45,8 @@ from assistant.evaluation import (
     load_dataset,
     prepare_index,
 )
-from assistant.retrieval import Retriever, is_relevant
+from assistant.relevance import is_relevant
+from assistant.retrieval import Retriever
 from assistant.settings import AssistantSettings
 from ingest.settings import load_settings
 

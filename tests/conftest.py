@@ -56,7 +56,7 @@ SAMPLE_DOCS = ("memo-supply-delivery.pdf", "sample-presentation.pptx", "udhr-eng
 @pytest.fixture(scope="session")
 def llm_server():
     """A real llama.cpp OpenAI-compatible server on a free loopback port, with the tiny packaged SmolLM2."""
-    from ui.llm_server import LlamaCppServer, find_free_port, packaged_test_model
+    from assistant.llm import LlamaCppServer, find_free_port, packaged_test_model
     from ui.settings import load_ui_settings
 
     settings = load_ui_settings(llm_model_path=packaged_test_model(), llm_port=find_free_port(), _env_file=None)
@@ -68,7 +68,7 @@ def llm_server():
 def answer_llm_server():
     """The packaged chat model the app answers with (Qwen2.5-Coder-1.5B, `make model`), on a free loopback port: for
     the few tests about answer quality, which the tiny SmolLM2 cannot carry. Slow on a CPU: use sparingly."""
-    from ui.llm_server import LlamaCppServer, find_free_port
+    from assistant.llm import LlamaCppServer, find_free_port
     from ui.settings import load_ui_settings
 
     settings = load_ui_settings(llm_port=find_free_port(), _env_file=None)

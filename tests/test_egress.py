@@ -20,10 +20,9 @@ from urllib.parse import urlsplit
 import pytest
 from shared_data import DOCS, SCIFACT
 
+from assistant.llm import find_free_port, packaged_test_model
 from infra.scripts.audit_egress import Report, Traced
 from ui.launcher import llm_answers, wait_for_app
-from ui.llm_process import find_free_port
-from ui.llm_server import packaged_test_model
 
 ENCLAVE = str(Path(sys.executable).with_name("enclave"))
 QUESTION = "How many bottles of water were delivered?"

@@ -233,13 +233,12 @@ def llm() -> None:
 @click.option("--port", type=int, default=None, help="Port on 127.0.0.1 (default: ENCLAVE_LLM_PORT, 8088).")
 def llm_serve(engine: str, port: int | None) -> None:
     """Start the LLM server (llama.cpp with the packaged model, or vLLM with gpt-oss on a GPU host)."""
-    from ui.errors import UIError
-    from ui.llm_server import run_llm_server
+    from assistant import AssistantError, run_llm_server
     from ui.settings import load_ui_settings
 
     try:
         sys.exit(run_llm_server(engine, load_ui_settings(), port))
-    except (UIError, IngestError) as exc:
+    except (AssistantError, IngestError) as exc:
         fail(str(exc))
 
 
@@ -393,13 +392,14 @@ def app() -> None:
 @click.option("--llm/--no-llm", "with_llm", default=True, help="Also start the embedded LLM server.")
 def up(with_llm: bool) -> None:
     """Start the embedded LLM server and the app, wait until both are healthy, print the URL."""
+    from assistant import AssistantError
     from ui.errors import UIError
     from ui.launcher import run_stack
     from ui.settings import load_ui_settings
 
     try:
         sys.exit(run_stack(load_ui_settings(), with_llm=with_llm))
-    except (UIError, IngestError) as exc:
+    except (UIError, AssistantError, IngestError) as exc:
         fail(str(exc))
 
 

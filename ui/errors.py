@@ -5,7 +5,3 @@ from __future__ import annotations
 
 class UIError(Exception):
     """Root of every error the ui package raises."""
-
-
-class LLMServerError(UIError):
-    """The LLM server could not be started, did not become ready, or died."""

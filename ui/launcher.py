@@ -60,7 +60,7 @@ def run_stack(settings: UISettings, with_llm: bool = True) -> int:
     """Start the embedded LLM server and the app; Ctrl-C stops both."""
     from contextlib import ExitStack
 
-    from ui.llm_server import LlamaCppServer
+    from assistant import LlamaCppServer
 
     base_url = os.environ.get("ENCLAVE_LLM_BASE_URL", f"http://{settings.llm_host}:{settings.llm_port}/v1")
     _stop_on_signals()

@@ -15,8 +15,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from ui.errors import LLMServerError  # noqa: E402
-from ui.llm_server import provide_tiktoken_encodings  # noqa: E402
+from assistant import LLMServerError, provide_tiktoken_encodings  # noqa: E402
 
 
 def main() -> int:

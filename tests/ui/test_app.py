@@ -13,9 +13,9 @@ import streamlit as st
 from streamlit.testing.v1 import AppTest
 
 import ui
+from assistant import find_free_port
 from ingest import DocumentRecord
 from ingest.pipeline.registry import Registry
-from ui.llm_server import find_free_port
 from ui.session import ChatTurn, turn_from_answer
 
 APP = Path(ui.__file__).with_name("app.py")
@@ -275,8 +275,9 @@ def test_an_upload_batch_is_still_shown_after_a_reload(data_dir):
 
 def test_a_full_disk_is_shown_on_the_documents_page_and_questions_are_still_answered(
         small_disk, ingested_data_dir, live_llm, monkeypatch):
-    from ingest.disk_space import MB, RESERVE_BYTES
     from small_disks import fill
+
+    from ingest.disk_space import MB, RESERVE_BYTES
 
     data = small_disk / "data"
     subprocess.run(["cp", "-a", "--sparse=always", str(ingested_data_dir), str(data)], check=True)  # store files are sparse

@@ -47,7 +47,7 @@ def test_ask_streams_the_answer_then_numbered_sources(enclave_env):
 
 
 def test_ask_with_unreachable_llm_exits_2_and_says_what_to_do(ingested_data_dir):
-    from ui.llm_server import find_free_port
+    from assistant import find_free_port
 
     env = dict(os.environ, ENCLAVE_DATA_DIR=str(ingested_data_dir),
                ENCLAVE_LLM_BASE_URL=f"http://127.0.0.1:{find_free_port()}/v1")

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import httpx
 
-from ui.llm_server import find_free_port, packaged_test_model
+from assistant import find_free_port, packaged_test_model
 
 
 def _wait_for_line(process: subprocess.Popen, text: str, timeout: float) -> str:

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Callable, Sequence
 
 from assistant.errors import AssistantError
-from assistant.evaluation import EvaluationError, QueryProgress
+from assistant.evaluation.retrieval import EvaluationError, QueryProgress
 from assistant.models import User
 
 if TYPE_CHECKING:

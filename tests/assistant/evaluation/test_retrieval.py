@@ -10,7 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from assistant.evaluation import EvaluationError, QueryProgress, evaluate_beir, rank_documents
+from assistant.evaluation import EvaluationError, QueryProgress, evaluate_beir
+from assistant.evaluation.retrieval import rank_documents
 from assistant.models import Passage
 from ingest import Chunk, load_settings
 
@@ -189,7 +190,7 @@ def test_the_index_fingerprint_reads_every_module_of_ingest_wherever_it_lives(tm
     import shutil
 
     import ingest
-    from assistant.evaluation import hash_index_code
+    from assistant.evaluation.retrieval import hash_index_code
 
     copy = tmp_path / "ingest"
     shutil.copytree(Path(ingest.__file__).parent, copy, ignore=shutil.ignore_patterns("__pycache__"))

@@ -4,7 +4,7 @@ import math
 
 import pytest
 
-from assistant.metrics import evaluate_run
+from assistant.evaluation.metrics import evaluate_run
 
 QRELS = {"q1": {"d1": 1, "d2": 1}, "q2": {"d3": 2}, "q3": {"d9": 1}}
 RUN = {

@@ -12,7 +12,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 
 from assistant.errors import AssistantError, LLMUnavailable
-from assistant.llm import InlineReasoning, LLMClient, LLMDelta
+from assistant.llm.client import InlineReasoning, LLMClient, LLMDelta
 from assistant.settings import load_assistant_settings
 
 HELLO = [{"role": "user", "content": "Say hello."}]
@@ -32,7 +32,7 @@ def test_model_name_comes_from_the_server_when_not_configured(llm_server):
 
 
 def test_unreachable_server_raises_llm_unavailable_saying_what_to_do():
-    from ui.llm_server import find_free_port
+    from assistant.llm import find_free_port
 
     client = LLMClient(f"http://127.0.0.1:{find_free_port()}/v1", timeout=5)
     with pytest.raises(LLMUnavailable, match="enclave llm serve"):
@@ -63,7 +63,7 @@ def test_stream_events_yields_text_deltas_from_a_real_server(llm_server):
 
 
 def test_complete_on_an_unreachable_server_raises_llm_unavailable_saying_what_to_do():
-    from ui.llm_server import find_free_port
+    from assistant.llm import find_free_port
 
     client = LLMClient(f"http://127.0.0.1:{find_free_port()}/v1", model="m", timeout=5)
     with pytest.raises(LLMUnavailable, match="ENCLAVE_LLM_BASE_URL"):

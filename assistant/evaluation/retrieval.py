@@ -15,9 +15,9 @@ from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable, Sequence
 
-from assistant.beir import BeirDataset, load_beir
 from assistant.errors import AssistantError
-from assistant.metrics import Run, evaluate_run
+from assistant.evaluation.beir import BeirDataset, load_beir
+from assistant.evaluation.metrics import Run, evaluate_run
 from assistant.models import Passage, User
 from assistant.reranking import open_reranker
 from assistant.retrieval import Retriever

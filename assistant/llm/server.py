@@ -1,6 +1,6 @@
 """The LLM engines Enclave starts: llama.cpp with a GGUF file (the embedded default) and vLLM with gpt-oss (GPU hosts).
 
-Each says which command and environment start it, offline; ui/llm_process.py runs it as a child process.
+Each says which command and environment start it, offline; process.py runs it as a child process.
 """
 
 from __future__ import annotations
@@ -17,10 +17,10 @@ from pathlib import Path
 from types import FrameType
 from typing import TextIO
 
+from assistant.errors import LLMServerError
+from assistant.llm.process import LLMServer, find_free_port
+from assistant.llm.settings import LLMServerSettings
 from ingest import hash_file
-from ui.errors import LLMServerError
-from ui.llm_process import LLMServer, find_free_port
-from ui.settings import UISettings
 
 ENGINES = ("llama.cpp", "vllm")
 TEST_MODEL_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
@@ -132,7 +132,7 @@ class LlamaCppServer(LLMServer):
 
     def __init__(
         self,
-        settings: UISettings,
+        settings: LLMServerSettings,
         *,
         port: int | None = None,
         log_dir: Path | None = None,
@@ -171,7 +171,7 @@ class VLLMServer(LLMServer):
 
     def __init__(
         self,
-        settings: UISettings,
+        settings: LLMServerSettings,
         *,
         port: int | None = None,
         log_dir: Path | None = None,
@@ -209,7 +209,7 @@ class VLLMServer(LLMServer):
 
 
 def create_llm_server(
-    engine: str, settings: UISettings, *, port: int | None = None, log_dir: Path | None = None
+    engine: str, settings: LLMServerSettings, *, port: int | None = None, log_dir: Path | None = None
 ) -> LLMServer:
     if engine == "llama.cpp":
         return LlamaCppServer(settings, port=port, log_dir=log_dir)
@@ -218,7 +218,7 @@ def create_llm_server(
     raise LLMServerError(f"unknown LLM engine {engine!r}: choose one of {', '.join(ENGINES)}")
 
 
-def run_llm_server(engine: str, settings: UISettings, port: int | None = None) -> int:
+def run_llm_server(engine: str, settings: LLMServerSettings, port: int | None = None) -> int:
     """`enclave llm serve`: start the server, say when it is ready, serve until Ctrl-C or SIGTERM."""
     server = create_llm_server(engine, settings, port=port)
     on_main_thread = threading.current_thread() is threading.main_thread()

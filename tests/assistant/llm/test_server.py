@@ -14,8 +14,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from ui.errors import LLMServerError
-from ui.llm_server import (
+from assistant.errors import LLMServerError
+from assistant.llm.server import (
     LlamaCppServer,
     LLMServer,
     VLLMServer,
@@ -25,11 +25,11 @@ from ui.llm_server import (
     packaged_test_model,
     provide_tiktoken_encodings,
 )
-from ui.settings import UISettings, load_ui_settings
+from assistant.llm.settings import LLMServerSettings, load_llm_server_settings
 
 
-def smollm_settings(model: Path | None = None) -> UISettings:
-    return load_ui_settings(
+def smollm_settings(model: Path | None = None) -> LLMServerSettings:
+    return load_llm_server_settings(
         llm_model_path=model or packaged_test_model(), llm_threads=2, llm_context_window=2048, _env_file=None
     )
 
@@ -92,7 +92,7 @@ def test_vllm_command_follows_the_gpt_oss_recipe() -> None:
 
 
 def test_base_url_uses_loopback_for_a_wildcard_bind() -> None:
-    settings = load_ui_settings(llm_host="0.0.0.0", _env_file=None)
+    settings = load_llm_server_settings(llm_host="0.0.0.0", _env_file=None)
     assert LlamaCppServer(settings, port=8123).base_url == "http://127.0.0.1:8123/v1"
 
 
@@ -101,7 +101,8 @@ def test_base_url_uses_loopback_for_a_wildcard_bind() -> None:
 
 @pytest.mark.skipif(importlib.util.find_spec("vllm") is not None, reason="vLLM is installed here")
 def test_missing_vllm_says_how_to_install_it(tmp_path: Path) -> None:
-    server = VLLMServer(load_ui_settings(models_dir=tmp_path, _env_file=None), port=find_free_port(), progress=None)
+    settings = load_llm_server_settings(models_dir=tmp_path, _env_file=None)
+    server = VLLMServer(settings, port=find_free_port(), progress=None)
     with pytest.raises(LLMServerError, match=r"vLLM is not installed: on a GPU host `pip install 'enclave\[vllm\]'`"):
         server.start()
     assert server.process is None
@@ -117,7 +118,7 @@ def test_vllm_runs_offline_with_harmony_pointed_at_the_encodings(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.delenv("TIKTOKEN_ENCODINGS_BASE", raising=False)
-    env = VLLMServer(load_ui_settings(models_dir=tmp_path, _env_file=None), progress=None).build_env()
+    env = VLLMServer(load_llm_server_settings(models_dir=tmp_path, _env_file=None), progress=None).build_env()
     assert env["HF_HUB_OFFLINE"] == "1" and env["VLLM_NO_USAGE_STATS"] == "1"
     assert Path(env["TIKTOKEN_ENCODINGS_BASE"], "o200k_base.tiktoken").is_file()
 
@@ -229,9 +230,8 @@ def test_waiting_shows_a_loading_line_with_the_elapsed_time(tmp_path: Path) -> N
 
 _SERVE = """
 import sys
-from ui.llm_server import run_llm_server
-from ui.settings import load_ui_settings
-settings = load_ui_settings(llm_model_path=sys.argv[1], llm_threads=2, llm_context_window=2048, _env_file=None)
+from assistant.llm import load_llm_server_settings, run_llm_server
+settings = load_llm_server_settings(llm_model_path=sys.argv[1], llm_threads=2, llm_context_window=2048, _env_file=None)
 sys.exit(run_llm_server("llama.cpp", settings, int(sys.argv[2])))
 """
 
@@ -293,7 +293,7 @@ def test_health_check_sends_the_api_key_the_server_demands(tmp_path: Path) -> No
 
 def test_unrelated_environment_variables_named_like_llama_cpp_settings_do_not_reach_it():
     # Found by `make run CACHE=...`: make exports CACHE, and llama_cpp.server parsed it as its `cache` flag.
-    from ui.llm_server import without_llama_cpp_settings
+    from assistant.llm.server import without_llama_cpp_settings
 
     env = without_llama_cpp_settings({"CACHE": "/tmp/x", "Port": "1", "HF_HUB_OFFLINE": "1", "PATH": "/bin"})
     assert env == {"HF_HUB_OFFLINE": "1", "PATH": "/bin"}

@@ -1,5 +1,5 @@
 """An OpenAI-compatible server as a child process: start it in its own process group, log its output, wait until
-it answers, stop it and everything it spawned. Which command starts it is up to the engine (ui/llm_server.py).
+it answers, stop it and everything it spawned. Which command starts it is up to the engine (server.py).
 """
 
 from __future__ import annotations
@@ -16,8 +16,8 @@ from typing import IO, Self, TextIO
 
 import httpx
 
+from assistant.errors import LLMServerError
 from ingest import enforce_offline
-from ui.errors import LLMServerError
 
 
 def find_free_port() -> int:

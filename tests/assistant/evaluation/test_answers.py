@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 
 from assistant import LLMUnavailable, User, evaluate_answers, load_answer_set
-from assistant.answer_eval import AnswerQuestion, contains_fact, judge_answer, score_results
 from assistant.evaluation import EvaluationError
+from assistant.evaluation.answers import AnswerQuestion, contains_fact, judge_answer, score_results
 from assistant.models import Answer, Citation
 
 ENCLAVE = str(Path(sys.executable).with_name("enclave"))
