@@ -1,5 +1,7 @@
 """The assistant: retrieve → prompt → LLM stream → cited answer, for a given user."""
 
+from typing import TYPE_CHECKING
+
 from assistant.answering import NOTHING_FOUND, AnswerStream, Assistant
 from assistant.errors import (
     AssistantError,
@@ -9,7 +11,6 @@ from assistant.errors import (
     NotAllowed,
     RetrievalUnavailable,
 )
-from assistant.evaluation import AnswerReport, evaluate_answers, load_answer_set
 from assistant.llm import LLMClient, LLMDelta
 from assistant.models import Answer, Citation, Passage, Sentence, User
 from assistant.originals import OriginalFile, original_file
@@ -18,8 +19,38 @@ from assistant.retrieval import Retriever, permission_filter
 from assistant.service import Enclave, open_enclave
 from assistant.settings import AssistantSettings, load_assistant_settings
 
+if TYPE_CHECKING:  # what the lazy names below are, for the type checker
+    from assistant.evaluation import (
+        AnswerProgress,
+        AnswerReport,
+        EvalReport,
+        QueryProgress,
+        evaluate_answers,
+        evaluate_beir,
+        load_answer_set,
+    )
+    from assistant.llm import (
+        LLMServerSettings,
+        LlamaCppServer,
+        VLLMServer,
+        create_llm_server,
+        find_free_port,
+        load_llm_server_settings,
+        packaged_test_model,
+        provide_tiktoken_encodings,
+        run_llm_server,
+    )
+
 # The LLM server Enclave starts itself loads on first use: asking a question needs only the client (PEP 562).
 _LAZY = {
+    # Evaluation is for the CLI and the benches: nothing of it loads to answer a question.
+    "AnswerProgress": "assistant.evaluation",
+    "AnswerReport": "assistant.evaluation",
+    "EvalReport": "assistant.evaluation",
+    "QueryProgress": "assistant.evaluation",
+    "evaluate_answers": "assistant.evaluation",
+    "evaluate_beir": "assistant.evaluation",
+    "load_answer_set": "assistant.evaluation",
     "LLMServerSettings": "assistant.llm",
     "LlamaCppServer": "assistant.llm",
     "VLLMServer": "assistant.llm",
@@ -32,7 +63,7 @@ _LAZY = {
 }
 
 
-def __getattr__(name: str):
+def __getattr__(name: str) -> object:
     if name in _LAZY:
         import importlib
 
@@ -43,6 +74,7 @@ def __getattr__(name: str):
 __all__ = [
     "NOTHING_FOUND",
     "Answer",
+    "AnswerProgress",
     "AnswerReport",
     "AnswerStream",
     "Assistant",
@@ -50,6 +82,7 @@ __all__ = [
     "AssistantSettings",
     "Citation",
     "EmbeddedReranker",
+    "EvalReport",
     "Enclave",
     "LLMClient",
     "LLMDelta",
@@ -66,11 +99,13 @@ __all__ = [
     "RerankerUnavailable",
     "RetrievalUnavailable",
     "Retriever",
+    "QueryProgress",
     "ServiceReranker",
     "User",
     "VLLMServer",
     "create_llm_server",
     "evaluate_answers",
+    "evaluate_beir",
     "find_free_port",
     "load_answer_set",
     "load_assistant_settings",

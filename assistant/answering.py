@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field, replace
-from typing import TYPE_CHECKING, Callable, Iterator, Sequence
+from typing import TYPE_CHECKING, Callable, Iterable, Iterator, Sequence
 
 from assistant.citations import remove_invalid_markers
 from assistant.conversation import Turn, condense_question, recent_turns, stands_alone
@@ -37,6 +37,8 @@ from assistant.settings import AssistantSettings
 from assistant.verification import Verifier, render
 
 if TYPE_CHECKING:
+    from llama_index.core.postprocessor.types import BaseNodePostprocessor
+
     from assistant.llm import LLMClient
     from ingest import DocumentRecord
 
@@ -159,7 +161,9 @@ class Assistant:
         s = self.settings
         retriever = EnclaveRetriever(self.retriever, user, k=max(s.candidates, s.rerank_candidates), rerank=False)
         nodes = retriever.retrieve(query)
-        stages = [RerankStage(self.retriever.reranker, s.rerank_candidates)] if self.retriever.reranker else []
+        stages: list[BaseNodePostprocessor] = (
+            [RerankStage(self.retriever.reranker, s.rerank_candidates)] if self.retriever.reranker else []
+        )
         stages += [DuplicateTextFilter(),
                    RelevanceGate(min_relevance=s.min_relevance, min_semantic_relevance=s.min_semantic_relevance,
                                  min_coverage=s.min_coverage, top_k=s.top_k)]
@@ -232,5 +236,5 @@ class Assistant:
         )
 
 
-def _citations(passages) -> list[Citation]:
+def _citations(passages: Iterable[Passage]) -> list[Citation]:
     return [Citation.from_passage(p) for p in sorted(passages, key=lambda p: p.n)]

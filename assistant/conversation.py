@@ -58,7 +58,7 @@ def recent_turns(history: Sequence[Turn], token_budget: int) -> list[Turn]:
         messages.append(ChatMessage(role=MessageRole.USER, content=question))
         messages.append(ChatMessage(role=MessageRole.ASSISTANT, content=strip_markers(answer)))
     memory = ChatMemoryBuffer.from_defaults(
-        chat_history=messages, token_limit=token_budget, tokenizer_fn=lambda text: range(estimate_tokens(text))
+        chat_history=messages, token_limit=token_budget, tokenizer_fn=lambda text: [0] * estimate_tokens(text)
     )
     kept = memory.get()
     # The buffer keeps a suffix that starts with a user message: pair it back up.

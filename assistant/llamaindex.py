@@ -89,7 +89,7 @@ class RerankStage(BaseNodePostprocessor):
     _reranker: "Reranker" = PrivateAttr()
 
     def __init__(self, reranker: "Reranker", candidates: int = 20) -> None:
-        super().__init__(candidates=candidates)
+        super().__init__(candidates=candidates)  # type: ignore[call-arg]  # a pydantic field: mypy sees no plugin
         self._reranker = reranker
 
     @classmethod

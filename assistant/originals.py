@@ -5,15 +5,11 @@ from __future__ import annotations
 import mimetypes
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from assistant.errors import AssistantError, NotAllowed
 from assistant.models import User
 from assistant.retrieval import may_see
-from ingest import RECORD_SOURCE
-
-if TYPE_CHECKING:  # the pipeline module loads the embedding stack: too heavy for a type
-    from ingest import Ingestor
+from ingest import RECORD_SOURCE, DocumentRecord
 
 
 @dataclass(frozen=True)
@@ -26,12 +22,12 @@ class OriginalFile:
     pages: int | None  # the page count recorded at ingestion; None for formats without pages
 
 
-def original_file(ingestor: Ingestor, user: User, document_id: str) -> OriginalFile:
-    """The kept file of a stored document, if the user may see the document.
+def original_file(record: DocumentRecord | None, user: User, document_id: str) -> OriginalFile:
+    """The kept file of the stored document `document_id` (its registry record, None when there is none), if the user
+    may see the document.
 
     Raises NotAllowed, with one message, for an unknown id and for a document the user may not see, so the answer
     does not tell which ids exist; AssistantError when the document has no file to open (any more)."""
-    record = ingestor.registry.get(document_id)
     if record is None or not may_see(user, record.groups):
         raise NotAllowed(
             f"there is no document {document_id!r} you may open: if you need it, ask an admin to share it with "

@@ -1,46 +1,120 @@
-"""Compose one Enclave: the ingestor and the assistant sharing one store and one set of models."""
+"""One Enclave: the components built once (models, store, registry), the assistant that answers with them and, unless
+opened read-only, the ingestor that writes with them. The command line and the app call its methods; they never
+reach past it into the ingestor, its log or its settings."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from pathlib import Path
+from typing import TYPE_CHECKING, Sequence
 
 from assistant.answering import Assistant
+from assistant.errors import AssistantError, NotAllowed
 from assistant.llm import LLMClient
+from assistant.models import User
+from assistant.originals import OriginalFile, original_file
 from assistant.reranking import open_reranker
 from assistant.retrieval import Retriever
 from assistant.settings import AssistantSettings
 from ingest import IngestSettings
 
-if TYPE_CHECKING:
-    from ingest import Ingestor
+if TYPE_CHECKING:  # these load the embedding stack: too heavy for a type
+    from ingest import BatchStatus, Components, DocumentRecord, FileResult, Ingestor, ProgressCallback
 
 
 @dataclass
 class Enclave:
-    ingestor: "Ingestor"
+    components: "Components"
     assistant: Assistant
+    ingestor: "Ingestor | None" = None  # None when opened read-only
+
+    # -- reading: any user, within what they may see ---------------------------------------------------------------
+
+    def documents(self, user: User | None = None) -> list["DocumentRecord"]:
+        """The stored documents; with a user, only those the user may see."""
+        from assistant.retrieval import may_see
+
+        records = self.components.documents()
+        return records if user is None else [r for r in records if may_see(user, r.groups)]
+
+    def original_file(self, user: User, document_id: str) -> OriginalFile:
+        """The kept file behind a citation, if the user may see its document (see `original_file`)."""
+        return original_file(self.components.document(document_id), user, document_id)
+
+    # -- writing: admins only ----------------------------------------------------------------------------------------
+
+    @property
+    def originals_dir(self) -> Path:
+        """Where uploaded files are kept, for ingestion and to open later."""
+        return self.components.settings.originals_dir
+
+    def ingest(self, paths: Sequence[str | Path], user: User, *, groups: Sequence[str] = ("everyone",),
+               sync: bool = False, progress: "ProgressCallback | None" = None) -> list["FileResult"]:
+        """Parse, chunk, embed and store files or folders, visible to `groups` (see `Ingestor.ingest`)."""
+        return self._writer(user).ingest(paths, groups=groups, user=user.name, sync=sync, progress=progress)
+
+    def reindex(self, keys: Sequence[str], user: User, *,
+                progress: "ProgressCallback | None" = None) -> list["FileResult"]:
+        """Ingest these stored documents (by id, file name or path) again from their kept files."""
+        return self._writer(user).reindex(keys, user=user.name, progress=progress)
+
+    def reindex_all(self, user: User, *, progress: "ProgressCallback | None" = None) -> list["FileResult"]:
+        return self._writer(user).reindex_all(user=user.name, progress=progress)
+
+    def remove(self, keys: Sequence[str], user: User) -> list["FileResult"]:
+        """Delete stored documents by id, file name or path."""
+        return self._writer(user).remove(keys)
+
+    def latest_batch(self, running: bool) -> "BatchStatus | None":
+        """The last ingestion batch from the log (running: it is still under way), or None before the first."""
+        return self._writer(None).jobs.latest(running=running)
+
+    def _writer(self, user: User | None) -> "Ingestor":
+        if user is not None and not user.is_admin:
+            raise NotAllowed(f"{user.name} may not add, re-index or delete documents: only admins can")
+        if self.ingestor is None:
+            raise AssistantError("this Enclave was opened read-only: open it with read_only=False to change documents")
+        return self.ingestor
 
     def close(self) -> None:
         try:
             self.assistant.retriever.close()
         finally:
-            self.ingestor.close()
+            try:
+                if self.ingestor is not None:
+                    self.ingestor.close()
+            finally:
+                self.components.close()
 
 
-def open_enclave(ingest_settings: IngestSettings, assistant_settings: AssistantSettings,
-                 warm_parsers: bool = False) -> Enclave:
-    """warm_parsers: start the parse workers while the models load (for a command about to ingest)."""
-    from ingest import open_ingestor
+def open_enclave(ingest_settings: IngestSettings, assistant_settings: AssistantSettings, *,
+                 read_only: bool = False, warm_parsers: bool = False) -> Enclave:
+    """Build the components once and hand them to the retriever and (unless read_only) the ingestor.
 
-    ingestor = open_ingestor(ingest_settings, warm_parsers=warm_parsers)
+    read_only: for a command that only reads (ask, search, list): no parse workers, no ingestion log, and no repair
+    of what an interrupted ingestion left behind (that is a write, and another process may be ingesting right now).
+    warm_parsers: start the parse workers while the models load (for a command about to ingest)."""
+    from ingest import Ingestor, ParsePool, open_components
+
+    pool = None if read_only else ParsePool(ingest_settings.parse_workers)
+    if pool is not None and warm_parsers:
+        pool.start()
+    components: Components | None = None
+    ingestor: Ingestor | None = None
     try:
+        components = open_components(ingest_settings)
+        ingestor = None if pool is None else Ingestor(components, parse_pool=pool)
         reranker = open_reranker(assistant_settings)  # the model loads now, so a missing one fails at start-up
     except BaseException:
-        ingestor.close()
+        if ingestor is not None:
+            ingestor.close()  # its parse pool and log; the components are closed next
+        elif pool is not None:
+            pool.close()
+        if components is not None:
+            components.close()
         raise
     retriever = Retriever(
-        ingestor.embedder, ingestor.sparse, ingestor.store, method=assistant_settings.search_method,
+        components.embedder, components.sparse, components.store, method=assistant_settings.search_method,
         reranker=reranker, rerank_candidates=assistant_settings.rerank_candidates,
     )  # fmt: skip
     llm = LLMClient(
@@ -50,4 +124,5 @@ def open_enclave(ingest_settings: IngestSettings, assistant_settings: AssistantS
         timeout=assistant_settings.llm_timeout,
         reasoning_effort=assistant_settings.llm_reasoning_effort,
     )
-    return Enclave(ingestor, Assistant(assistant_settings, retriever, llm, documents=ingestor.documents))
+    assistant = Assistant(assistant_settings, retriever, llm, documents=components.documents)
+    return Enclave(components, assistant, ingestor)

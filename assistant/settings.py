@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import os
 from pathlib import Path
 
@@ -110,7 +112,7 @@ class AssistantSettings(BaseSettings):
         return self.models_dir / RERANK_MODEL_FILE
 
 
-def load_assistant_settings(**overrides) -> AssistantSettings:
+def load_assistant_settings(**overrides: Any) -> AssistantSettings:
     try:
         return AssistantSettings(**overrides)
     except ValidationError as exc:

@@ -99,7 +99,7 @@ def numbers_in(text: str, languages: Iterable[str | None] = ()) -> set[str]:
 def with_digits(text: str, languages: Iterable[str | None]) -> str:
     """`text` with numbers written in words turned into digits (in each of `languages` text2num reads) and thousands
     separators dropped, so that "fünfzigtausend", "50.000" and "50,000" meet as the same word."""
-    for language in sorted(set(languages) & WORD_NUMBER_LANGUAGES):
+    for language in sorted(WORD_NUMBER_LANGUAGES.intersection(languages)):
         text = alpha2digit(text, language)
     return _THOUSANDS.sub("", text)
 

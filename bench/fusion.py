@@ -22,7 +22,8 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from assistant.evaluation.metrics import evaluate_run  # noqa: E402
-from assistant.evaluation.retrieval import EVAL_USER, _open, eval_settings_for, limit_queries, load_dataset  # noqa: E402
+from assistant.evaluation.retrieval import EVAL_USER, eval_settings_for, limit_queries, load_dataset  # noqa: E402
+from ingest import open_components  # noqa: E402
 from assistant.retrieval import permission_filter  # noqa: E402
 from ingest.offline import enforce_offline  # noqa: E402
 from ingest.settings import load_settings  # noqa: E402
@@ -98,21 +99,21 @@ def main() -> None:
     enforce_offline()
 
     dataset = limit_queries(load_dataset(args.dataset, args.split), args.limit)
-    ingestor = _open(eval_settings_for(load_settings(), dataset.name))
+    parts = open_components(eval_settings_for(load_settings(), dataset.name))
     flt = permission_filter(EVAL_USER)
     lists = {}
     try:
         for query_id, text in dataset.queries.items():
-            dense, sparse = ingestor.embedder.embed_query(text), ingestor.sparse.encode_query(text)
+            dense, sparse = parts.embedder.embed_query(text), parts.sparse.encode_query(text)
             found = [
-                ingestor.store.search(dense, None, limit=DEPTH, flt=flt, method="dense"),
-                ingestor.store.search(None, sparse, limit=DEPTH, flt=flt, method="sparse") if sparse.indices else [],
-                ingestor.store.search(dense, sparse, limit=DEPTH, flt=flt, method="hybrid"),
+                parts.store.search(dense, None, limit=DEPTH, flt=flt, method="dense"),
+                parts.store.search(None, sparse, limit=DEPTH, flt=flt, method="sparse") if sparse.indices else [],
+                parts.store.search(dense, sparse, limit=DEPTH, flt=flt, method="hybrid"),
             ]
             lists[query_id] = [[(h.chunk.document_name, h.chunk.chunk_id, h.score, h.chunk) for h in hits]
                                for hits in found]
     finally:
-        ingestor.close()
+        parts.close()
 
     variants = {
         "dense alone": lambda d, s, h: first_chunks(d),

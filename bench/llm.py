@@ -60,7 +60,7 @@ def measure_start(settings: LLMServerSettings, log_dir: Path) -> float:
     return elapsed
 
 
-def count_tokens(base_url: str, text: str) -> int:
+def count_tokens_on_server(base_url: str, text: str) -> int:
     root = base_url.removesuffix("/v1")
     response = httpx.post(f"{root}/extras/tokenize/count", json={"input": text}, timeout=60, trust_env=False)
     response.raise_for_status()
@@ -71,7 +71,7 @@ def build_passage(base_url: str, target_tokens: int) -> str:
     """About `target_tokens` of real prose (the chat template adds a few dozen more)."""
     text = SOURCE_TEXT.read_text(encoding="utf-8") if SOURCE_TEXT.is_file() else "The quick brown fox. " * 2000
     chars = target_tokens * 4
-    measured = count_tokens(base_url, text[:chars])
+    measured = count_tokens_on_server(base_url, text[:chars])
     return text[: int(chars * target_tokens / measured)]
 
 
@@ -98,8 +98,8 @@ def measure_generation(
     # The prompt is now cached, so this non-streaming call returns the exact prompt size at once.
     usage = client.chat.completions.create(model=model, messages=messages, max_tokens=1).usage  # type: ignore[arg-type]
     return GenerationRun(
-        prompt_tokens=usage.prompt_tokens if usage else count_tokens(base_url, passage),
-        generated_tokens=count_tokens(base_url, "".join(pieces)),
+        prompt_tokens=usage.prompt_tokens if usage else count_tokens_on_server(base_url, passage),
+        generated_tokens=count_tokens_on_server(base_url, "".join(pieces)),
         time_to_first_token=first - started,
         decode_seconds=last - first,
     )

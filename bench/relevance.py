@@ -74,10 +74,10 @@ def collect(dataset_dir: Path, split: str, limit: int | None) -> dict:
     dataset = limit_queries(load_dataset(dataset_dir, split), limit)
     settings = eval_settings_for(load_settings(), dataset.name)
     print(f"index: {settings.data_dir} (collection {settings.collection})", file=sys.stderr)
-    ingestor, index = prepare_index(dataset, dataset_dir, settings, IngestProgress())
+    parts, index = prepare_index(dataset, dataset_dir, settings, IndexProgressLine())
     print(f"index {'reused' if index.reused else f'ingested in {index.seconds:.0f} s'}", file=sys.stderr)
     try:
-        retriever = Retriever(ingestor.embedder, ingestor.sparse, ingestor.store, method="hybrid")
+        retriever = Retriever(parts.embedder, parts.sparse, parts.store, method="hybrid")
         queries = []
         started = time.perf_counter()
         for done, (query_id, text) in enumerate(dataset.queries.items(), start=1):
@@ -90,10 +90,10 @@ def collect(dataset_dir: Path, split: str, limit: int | None) -> dict:
             if done % 50 == 0 or done == len(dataset.queries):
                 print(f"  {done}/{len(dataset.queries)} queries, {done / (time.perf_counter() - started):.1f}/s",
                       file=sys.stderr)
-        fusion = str(getattr(ingestor.store, "fusion", ""))
-        chunks = ingestor.store.count()
+        fusion = str(getattr(parts.store, "fusion", ""))
+        chunks = parts.store.count()
     finally:
-        ingestor.close()
+        parts.close()
     fingerprint = json.loads((settings.data_dir / FINGERPRINT_FILE).read_text())
     return {
         "dataset": dataset.name, "split": split, "limit": limit, "depth": DEPTH, "fusion": fusion,
@@ -101,7 +101,7 @@ def collect(dataset_dir: Path, split: str, limit: int | None) -> dict:
     }  # fmt: skip
 
 
-class IngestProgress:
+class IndexProgressLine:
     """A line every 500 documents while the corpus is ingested (the first run only)."""
 
     def __init__(self) -> None:

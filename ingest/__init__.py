@@ -1,5 +1,7 @@
 """Ingestion: parse → chunk → embed → store. Knows files and Qdrant, nothing about chat."""
 
+from typing import TYPE_CHECKING
+
 from ingest.disk_space import ensure_free_space
 from ingest.errors import (
     CorruptDocument,
@@ -16,16 +18,42 @@ from ingest.errors import (
     StoreUnavailable,
     UnsupportedFileType,
 )
-from ingest.models import Chunk, DocumentRecord, FileResult, SearchFilter, SearchHit, SparseVector
+from ingest.models import (
+    Chunk,
+    DocumentRecord,
+    FileResult,
+    Progress,
+    ProgressCallback,
+    SearchFilter,
+    SearchHit,
+    SparseVector,
+)
 from ingest.offline import enforce_offline
 from ingest.settings import IngestSettings, describe_validation_error, load_settings
 
+if TYPE_CHECKING:  # what the lazy names below are, for the type checker
+    from ingest.components import Components, open_components
+    from ingest.encoders.dense import Embedder
+    from ingest.encoders.sparse import SparseEncoder
+    from ingest.hashing import hash_file
+    from ingest.parsing.file_names import MAX_NAME_BYTES, clean_file_name
+    from ingest.pipeline.ingestor import Ingestor, open_ingestor, summarize
+    from ingest.pipeline.jobs import BatchStatus
+    from ingest.pipeline.parse_pool import ParsePool
+    from ingest.pipeline.sources import RECORD_SOURCE, TextRecord
+    from ingest.store import open_store, Store
+
 # Heavier parts load on first use, so `from ingest import IngestError` stays cheap (PEP 562).
 _LAZY = {
+    "MAX_NAME_BYTES": "ingest.parsing.file_names",
+    "clean_file_name": "ingest.parsing.file_names",
+    "BatchStatus": "ingest.pipeline.jobs",
+    "Components": "ingest.components",
     "Embedder": "ingest.encoders.dense",
     "Ingestor": "ingest.pipeline.ingestor",
-    "Progress": "ingest.models",
+    "open_components": "ingest.components",
     "open_ingestor": "ingest.pipeline.ingestor",
+    "ParsePool": "ingest.pipeline.parse_pool",
     "summarize": "ingest.pipeline.ingestor",
     "RECORD_SOURCE": "ingest.pipeline.sources",
     "TextRecord": "ingest.pipeline.sources",
@@ -36,7 +64,7 @@ _LAZY = {
 }
 
 
-def __getattr__(name: str):
+def __getattr__(name: str) -> object:
     if name in _LAZY:
         import importlib
 
@@ -45,14 +73,21 @@ def __getattr__(name: str):
 
 
 __all__ = [
+    "MAX_NAME_BYTES",
+    "BatchStatus",
+    "Components",
     "Embedder",
     "Ingestor",
+    "ParsePool",
     "Progress",
+    "ProgressCallback",
     "RECORD_SOURCE",
     "SparseEncoder",
     "Store",
     "TextRecord",
+    "clean_file_name",
     "hash_file",
+    "open_components",
     "open_ingestor",
     "open_store",
     "summarize",

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import os
 from pathlib import Path
 
@@ -104,7 +106,7 @@ def describe_validation_error(exc: ValidationError, prefix: str = "ENCLAVE_") ->
     return "bad setting: " + "; ".join(lines)
 
 
-def load_settings(**overrides) -> IngestSettings:
+def load_settings(**overrides: Any) -> IngestSettings:
     try:
         return IngestSettings(**overrides)
     except ValidationError as exc:

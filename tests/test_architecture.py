@@ -1,4 +1,4 @@
-"""Checks on the shape of the code that reviews forget: layering and settings documentation."""
+"""Checks on the shape of the code that reviews forget: layering, the public API, types and settings documentation."""
 
 import subprocess
 import sys
@@ -10,6 +10,13 @@ ROOT = Path(__file__).resolve().parents[1]
 def test_imports_go_one_way_ui_assistant_ingest():
     lint = Path(sys.executable).with_name("lint-imports")
     result = subprocess.run([str(lint)], cwd=ROOT, capture_output=True, text=True)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_the_type_checker_finds_nothing_in_ingest_assistant_and_ui():
+    """mypy, configured in pyproject.toml ([tool.mypy]: every function typed)."""
+    mypy = Path(sys.executable).with_name("mypy")
+    result = subprocess.run([str(mypy)], cwd=ROOT, capture_output=True, text=True)
     assert result.returncode == 0, result.stdout + result.stderr
 
 

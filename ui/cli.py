@@ -5,12 +5,15 @@ from __future__ import annotations
 import json
 import sys
 from contextlib import contextmanager
-from typing import Callable, Iterator, NoReturn
+from typing import TYPE_CHECKING, Callable, Iterator, NoReturn
 
 import click
 from rich.console import Console
 
 from ingest import IngestError, StoreUnavailable, enforce_offline
+
+if TYPE_CHECKING:
+    from assistant import AnswerProgress, Enclave, User
 
 # Exit codes are part of the public contract: scripts rely on them.
 EXIT_OK = 0
@@ -26,8 +29,9 @@ def fail(message: str, code: int = EXIT_UNAVAILABLE) -> NoReturn:
 
 
 @contextmanager
-def opened_enclave(warm_parsers: bool = False) -> Iterator["object"]:
+def opened_enclave(*, read_only: bool, warm_parsers: bool = False) -> Iterator[Enclave]:
     """Load settings and open the store and models, turning start-up problems into one clear line.
+    read_only: a command that changes no document (no parse workers, no repair).
     warm_parsers: start the parse workers while the models load (commands that ingest)."""
     from assistant import AssistantError, load_assistant_settings, open_enclave
     from ingest import load_settings
@@ -36,7 +40,8 @@ def opened_enclave(warm_parsers: bool = False) -> Iterator["object"]:
         ingest_settings = load_settings()
         assistant_settings = load_assistant_settings()
         with stderr.status("loading the embedding model and the document store…"):
-            enclave = open_enclave(ingest_settings, assistant_settings, warm_parsers=warm_parsers)
+            enclave = open_enclave(ingest_settings, assistant_settings, read_only=read_only,
+                                   warm_parsers=warm_parsers)
     except (IngestError, AssistantError) as exc:
         fail(str(exc))
     try:
@@ -45,7 +50,8 @@ def opened_enclave(warm_parsers: bool = False) -> Iterator["object"]:
         enclave.close()
 
 
-def current_user():
+def cli_user() -> User:
+    """Whoever runs the command line: an admin, named by their login (they can read the data folder anyway)."""
     import getpass
 
     from assistant import User
@@ -68,11 +74,11 @@ def main() -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print per-file results as a JSON list.")
 def ingest(paths: tuple[str, ...], sync: bool, groups: tuple[str, ...], as_json: bool) -> None:
     """Parse, chunk, embed and store files or folders (recursively)."""
-    from ingest.pipeline.ingestor import summarize
+    from ingest import summarize
 
-    with opened_enclave(warm_parsers=True) as enclave:
-        results = run_batch(lambda progress: enclave.ingestor.ingest(
-            paths, groups=groups, user=current_user().name, sync=sync, progress=progress
+    with opened_enclave(read_only=False, warm_parsers=True) as enclave:
+        results = run_batch(lambda progress: enclave.ingest(
+            paths, cli_user(), groups=groups, sync=sync, progress=progress
         ))
     report_batch(results, as_json, summarize(results))
 
@@ -89,12 +95,12 @@ def reindex(documents: tuple[str, ...], everything: bool, as_json: bool) -> None
     """
     if bool(documents) == everything:
         raise click.UsageError("name the documents to re-index, or give --all (not both)")
-    with opened_enclave(warm_parsers=True) as enclave:
-        ingestor, user = enclave.ingestor, current_user().name
+    with opened_enclave(read_only=False, warm_parsers=True) as enclave:
+        user = cli_user()
         if everything:
-            results = run_batch(lambda progress: ingestor.reindex_all(user=user, progress=progress))
+            results = run_batch(lambda progress: enclave.reindex_all(user, progress=progress))
         else:
-            results = run_batch(lambda progress: ingestor.reindex(documents, user=user, progress=progress))
+            results = run_batch(lambda progress: enclave.reindex(documents, user, progress=progress))
     failed = sum(r.status == "failed" for r in results)
     report_batch(results, as_json, f"{len(results)} documents: {len(results) - failed} re-indexed, {failed} failed")
 
@@ -129,9 +135,9 @@ def search(query: str, k: int, method: str | None, as_json: bool) -> None:
     """Retrieval only, no LLM: the top passages for QUERY."""
     from assistant import AssistantError
 
-    with opened_enclave() as enclave:
+    with opened_enclave(read_only=True) as enclave:
         try:
-            passages = enclave.assistant.search(query, current_user(), k=k, method=method)
+            passages = enclave.assistant.search(query, cli_user(), k=k, method=method)
         except AssistantError as exc:
             fail(str(exc))
     if as_json:
@@ -163,16 +169,16 @@ def ask(question: str, as_json: bool) -> None:
     """
     from assistant import AssistantError
 
-    with opened_enclave() as enclave:
+    with opened_enclave(read_only=True) as enclave:
         try:
-            stream = enclave.assistant.ask(question, current_user())
+            stream = enclave.assistant.ask(question, cli_user())
             if as_json:
                 answer = stream.read()
             else:
                 for text in stream:
                     click.echo(text, nl=False)
                 click.echo()
-                answer = stream.answer
+                answer = stream.read()  # the stream has ended: the checked answer
         except AssistantError as exc:
             if not as_json:
                 click.echo()
@@ -202,8 +208,8 @@ def ask(question: str, as_json: bool) -> None:
 @click.argument("documents", nargs=-1, required=True)
 def remove(documents: tuple[str, ...]) -> None:
     """Delete stored documents by id, file name or path."""
-    with opened_enclave() as enclave:
-        results = enclave.ingestor.remove(documents)
+    with opened_enclave(read_only=False) as enclave:
+        results = enclave.remove(documents, cli_user())
     for r in results:
         click.echo(f"{r.status} {r.path}" + (f": {r.reason}" if r.reason else ""))
     sys.exit(EXIT_FAILED_FILES if any(r.status == "failed" for r in results) else EXIT_OK)
@@ -213,8 +219,8 @@ def remove(documents: tuple[str, ...]) -> None:
 @click.option("--json", "as_json", is_flag=True)
 def documents(as_json: bool) -> None:
     """List stored documents."""
-    with opened_enclave() as enclave:
-        records = enclave.ingestor.documents()
+    with opened_enclave(read_only=True) as enclave:
+        records = enclave.documents()
     if as_json:
         click.echo(json.dumps([r.__dict__ for r in records], ensure_ascii=False, indent=2, default=list))
         return
@@ -269,8 +275,8 @@ def eval_beir(dataset_dir: str, split: str, method: str, fusion: str | None, lim
 
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-    from assistant import AssistantError, load_assistant_settings
-    from assistant.evaluation import QueryProgress, evaluate_beir
+    from assistant import AssistantError, QueryProgress, evaluate_beir, load_assistant_settings
+    from ingest import Progress as IngestEvent
     from ingest import load_settings
     from ui.progress import IngestProgress
 
@@ -280,7 +286,7 @@ def eval_beir(dataset_dir: str, split: str, method: str, fusion: str | None, lim
     shown = ExitStack()  # the bars on screen now: the ingest bars while ingesting, then the query bar
     phase = {"ingest": False, "queries": False}
 
-    def show(event) -> None:
+    def show(event: QueryProgress | IngestEvent) -> None:
         if isinstance(event, QueryProgress):
             if not phase["queries"]:
                 shown.close()
@@ -348,16 +354,16 @@ def eval_answers(answer_set: str, limit: int | None, details: str | None, as_jso
     bar = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                    console=stderr)
 
-    def answered(event) -> None:
+    def answered(event: AnswerProgress) -> None:
         bar.update(bar.task_ids[0], completed=event.done)
         if out is not None and event.result is not None:  # line by line: an interrupted run keeps what it asked
             out.write(json.dumps(event.result.to_json(), ensure_ascii=False) + "\n")
             out.flush()
 
     try:
-        with opened_enclave() as enclave, bar:
+        with opened_enclave(read_only=True) as enclave, bar:
             bar.add_task("questions", total=len(questions))
-            report = evaluate_answers(enclave.assistant, questions, current_user(), progress=answered)
+            report = evaluate_answers(enclave.assistant, questions, cli_user(), progress=answered)
     finally:
         if out is not None:
             out.close()

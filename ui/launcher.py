@@ -83,7 +83,7 @@ def run_stack(settings: UISettings, with_llm: bool = True) -> int:
             return 0
 
 
-def _interrupt(signum, frame) -> None:
+def _interrupt(signum: int, frame: object) -> None:
     raise KeyboardInterrupt
 
 

@@ -13,7 +13,7 @@ from rich.progress import (
     TimeRemainingColumn,
 )
 
-from ingest.models import Progress as IngestEvent
+from ingest import Progress as IngestEvent
 
 
 class IngestProgress:
@@ -41,7 +41,7 @@ class IngestProgress:
         self._bars.start()
         return self
 
-    def __exit__(self, *exc) -> None:
+    def __exit__(self, *exc: object) -> None:
         self._bars.stop()
 
     def __call__(self, event: IngestEvent) -> None:

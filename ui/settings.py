@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from pydantic import Field, ValidationError
 from pydantic_settings import SettingsConfigDict
 
@@ -18,7 +20,7 @@ class UISettings(LLMServerSettings):
     app_port: int = Field(8501, ge=1, le=65535)
 
 
-def load_ui_settings(**overrides) -> UISettings:
+def load_ui_settings(**overrides: Any) -> UISettings:
     try:
         return UISettings(**overrides)
     except ValidationError as exc:

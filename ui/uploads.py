@@ -8,14 +8,13 @@ import uuid
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Callable, Iterable, Sequence
 
-from ingest import DiskFull, FileResult, IngestError, ensure_free_space
-# MAX_NAME_BYTES is imported for callers: the limit uploads are held to.
-from ingest.parsing.file_names import MAX_NAME_BYTES, clean_file_name  # noqa: F401
+from assistant import AssistantError
+from ingest import DiskFull, FileResult, IngestError, clean_file_name, ensure_free_space
 from ui.errors import UIError
 
-if TYPE_CHECKING:  # the pipeline module loads the embedding stack: too heavy for a type
-    from ingest import Ingestor
-    from ingest.pipeline.jobs import BatchStatus
+if TYPE_CHECKING:  # these load the embedding stack: too heavy for a type
+    from assistant import Enclave, User
+    from ingest import BatchStatus
 
 class UnsafeFileName(UIError):
     """An uploaded file's name cannot be used as a file name under the originals folder."""
@@ -85,14 +84,14 @@ class BackgroundIngest:
     def running(self) -> bool:
         return self._thread is not None and self._thread.is_alive()
 
-    def start(self, ingestor: "Ingestor", lock: threading.Lock, paths: list[Path], groups: tuple[str, ...],
-              user: str) -> bool:
+    def start(self, enclave: Enclave, lock: threading.Lock, paths: list[Path], groups: tuple[str, ...],
+              user: User) -> bool:
         """Start ingesting; False when a batch is already running."""
-        return self._start_work("Ingestion", lock, lambda: ingestor.ingest(paths, groups=groups, user=user))
+        return self._start_work("Ingestion", lock, lambda: enclave.ingest(paths, user, groups=groups))
 
-    def start_reindex(self, ingestor: "Ingestor", lock: threading.Lock, keys: Sequence[str], user: str) -> bool:
+    def start_reindex(self, enclave: Enclave, lock: threading.Lock, keys: Sequence[str], user: User) -> bool:
         """Start re-indexing these stored documents from their kept files; False when a batch is already running."""
-        return self._start_work("Re-indexing", lock, lambda: ingestor.reindex(keys, user=user))
+        return self._start_work("Re-indexing", lock, lambda: enclave.reindex(keys, user))
 
     def _start_work(self, what: str, lock: threading.Lock, work: Callable[[], object]) -> bool:
         if self.running():
@@ -102,7 +101,7 @@ class BackgroundIngest:
             try:
                 with lock:
                     work()
-            except IngestError as exc:
+            except (IngestError, AssistantError) as exc:
                 self.error = f"{what} stopped: {exc}"
 
         self.error = None
@@ -115,7 +114,7 @@ class BackgroundIngest:
             self._thread.join(timeout)
 
 
-def summarize_batch(batch: "BatchStatus") -> str:
+def summarize_batch(batch: BatchStatus) -> str:
     counts = {s: sum(f.status == s for f in batch.files) for s in ("added", "updated", "unchanged", "failed")}
     line = f"{len(batch.files)} files: {counts['added']} added, {counts['unchanged']} unchanged, {counts['failed']} failed"
     return line + (f", {counts['updated']} updated" if counts["updated"] else "")

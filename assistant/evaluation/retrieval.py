@@ -11,6 +11,7 @@ import hashlib
 import json
 import shutil
 import time
+from contextlib import closing
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable, Sequence
@@ -26,7 +27,7 @@ from ingest import IngestError, IngestSettings, load_settings
 
 if TYPE_CHECKING:
     from assistant.reranking import Reranker
-    from ingest import Ingestor, Progress
+    from ingest import Components, Progress
 
 METHODS = ("dense", "sparse", "hybrid", "rerank")  # rerank: hybrid, then the re-ranking stage
 FUSIONS = ("rrf", "dbsf")  # what Qdrant fuses hybrid prefetches with (ingest/store)
@@ -112,7 +113,7 @@ def evaluate_beir(
     rerank_settings = (assistant_settings or _load_assistant_settings()) if method == "rerank" else None
     reranker = _open_reranker(rerank_settings) if rerank_settings is not None else None  # before the long ingest
     try:
-        ingestor, index = prepare_index(dataset, Path(dataset_dir), eval_settings, notify)
+        parts, index = prepare_index(dataset, Path(dataset_dir), eval_settings, notify)
     except BaseException:
         if reranker is not None:
             reranker.close()
@@ -121,20 +122,20 @@ def evaluate_beir(
     try:
         if fusion is not None:
             # Both store backends read `fusion` at each hybrid query; this changes only the evaluation's store.
-            ingestor.store.fusion = fusion  # type: ignore[attr-defined]
-        fused_by = str(getattr(ingestor.store, "fusion", "rrf"))
-        retriever = Retriever(ingestor.embedder, ingestor.sparse, ingestor.store, reranker=reranker,
+            parts.store.fusion = fusion
+        fused_by = parts.store.fusion
+        retriever = Retriever(parts.embedder, parts.sparse, parts.store, reranker=reranker,
                               rerank_candidates=candidates)
         started = time.perf_counter()
         run = run_queries(retriever, dataset.queries, "hybrid" if method == "rerank" else method, notify)
         elapsed = time.perf_counter() - started
-        chunks = ingestor.store.count()
+        chunks = parts.store.count()
     finally:
         try:
             if reranker is not None:
                 reranker.close()
         finally:
-            ingestor.close()
+            parts.close()
     figures = evaluate_run(run, dataset.qrels)
     return EvalReport(
         dataset=dataset.name, split=split, method=method,
@@ -159,9 +160,11 @@ def _open_reranker(settings: AssistantSettings) -> "Reranker":
     """The configured reranker; the embedded one when ENCLAVE_RERANK is off, so `--method rerank` always measures
     a re-ranking stage."""
     try:
-        return open_reranker(settings, mode=settings.rerank if settings.rerank != "off" else "embedded")
+        reranker = open_reranker(settings, mode=settings.rerank if settings.rerank != "off" else "embedded")
     except AssistantError as exc:
         raise EvaluationError(str(exc)) from exc
+    assert reranker is not None  # only mode "off" opens none
+    return reranker
 
 
 # -- dataset and index ------------------------------------------------------------------------------------------
@@ -226,45 +229,50 @@ class IndexState:
 
 def prepare_index(
     dataset: BeirDataset, folder: Path, settings: IngestSettings, notify: EvalProgress
-) -> tuple["Ingestor", IndexState]:
-    """Open the dataset's collection, ingesting the corpus unless the stored fingerprint says it is current."""
-    from ingest import TextRecord
+) -> tuple["Components", IndexState]:
+    """Open the dataset's collection, ingesting the corpus unless the stored fingerprint says it is current.
+    The components come back open, for a retriever; the caller closes them."""
+    from ingest import Ingestor, TextRecord
 
     fingerprint_path = settings.data_dir / FINGERPRINT_FILE
     stored = _read_fingerprint(fingerprint_path)
     started = time.perf_counter()
-    ingestor = _open(settings)
-    wanted = fingerprint_for(folder / "corpus.jsonl", settings, sparse_signature(ingestor.sparse))
+    parts = _open(settings)
+    wanted = fingerprint_for(folder / "corpus.jsonl", settings, sparse_signature(parts.sparse))
     current = stored is not None and all(stored.get(key) == value for key, value in wanted.items())
-    if current and len(ingestor.documents()) == stored.get("documents"):
-        return ingestor, IndexState(reused=True, seconds=time.perf_counter() - started)
-    if stored is not None and stored.get("index") != wanted["index"]:
-        # Chunking or vectors changed: unchanged records would be skipped with stale vectors. Start over.
-        ingestor = _start_over(ingestor, settings)
+    if stored is not None and current and len(parts.documents()) == stored.get("documents"):
+        return parts, IndexState(reused=True, seconds=time.perf_counter() - started)
     try:
+        if stored is not None and stored.get("index") != wanted["index"]:
+            # Chunking or vectors changed: unchanged records would be skipped with stale vectors. Start over.
+            parts = _start_over(parts, settings)
         fingerprint_path.unlink(missing_ok=True)  # an interrupted ingest must not look complete
         records = [TextRecord(key=d.doc_id, name=d.doc_id, title=d.title, text=d.text) for d in dataset.corpus]
-        ingestor.ingest_records(records, groups=("beir",), user="beir-eval", progress=notify)
-        stale = {r.name for r in ingestor.documents()} - {d.doc_id for d in dataset.corpus}
-        if stale:
-            ingestor.remove(sorted(stale))
-        wanted["documents"] = len(ingestor.documents())
+        with closing(Ingestor(parts)) as ingestor:  # records need no parse workers: none start
+            ingestor.ingest_records(records, groups=("beir",), user="beir-eval", progress=notify)
+            stale = {r.name for r in parts.documents()} - {d.doc_id for d in dataset.corpus}
+            if stale:
+                ingestor.remove(sorted(stale))
+        wanted["documents"] = len(parts.documents())
         fingerprint_path.write_text(json.dumps(wanted, indent=2))
     except IngestError as exc:
-        ingestor.close()
+        parts.close()
         raise EvaluationError(f"ingesting the corpus of {dataset.name} failed: {exc}") from exc
     except BaseException:
-        ingestor.close()
+        parts.close()
         raise
-    return ingestor, IndexState(reused=False, seconds=time.perf_counter() - started)
+    return parts, IndexState(reused=False, seconds=time.perf_counter() - started)
 
 
-def _start_over(ingestor: "Ingestor", settings: IngestSettings) -> "Ingestor":
+def _start_over(parts: "Components", settings: IngestSettings) -> "Components":
     """Drop the evaluation's index: its whole folder when the store is embedded, its documents on a server."""
     if settings.qdrant_url:
-        ingestor.remove([record.document_id for record in ingestor.documents()])
-        return ingestor
-    ingestor.close()
+        from ingest import Ingestor
+
+        with closing(Ingestor(parts)) as ingestor:
+            ingestor.remove([record.document_id for record in parts.documents()])
+        return parts
+    parts.close()
     shutil.rmtree(settings.data_dir)
     return _open(settings)
 
@@ -275,11 +283,11 @@ def sparse_signature(sparse: object) -> str:
     return f"{type(sparse).__module__}.{type(sparse).__qualname__}{params}"
 
 
-def _open(settings: IngestSettings) -> "Ingestor":
-    from ingest import open_ingestor
+def _open(settings: IngestSettings) -> "Components":
+    from ingest import open_components
 
     try:
-        return open_ingestor(settings)
+        return open_components(settings)
     except IngestError as exc:
         raise EvaluationError(f"cannot open the evaluation store under {settings.data_dir}: {exc}") from exc
 

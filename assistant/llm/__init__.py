@@ -8,7 +8,22 @@ server    the engines: llama.cpp with a GGUF file (the embedded default) and vLL
 Asking a question needs only the client; the server side loads on first use (PEP 562), as in `ingest`.
 """
 
+from typing import TYPE_CHECKING
+
 from assistant.llm.client import InlineReasoning, LLMClient, LLMDelta
+
+if TYPE_CHECKING:  # what the lazy names below are, for the type checker
+    from assistant.llm.process import find_free_port, LLMServer
+    from assistant.llm.server import (
+        ENGINES,
+        LlamaCppServer,
+        VLLMServer,
+        create_llm_server,
+        packaged_test_model,
+        provide_tiktoken_encodings,
+        run_llm_server,
+    )
+    from assistant.llm.settings import PACKAGED_MODEL_FILE, LLMServerSettings, load_llm_server_settings
 
 _LAZY = {
     "LLMServerSettings": "assistant.llm.settings",
@@ -26,7 +41,7 @@ _LAZY = {
 }
 
 
-def __getattr__(name: str):
+def __getattr__(name: str) -> object:
     if name in _LAZY:
         import importlib
 

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any, Literal, NoReturn
+from typing import TYPE_CHECKING, Any, Literal, NoReturn, cast
 
-import httpx
 import openai
 
 from assistant.errors import AssistantError, LLMUnavailable
+
+if TYPE_CHECKING:
+    from openai.types.chat import ChatCompletionMessageParam
 
 REASONING_EFFORTS = ("", "low", "medium", "high")
 
@@ -36,7 +38,7 @@ class LLMClient:
     """Talks the OpenAI chat API. Knows nothing about which server is behind the URL."""
 
     def __init__(self, base_url: str, model: str = "", api_key: str = "not-needed", timeout: float = 600,
-                 http_client: httpx.Client | None = None, reasoning_effort: str = "") -> None:
+                 reasoning_effort: str = "") -> None:
         """reasoning_effort: sent with each request when set (gpt-oss on vLLM); llama.cpp ignores it."""
         if reasoning_effort not in REASONING_EFFORTS:
             raise ValueError(f"reasoning_effort must be one of {REASONING_EFFORTS}, not {reasoning_effort!r}")
@@ -44,7 +46,7 @@ class LLMClient:
         self.reasoning_effort = reasoning_effort
         self._model = model
         self._client = openai.OpenAI(
-            base_url=base_url, api_key=api_key, timeout=timeout, max_retries=0, http_client=http_client
+            base_url=base_url, api_key=api_key, timeout=timeout, max_retries=0
         )
 
     @property
@@ -62,8 +64,8 @@ class LLMClient:
         inline = InlineReasoning()
         try:
             with self._client.chat.completions.create(
-                model=self.model, messages=messages, max_tokens=max_tokens, temperature=temperature, stream=True,
-                **self._options(),
+                model=self.model, messages=_typed(messages), max_tokens=max_tokens, temperature=temperature,
+                stream=True, reasoning_effort=self._reasoning_effort(),
             ) as stream:  # fmt: skip
                 for event in stream:
                     if not event.choices:
@@ -89,8 +91,8 @@ class LLMClient:
         surrounding space stripped. "" when the model said nothing, e.g. it spent max_tokens on reasoning."""
         try:
             response = self._client.chat.completions.create(
-                model=self.model, messages=messages, max_tokens=max_tokens, temperature=temperature,
-                **self._options(),
+                model=self.model, messages=_typed(messages), max_tokens=max_tokens, temperature=temperature,
+                reasoning_effort=self._reasoning_effort(),
             )  # fmt: skip
         except (openai.APIConnectionError, openai.APIStatusError) as exc:
             self._raise_wrapped(exc)
@@ -100,9 +102,9 @@ class LLMClient:
         deltas = [*inline.feed(response.choices[0].message.content or ""), *inline.finish()]
         return "".join(d.text for d in deltas if d.kind == "text").strip()
 
-    def _options(self) -> dict[str, Any]:
+    def _reasoning_effort(self) -> Any:
         # Sent only when set: a server that validates strictly never sees a field it was not configured for.
-        return {"reasoning_effort": self.reasoning_effort} if self.reasoning_effort else {}
+        return self.reasoning_effort or openai.omit
 
     def _raise_wrapped(self, exc: openai.APIConnectionError | openai.APIStatusError) -> NoReturn:
         if isinstance(exc, openai.APIConnectionError):
@@ -228,3 +230,8 @@ def _merged(pieces: list[LLMDelta]) -> list[LLMDelta]:
         else:
             merged.append(piece)
     return merged
+
+
+def _typed(messages: list[dict]) -> list[ChatCompletionMessageParam]:
+    """Our messages ({"role", "content"} dicts) as the OpenAI client types them."""
+    return cast("list[ChatCompletionMessageParam]", messages)

@@ -3,6 +3,8 @@ listens, how many threads. The client's side (the URL it talks to) is in Assista
 
 from __future__ import annotations
 
+from typing import Any
+
 import os
 from pathlib import Path
 
@@ -36,7 +38,7 @@ class LLMServerSettings(BaseSettings):
         return self.llm_model_path or self.models_dir / PACKAGED_MODEL_FILE
 
 
-def load_llm_server_settings(**overrides) -> LLMServerSettings:
+def load_llm_server_settings(**overrides: Any) -> LLMServerSettings:
     try:
         return LLMServerSettings(**overrides)
     except ValidationError as exc:

@@ -8,7 +8,13 @@ stopwords     the stop-word lists the sparse encoder knows
 The dense encoder loads numpy and its runtime, so it loads on first use (PEP 562), as in `ingest`.
 """
 
+from typing import TYPE_CHECKING
+
 from ingest.encoders.sparse import SparseEncoder
+
+if TYPE_CHECKING:  # what the lazy names below are, for the type checker
+    from ingest.encoders.dense import Embedder
+    from ingest.encoders.dense_export import BACKEND_PACKAGES, BACKENDS
 
 _LAZY = {
     "BACKENDS": "ingest.encoders.dense_export",
@@ -17,7 +23,7 @@ _LAZY = {
 }
 
 
-def __getattr__(name: str):
+def __getattr__(name: str) -> object:
     if name in _LAZY:
         import importlib
 

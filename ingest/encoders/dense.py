@@ -63,8 +63,13 @@ class Embedder:
                 "point it at a local model folder or leave it empty for the packaged model"
             ) from exc
         self.tokenizer = model.tokenizer
-        self.max_tokens = int(model.max_seq_length)
-        self.dimension = int(model.get_embedding_dimension())
+        max_tokens, dimension = model.max_seq_length, model.get_embedding_dimension()
+        if max_tokens is None or dimension is None:
+            raise SettingsError(
+                f"ENCLAVE_EMBEDDING_MODEL: the model at {model_path!r} does not state its input length or vector size: "
+                "use a sentence-transformers model that does, or leave it empty for the packaged model"
+            )
+        self.max_tokens, self.dimension = int(max_tokens), int(dimension)
 
         def run(texts: list[str]) -> np.ndarray:
             return model.encode(texts, batch_size=self.batch_size, normalize_embeddings=True, convert_to_numpy=True)

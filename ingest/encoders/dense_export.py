@@ -16,7 +16,7 @@ import time
 import warnings
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
-from typing import Callable, Iterable
+from typing import Any, Callable, Iterable, Iterator
 
 import numpy as np
 
@@ -93,7 +93,7 @@ def pooling_mode(source: Path) -> str:
     )
 
 
-def max_tokens_of(source: Path, tokenizer) -> int:
+def max_tokens_of(source: Path, tokenizer: Any) -> int:
     config_file = source / "sentence_bert_config.json"
     if config_file.is_file():
         limit = json.loads(config_file.read_text()).get("max_seq_length")
@@ -217,7 +217,7 @@ def _export(source: Path, backend: str, pooling: str, work: Path) -> list[str]:
 
 
 @contextlib.contextmanager
-def _quiet_root_logger():
+def _quiet_root_logger() -> Iterator[None]:
     """ONNX Runtime's quantizer logs advice through the root logger, which would also install a root handler
     (logging.basicConfig) for the whole process. A NullHandler for the duration prevents both."""
     import logging
@@ -247,7 +247,7 @@ def _export_onnx(source: Path, pooling: str, target: Path) -> None:
             super().__init__()
             self.model = model
 
-        def forward(self, input_ids, attention_mask, token_type_ids):
+        def forward(self, input_ids: Any, attention_mask: Any, token_type_ids: Any) -> Any:
             hidden = self.model(
                 input_ids=input_ids, attention_mask=attention_mask, token_type_ids=token_type_ids
             ).last_hidden_state
@@ -281,7 +281,7 @@ def _calibration_texts(count: int = 300) -> list[str]:
     return [paragraphs[i] for i in rng.choice(len(paragraphs), min(count, len(paragraphs)), replace=False)]
 
 
-def _quantize_openvino(model, source: Path):
+def _quantize_openvino(model: Any, source: Path) -> Any:
     """Static int8 (weights and activations). The FFN output projections stay fp32: their inputs have outliers."""
     import nncf
     from transformers import AutoTokenizer

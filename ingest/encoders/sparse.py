@@ -158,20 +158,20 @@ class SparseEncoder:
 
     # -- steps ----------------------------------------------------------------------------------------------
 
-    def _terms(self, words: list[str], codes: list[str], languages: tuple[str, ...]) -> tuple[Counter, int]:
+    def _terms(self, words: list[str], codes: list[str], languages: tuple[str, ...]) -> tuple[Counter[str], int]:
         """Term counts (namespaced strings) and the document length used for normalisation."""
         stop = set().union(*(STOPWORDS.get(lang, ()) for lang in languages))
         content = [w for w in words if w not in stop]
         if not content and not codes:
             content = words  # a query made only of stop words ("to be or not to be") still searches for them
-        terms: Counter = Counter()
+        terms: Counter[str] = Counter()  # counts are fractional where languages disagree on a stem
         stems_by_language = [_stemmer(lang).stemWords(content) for lang in languages if lang in _SNOWBALL]
         for i, word in enumerate(content):
             terms[_SURFACE + word] += 1
             stems = {stems[i] for stems in stems_by_language}
             for stem in stems:
                 # Several languages may disagree on a word's stem: share one count among them.
-                terms[_STEM + stem] += 1 / len(stems)
+                terms[_STEM + stem] += 1 / len(stems)  # type: ignore[assignment]  # Counter holds floats too
         for code in codes:
             terms[_CODE_NS + code] += 1
         return terms, len(content)

@@ -14,6 +14,8 @@ Importing the package loads neither unstructured nor spaCy (the parse workers go
 them when a file is parsed, and the patches, which need them at once, load on first use (PEP 562), as in `ingest`.
 """
 
+from typing import TYPE_CHECKING
+
 from ingest.parsing.chunking import ChunkingOptions, chunk_document, context_header, count_tokens, load_tokenizer
 from ingest.parsing.detection import FileType, decode_text, detect_file_type, read_text
 from ingest.parsing.elements import detect_language
@@ -21,12 +23,15 @@ from ingest.parsing.file_names import MAX_NAME_BYTES, clean_file_name
 from ingest.parsing.partitioning import parse_file
 from ingest.parsing.sentences import load_light_pipeline
 
+if TYPE_CHECKING:  # what the lazy names below are, for the type checker
+    from ingest.parsing.library_patches import install_patches
+
 _LAZY = {
     "install_patches": "ingest.parsing.library_patches",
 }
 
 
-def __getattr__(name: str):
+def __getattr__(name: str) -> object:
     if name in _LAZY:
         import importlib
 

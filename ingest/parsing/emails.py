@@ -7,7 +7,7 @@ import mimetypes
 import tempfile
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Callable, Iterator
+from typing import Any, Callable, Iterator
 
 from ingest.errors import DocumentError
 from ingest.models import Element, ParsedDocument
@@ -122,7 +122,7 @@ def _eml_attachments(path: str) -> Iterator[Attachment]:
             yield Attachment(name, part.get_payload(decode=True) or b"")
 
 
-def _mime_attachment_parts(part, in_related: bool = False) -> Iterator:
+def _mime_attachment_parts(part: Any, in_related: bool = False) -> Iterator[Any]:  # email.message.EmailMessage
     """Parts that are attachments, not the body: marked as attachments or named files, and attached messages.
     Files inside multipart/related (the pictures an HTML body shows) belong to the body's layout."""
     for child in part.iter_parts():

@@ -21,7 +21,6 @@ from __future__ import annotations
 import functools
 import importlib
 from importlib.metadata import PackageNotFoundError, version
-from types import ModuleType
 from typing import Any, Callable
 
 from ingest.errors import IngestError
@@ -63,9 +62,9 @@ def install_patches() -> None:
         plain_text.is_possible_narrative_text = _narrative_if_long_prose(plain_text.is_possible_narrative_text)
 
 
-def _library_modules() -> dict[str, ModuleType]:
+def _library_modules() -> dict[str, Any]:  # modules, typed loosely: we set names mypy cannot see
     """The modules patched, once each of the names replaced is found callable in them."""
-    modules: dict[str, ModuleType] = {}
+    modules: dict[str, Any] = {}
     missing = []
     for module_name, name in PATCHED:
         if module_name not in modules:

@@ -32,7 +32,7 @@ _batches_enabled = False  # see enable_batches
 
 
 @functools.lru_cache(maxsize=1)
-def load_light_pipeline():
+def load_light_pipeline() -> Any:
     import spacy
 
     nlp = spacy.load(MODEL, exclude=_DROPPED)  # tok2vec + tagger: the POS tags the verb test reads

@@ -5,18 +5,21 @@ parse_pool    the parse worker processes, forked from a server that loaded the p
 parse_server  what that fork server imports (the one module that does work when imported)
 worker        the job a parse worker runs for one file: parse, chunk
 writer        embeds parsed documents' chunks in batches, writes them to the store, commits them to the registry
-registry      which documents are stored, at which version; the truth about what is complete
 jobs          the ingestion log: each batch's per-file status, kept on disk
 sources       where documents come from: files and folders, texts as records, and their stable ids
 
 The Ingestor opens the store and loads the encoders, so it loads on first use (PEP 562), as in `ingest`.
 """
 
+from typing import TYPE_CHECKING
+
 from ingest.pipeline.jobs import BatchStatus, FileStatus, JobLog
 from ingest.pipeline.parse_pool import ParsePool
-from ingest.pipeline.registry import Registry
 from ingest.pipeline.sources import RECORD_SOURCE, TextRecord, collect_files, document_id_for
 from ingest.pipeline.worker import ParseOutcome, parse_and_chunk, warm_up
+
+if TYPE_CHECKING:  # what the lazy names below are, for the type checker
+    from ingest.pipeline.ingestor import Ingestor, open_ingestor, summarize
 
 _LAZY = {
     "Ingestor": "ingest.pipeline.ingestor",
@@ -25,7 +28,7 @@ _LAZY = {
 }
 
 
-def __getattr__(name: str):
+def __getattr__(name: str) -> object:
     if name in _LAZY:
         import importlib
 
@@ -41,7 +44,6 @@ __all__ = [
     "JobLog",
     "ParseOutcome",
     "ParsePool",
-    "Registry",
     "TextRecord",
     "collect_files",
     "document_id_for",

@@ -10,15 +10,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable, Iterator, Sequence
 
-from ingest.encoders.dense import Embedder
-from ingest.encoders.sparse import SparseEncoder
+from ingest.components import Components, open_components
 from ingest.errors import DiskFull, DocumentError, FileTooLarge
 from ingest.hashing import hash_file
 from ingest.models import DocumentRecord, FileResult, Progress, ProgressCallback
 from ingest.parsing.chunking import ChunkingOptions
 from ingest.pipeline.jobs import JobLog
 from ingest.pipeline.parse_pool import ParsePool
-from ingest.pipeline.registry import Registry
 from ingest.pipeline.sources import (
     RECORD_SOURCE,
     TextRecord,
@@ -30,7 +28,6 @@ from ingest.pipeline.sources import (
 from ingest.pipeline.worker import ParseOutcome, parse_and_chunk
 from ingest.pipeline.writer import ChunkWriter, PendingDocument
 from ingest.settings import IngestSettings
-from ingest.store import Store
 
 DEFAULT_GROUPS = ("everyone",)
 
@@ -46,20 +43,22 @@ class _Job:
 
 
 class Ingestor:
-    """Owns one store, one registry and the embedding models; ingests, re-indexes, removes and lists documents."""
+    """Ingests, re-indexes, removes and lists documents, with the components it is handed (models, store, registry)
+    and parse workers of its own; keeps the ingestion log."""
 
-    def __init__(self, settings: IngestSettings, store: Store, embedder: Embedder, sparse: SparseEncoder,
-                 parse_pool: ParsePool | None = None) -> None:
-        self.settings = settings
+    def __init__(self, components: Components, parse_pool: ParsePool | None = None,
+                 owns_components: bool = False) -> None:
+        """owns_components: close the components with the Ingestor (when it built them: see `open_ingestor`)."""
+        self.components = components
+        self.settings = settings = components.settings
+        self.store, self.embedder, self.sparse = components.store, components.embedder, components.sparse
+        self.registry = components.registry
         self.parse_pool = parse_pool or ParsePool(settings.parse_workers)
-        self.store = store
-        self.embedder = embedder
-        self.sparse = sparse
-        self.registry = Registry(settings.registry_path)
         self.jobs = JobLog(settings.data_dir / "jobs.sqlite3")
+        self._owns_components = owns_components
         self._options = ChunkingOptions(
             tokenizer_path=settings.embedding_model_path,
-            max_tokens=min(settings.chunk_tokens, embedder.max_tokens - 2),
+            max_tokens=min(settings.chunk_tokens, self.embedder.max_tokens - 2),
             overlap_tokens=settings.chunk_overlap,
         )
         self.repair()
@@ -236,10 +235,12 @@ class Ingestor:
             self.registry.finish(document_id)
 
     def close(self) -> None:
-        self.parse_pool.close()
-        self.jobs.close()
-        self.registry.close()
-        self.store.close()
+        try:
+            self.parse_pool.close()
+            self.jobs.close()
+        finally:
+            if self._owns_components:
+                self.components.close()
 
     # -- steps ------------------------------------------------------------------------------------------------
 
@@ -369,22 +370,22 @@ __all__ = ["Ingestor", "open_ingestor", "summarize"]
 
 
 def open_ingestor(settings: IngestSettings, warm_parsers: bool = False) -> Ingestor:
-    """Load the embedding model and open the store and registry named by the settings.
+    """Load the embedding model, open the store and registry named by the settings, repair what an interrupted run
+    left behind. The Ingestor owns what it opened: closing it closes them.
 
     warm_parsers: start the parse workers first, so they import the parsers while the model loads (for a caller
     about to ingest; otherwise they start with the first batch)."""
-    from ingest.store import open_store
-
     pool = ParsePool(settings.parse_workers)
     if warm_parsers:
         pool.start()
     try:
-        embedder = Embedder(
-            settings.embedding_model_path, batch_size=settings.embedding_batch_size,
-            backend=settings.embedding_backend, cache_dir=settings.embedding_cache_dir,
-        )
-        store = open_store(settings, embedder.dimension, fusion=settings.search_fusion)
+        components = open_components(settings)
     except BaseException:
         pool.close()
         raise
-    return Ingestor(settings, store, embedder, SparseEncoder(), parse_pool=pool)
+    try:
+        return Ingestor(components, parse_pool=pool, owns_components=True)
+    except BaseException:
+        pool.close()
+        components.close()
+        raise

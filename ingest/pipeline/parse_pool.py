@@ -19,7 +19,7 @@ import os
 import threading
 from concurrent.futures import Future, ProcessPoolExecutor, as_completed
 from concurrent.futures.process import BrokenProcessPool
-from typing import Any, Callable, Iterator, Sequence, TypeVar
+from typing import Any, Callable, Generator, Sequence, TypeVar
 
 WORKER_NICENESS = 10  # Linux CFS gives a nice-10 process about a tenth of a nice-0 one's share under contention
 # A worker's own memory (what parsing a large file allocated) goes back when an app has not ingested for this long;
@@ -87,7 +87,8 @@ class ParsePool:
                 self._idle_timer.daemon = True
                 self._idle_timer.start()
 
-    def completed(self, fn: Callable[..., Any], tasks: Sequence[tuple[Key, tuple]]) -> Iterator[tuple[Key, Future]]:
+    def completed(self, fn: Callable[..., Any],
+                  tasks: Sequence[tuple[Key, tuple]]) -> Generator[tuple[Key, Future], None, None]:
         """Run `fn(*args)` for each (key, args) and yield (key, future) as each finishes, not in the order given.
 
         When a worker dies (a native crash in a parser), Python fails every task the pool still held. Each of those

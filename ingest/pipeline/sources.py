@@ -58,6 +58,7 @@ def collect_files(paths: Iterable[str | Path]) -> tuple[list[Path], list[FileRes
             files.append(path)
         else:
             missing.append(FileResult(str(raw), "failed", "no such file or folder"))
-    seen: set[Path] = set()
-    unique = [p for p in files if not (p.resolve() in seen or seen.add(p.resolve()))]
-    return unique, missing
+    first: dict[Path, Path] = {}  # each file once, as first named, in order
+    for p in files:
+        first.setdefault(p.resolve(), p)
+    return list(first.values()), missing

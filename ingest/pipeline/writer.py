@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 from ingest.disk_space import bytes_for_chunks, ensure_free_space
 from ingest.models import Chunk, DocumentRecord, FileResult, Progress, ProgressCallback, StoredChunk
 from ingest.parsing.chunking import context_header
-from ingest.pipeline.registry import Registry
+from ingest.store.registry import Registry
 from ingest.pipeline.sources import ID_NAMESPACE
 from ingest.pipeline.worker import ParseOutcome
 from ingest.settings import IngestSettings

@@ -1,4 +1,9 @@
-"""The vector store: embedded Qdrant Edge by default, a Qdrant server when ENCLAVE_QDRANT_URL is set."""
+"""Where ingestion keeps what it stored.
+
+The vector store (`Store`): embedded Qdrant Edge by default (`_edge`), a Qdrant server when ENCLAVE_QDRANT_URL is
+set (`_server`), both behind one protocol (`_base`) and one point layout (`_points`).
+The registry (`Registry`, SQLite): which documents are stored, at which version; the truth about what is complete.
+"""
 
 from __future__ import annotations
 
@@ -7,8 +12,9 @@ from ingest.settings import IngestSettings
 from ingest.store._base import DENSE, SPARSE, SearchMethod, Store
 from ingest.store._edge import EdgeStore
 from ingest.store._server import QdrantServerStore
+from ingest.store.registry import Registry
 
-__all__ = ["DENSE", "SPARSE", "EdgeStore", "QdrantServerStore", "SearchMethod", "Store", "open_store"]
+__all__ = ["DENSE", "SPARSE", "EdgeStore", "QdrantServerStore", "Registry", "SearchMethod", "Store", "open_store"]
 
 
 def open_store(settings: IngestSettings, dimension: int, fusion: str = "rrf") -> Store:

@@ -13,6 +13,8 @@ SearchMethod = str  # "dense" | "sparse" | "hybrid"
 
 
 class Store(Protocol):
+    fusion: str  # how hybrid search fuses its dense and lexical results, "rrf" or "dbsf"; read at each query
+
     def upsert(self, points: Sequence[StoredChunk]) -> None:
         """Write chunks with their vectors. Durable once this returns."""
 

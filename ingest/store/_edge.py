@@ -140,7 +140,7 @@ class EdgeStore:
             self._call("flush", lambda shard: shard.flush())  # durable once we return, not just in the WAL
 
     def delete_document(self, document_id: str, keep_version: int | None = None) -> None:
-        must_not = [] if keep_version is None else [_match("version", keep_version)]
+        must_not: list[Any] = [] if keep_version is None else [_match("version", keep_version)]
         selector = E.Filter(must=[_match("document_id", document_id)], must_not=must_not)
         with self._lock:
             self._call("delete points", lambda shard: shard.update(E.UpdateOperation.delete_points_by_filter(selector)))
@@ -253,7 +253,7 @@ class EdgeStore:
     def _filter(flt: SearchFilter | None) -> E.Filter | None:
         if flt is None:
             return None
-        must = []
+        must: list[Any] = []
         if flt.groups is not None:
             must.append(E.FieldCondition(key="groups", match=E.MatchAny(list(flt.groups))))
         if flt.document_ids is not None:

@@ -109,7 +109,7 @@ class QdrantServerStore:
         self._call("write points", lambda c: c.upsert(self.collection, points=structs, wait=True))
 
     def delete_document(self, document_id: str, keep_version: int | None = None) -> None:
-        must_not = [] if keep_version is None else [_match("version", keep_version)]
+        must_not: list[Any] = [] if keep_version is None else [_match("version", keep_version)]
         selector = models.FilterSelector(
             filter=models.Filter(must=[_match("document_id", document_id)], must_not=must_not)
         )
@@ -165,7 +165,7 @@ class QdrantServerStore:
         if matches_nothing(flt):
             return []
         condition = _filter(flt) or models.Filter(must=[])
-        must = list(condition.must or []) + [_match("document_id", document_id)]
+        must: list[Any] = list(condition.must or []) + [_match("document_id", document_id)]
         if first is not None:
             must.append(models.FieldCondition(key="chunk_index", range=models.Range(lt=first)))
         chunks: list[Chunk] = []

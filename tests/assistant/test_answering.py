@@ -58,7 +58,7 @@ def packaged(enclave, answer_llm_server) -> Assistant:
     settings = enclave.assistant.settings.model_copy(update={"llm_base_url": answer_llm_server.base_url,
                                                              "llm_max_tokens": 160})
     llm = LLMClient(answer_llm_server.base_url, timeout=settings.llm_timeout)
-    return Assistant(settings, enclave.assistant.retriever, llm, documents=enclave.ingestor.documents)
+    return Assistant(settings, enclave.assistant.retriever, llm, documents=enclave.documents)
 
 
 # --- answers, sources, permissions ---------------------------------------------------------------------------

@@ -14,6 +14,12 @@ from ingest.settings import load_settings
 from shared_data import DOCS
 
 MEMO = "memo-supply-delivery.pdf"
+
+
+def open_original(ingestor, user, document_id):
+    return original_file(ingestor.registry.get(document_id), user, document_id)
+
+
 ADMIN = User("root", groups=("it",), is_admin=True)
 FINANCE = User("fiona", groups=("everyone", "finance"))
 SALES = User("sam", groups=("everyone", "sales"))
@@ -44,7 +50,7 @@ def store(tmp_path_factory):
 @pytest.mark.parametrize("user", [ADMIN, FINANCE], ids=["admin", "group member"])
 def test_an_admin_and_a_member_of_the_documents_group_get_its_file(store, user):
     ingestor, ids, kept = store
-    assert original_file(ingestor, user, ids["kept"]) == OriginalFile(
+    assert open_original(ingestor, user, ids["kept"]) == OriginalFile(
         path=kept.resolve(), name=MEMO, media_type="application/pdf", pages=1
     )
 
@@ -52,9 +58,9 @@ def test_an_admin_and_a_member_of_the_documents_group_get_its_file(store, user):
 def test_a_user_outside_the_documents_groups_and_an_unknown_id_get_the_same_refusal(store):
     ingestor, ids, _ = store
     with pytest.raises(NotAllowed) as hidden:
-        original_file(ingestor, SALES, ids["kept"])
+        open_original(ingestor, SALES, ids["kept"])
     with pytest.raises(NotAllowed) as unknown:
-        original_file(ingestor, SALES, "00000000-0000-0000-0000-000000000000")
+        open_original(ingestor, SALES, "00000000-0000-0000-0000-000000000000")
     assert str(hidden.value).replace(ids["kept"], "ID") == str(unknown.value).replace(
         "00000000-0000-0000-0000-000000000000", "ID"
     )
@@ -65,7 +71,7 @@ def test_the_refusal_comes_before_any_word_about_the_file(store):
     # A document with no file to open must not tell an outsider, by a different error, that it exists.
     ingestor, ids, _ = store
     with pytest.raises(NotAllowed):
-        original_file(ingestor, SALES, ids["text"])
+        open_original(ingestor, SALES, ids["text"])
 
 
 def test_a_document_whose_kept_file_is_gone_says_to_upload_it_again(store):
@@ -73,14 +79,14 @@ def test_a_document_whose_kept_file_is_gone_says_to_upload_it_again(store):
     doomed = kept.parent.parent / "doomed" / MEMO
     doomed.unlink()
     with pytest.raises(AssistantError, match=f"the original file of '{MEMO}' is gone: upload it again") as caught:
-        original_file(ingestor, FINANCE, ids["doomed"])
+        open_original(ingestor, FINANCE, ids["doomed"])
     assert not isinstance(caught.value, NotAllowed)
     assert str(doomed.parent) not in str(caught.value)  # only an admin, who can put it back, is told where it was
     with pytest.raises(AssistantError, match=re.escape(f"is gone (it was at {doomed.resolve()}): upload it again")):
-        original_file(ingestor, ADMIN, ids["doomed"])
+        open_original(ingestor, ADMIN, ids["doomed"])
 
 
 def test_a_document_stored_from_text_has_no_original_to_open(store):
     ingestor, ids, _ = store
     with pytest.raises(AssistantError, match="'budget-note' was stored from text, not from a file"):
-        original_file(ingestor, FINANCE, ids["text"])
+        open_original(ingestor, FINANCE, ids["text"])

@@ -15,7 +15,7 @@ from streamlit.testing.v1 import AppTest
 import ui
 from assistant import find_free_port
 from ingest import DocumentRecord
-from ingest.pipeline.registry import Registry
+from ingest.store.registry import Registry
 from ui.session import ChatTurn, turn_from_answer
 
 APP = Path(ui.__file__).with_name("app.py")

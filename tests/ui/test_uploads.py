@@ -6,7 +6,8 @@ import io
 
 import pytest
 
-from ui.uploads import MAX_NAME_BYTES, UnsafeFileName, parse_groups, safe_file_name, save_upload, save_uploads
+from ingest import MAX_NAME_BYTES
+from ui.uploads import UnsafeFileName, parse_groups, safe_file_name, save_upload, save_uploads
 
 
 @pytest.mark.parametrize(

@@ -50,11 +50,10 @@ def show_passage(citation: Citation, key: str) -> None:
 
 def show_page(citation: Citation) -> None:
     """The PDF page itself, rendered on the server for a user allowed to see the document."""
-    from assistant import original_file
     from ui.page_images import render_pdf_page
 
     try:
-        original = original_file(get_enclave().ingestor, current_user(), citation.document_id)
+        original = get_enclave().original_file(current_user(), citation.document_id)
         st.image(render_pdf_page(original.path, citation.page or 1), caption=f"{citation.document}, page {citation.page}")
     except (AssistantError, ValueError, OSError) as exc:
         st.warning(f"The page cannot be shown: {exc}", icon=":material/warning:")
@@ -132,7 +131,7 @@ history = chat_history()
 if pending_answer() is not None:  # an answer was interrupted (another question, or the page left): keep it
     stop_answer()
 st.title("Ask your documents")
-if not history and not get_enclave().ingestor.documents():
+if not history and not get_enclave().documents(current_user()):
     st.info("No documents have been added yet: add some on the Documents page, then ask here.")
 for index, turn in enumerate(history):
     show_turn(turn, index)

@@ -8,8 +8,8 @@ from typing import Sequence
 import streamlit as st
 from streamlit.runtime.uploaded_file_manager import UploadedFile
 
-from ingest import DiskFull, DocumentRecord, IngestError
-from ingest.pipeline.jobs import BatchStatus
+from assistant import AssistantError
+from ingest import BatchStatus, DiskFull, DocumentRecord, IngestError
 from ui.session import background_ingest, current_user, get_enclave, write_lock
 from ui.uploads import parse_groups, save_uploads, summarize_batch
 
@@ -37,10 +37,10 @@ def human_size(size: int) -> str:
 def ingest_uploads(files: Sequence[UploadedFile], groups: tuple[str, ...]) -> None:
     """Save the files and start ingesting them in the background; progress shows below, even after a reload."""
     enclave, user = get_enclave(), current_user()
-    saved, refused = save_uploads(((f.name, f) for f in files), enclave.ingestor.settings.originals_dir)
+    saved, refused = save_uploads(((f.name, f) for f in files), enclave.originals_dir)
     for result in refused:
         st.warning(f"{result.path}: {result.reason}", icon=":material/block:")
-    if saved and not background_ingest().start(enclave.ingestor, write_lock(), saved, groups, user.name):
+    if saved and not background_ingest().start(enclave, write_lock(), saved, groups, user):
         st.warning("Another upload is being added right now: try again when it is done.", icon=":material/hourglass:")
 
 
@@ -64,7 +64,7 @@ def show_batch(batch: BatchStatus, running: bool) -> None:
 def follow_running_batch() -> None:
     """Redrawn every second while a batch runs; when it ends, the whole page reruns to list the new documents."""
     worker = background_ingest()
-    batch = get_enclave().ingestor.jobs.latest(running=worker.running())
+    batch = get_enclave().latest_batch(running=worker.running())
     if batch is not None:
         show_batch(batch, running=worker.running())
     if not worker.running():
@@ -78,16 +78,16 @@ def show_latest_batch() -> None:
         return
     if worker.error:
         st.error(worker.error, icon=":material/error:")
-    batch = get_enclave().ingestor.jobs.latest(running=False)
+    batch = get_enclave().latest_batch(running=False)
     if batch is not None and batch.files:
         st.caption(f"Last upload or re-index, started {batch.started_at[:16].replace('T', ' ')} UTC by {batch.user}")
         show_batch(batch, running=False)
 
 
-def reindex(record: DocumentRecord) -> None:
+def reindex_document(record: DocumentRecord) -> None:
     """Parse, chunk and embed the document again from its kept file, in the background; progress shows above."""
     enclave, user = get_enclave(), current_user()
-    if not background_ingest().start_reindex(enclave.ingestor, write_lock(), [record.document_id], user.name):
+    if not background_ingest().start_reindex(enclave, write_lock(), [record.document_id], user):
         st.session_state[NOTICE_KEY] = ("warning", f"Could not re-index {record.name} now: another upload or "
                                         "re-index is running. Try again when it is done.")
 
@@ -104,8 +104,8 @@ def delete(record: DocumentRecord) -> None:
     st.session_state.pop(CONFIRM_KEY, None)
     try:
         with write_lock():
-            results = get_enclave().ingestor.remove([record.document_id])
-    except IngestError as exc:
+            results = get_enclave().remove([record.document_id], current_user())
+    except (IngestError, AssistantError) as exc:
         st.session_state[NOTICE_KEY] = ("error", f"Could not delete {record.name}: {exc}")
         return
     failed = [r for r in results if r.status == "failed"]
@@ -127,7 +127,7 @@ def show_record(record: DocumentRecord) -> None:
     ingested.text(f"{record.ingested_at[:16].replace('T', ' ')} UTC\nby {record.ingested_by}")
     refresh.button("", key=f"reindex-{record.document_id}", icon=":material/refresh:",
                    help=f"Re-index {record.name}: read its file again with the current settings",
-                   on_click=reindex, args=(record,))
+                   on_click=reindex_document, args=(record,))
     remove.button("", key=f"delete-{record.document_id}", icon=":material/delete:", help=f"Delete {record.name}",
                   on_click=ask_to_delete, args=(record.document_id,))
     if st.session_state.get(CONFIRM_KEY) == record.document_id:
@@ -139,7 +139,7 @@ def show_record(record: DocumentRecord) -> None:
 
 
 def show_library() -> None:
-    records = get_enclave().ingestor.documents()
+    records = get_enclave().documents()
     st.subheader(f"In the library ({len(records)})")
     if notice := st.session_state.pop(NOTICE_KEY, None):
         kind, message = notice

@@ -1,0 +1,61 @@
+"""The parts ingestion and retrieval share, built once from settings: the embedding model, the sparse encoder, the
+store, and the registry of stored documents.
+
+Whoever needs them is handed them: the Ingestor writes with them, the assistant's retriever searches with them.
+Opening them starts no parse worker and changes nothing in the store, so a read-only command (ask, search) opens
+only these.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ingest.encoders.dense import Embedder
+from ingest.encoders.sparse import SparseEncoder
+from ingest.models import DocumentRecord
+from ingest.settings import IngestSettings
+from ingest.store import Registry, Store, open_store
+
+
+@dataclass
+class Components:
+    """One embedding model, one sparse encoder, one store and one registry, for one data folder (or server)."""
+
+    settings: IngestSettings
+    embedder: Embedder
+    sparse: SparseEncoder
+    store: Store
+    registry: Registry
+
+    def documents(self) -> list[DocumentRecord]:
+        """Every stored document, complete ones only (the registry records a document once all its chunks are in)."""
+        return self.registry.all()
+
+    def document(self, document_id: str) -> DocumentRecord | None:
+        return self.registry.get(document_id)
+
+    def close(self) -> None:
+        try:
+            self.registry.close()
+        finally:
+            self.store.close()
+
+
+def open_components(settings: IngestSettings) -> Components:
+    """Load the embedding model, open the store and the registry the settings name.
+
+    Raises StoreBusy, StoreUnavailable, SettingsError or DiskFull as `open_store` does."""
+    embedder = Embedder(
+        settings.embedding_model_path, batch_size=settings.embedding_batch_size,
+        backend=settings.embedding_backend, cache_dir=settings.embedding_cache_dir,
+    )  # fmt: skip
+    store = open_store(settings, embedder.dimension, fusion=settings.search_fusion)
+    try:
+        registry = Registry(settings.registry_path)
+    except BaseException:
+        store.close()
+        raise
+    return Components(settings, embedder, SparseEncoder(), store, registry)
+
+
+__all__ = ["Components", "open_components"]

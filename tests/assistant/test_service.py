@@ -1,0 +1,97 @@
+"""One Enclave: components built once and shared; read-only opening starts no parse worker and writes nothing;
+writes are for admins; documents are listed within what the user may see. Real store, real embedding model."""
+
+from __future__ import annotations
+
+import shutil
+
+import pytest
+
+from assistant import AssistantError, NotAllowed, User, load_assistant_settings, open_enclave
+from ingest import load_settings
+
+ADMIN = User("root", groups=("it",), is_admin=True)
+ALICE = User("alice", groups=("everyone",))
+MALLORY = User("mallory", groups=("contractors",))
+
+
+@pytest.fixture
+def data_dir(ingested_data_dir, tmp_path):
+    """A copy of the session's ingested data folder (its store is closed), for a test that writes or breaks it."""
+    copy = tmp_path / "data"
+    shutil.copytree(ingested_data_dir, copy)
+    return copy
+
+
+def open_at(data_dir, **options):
+    return open_enclave(load_settings(data_dir=data_dir, _env_file=None), load_assistant_settings(_env_file=None),
+                        **options)
+
+
+def test_one_set_of_components_serves_the_retriever_and_the_ingestor(data_dir):
+    enclave = open_at(data_dir)
+    try:
+        retriever, parts = enclave.assistant.retriever, enclave.components
+        assert retriever.embedder is parts.embedder and retriever.sparse is parts.sparse
+        assert retriever.store is parts.store
+        assert enclave.ingestor is not None and enclave.ingestor.components is parts
+    finally:
+        enclave.close()
+
+
+def test_read_only_opens_no_parse_workers_and_leaves_an_interrupted_write_for_the_writer(data_dir):
+    """A pending mark is what a killed ingestion leaves; repairing it deletes chunks, which is a write."""
+    from ingest.store import Registry
+
+    registry = Registry(data_dir / "enclave.sqlite3")
+    [record, *_] = registry.all()
+    registry.begin(record.document_id)
+    registry.close()
+
+    enclave = open_at(data_dir, read_only=True)
+    try:
+        assert enclave.ingestor is None
+        assert enclave.components.registry.pending() == [record.document_id]
+        hits = enclave.assistant.search("bottles of water delivered", ALICE, k=3)
+        assert hits and hits[0].chunk.document_name == "memo-supply-delivery.pdf"
+        with pytest.raises(AssistantError, match="read-only"):
+            enclave.remove([record.document_id], ADMIN)
+        with pytest.raises(AssistantError, match="read-only"):
+            enclave.latest_batch(running=False)
+    finally:
+        enclave.close()
+
+    enclave = open_at(data_dir)
+    try:
+        assert enclave.components.registry.pending() == []  # the writer repaired it when it opened
+        assert record.document_id in {r.document_id for r in enclave.documents()}  # and kept the complete version
+    finally:
+        enclave.close()
+
+
+def test_only_an_admin_may_change_documents(data_dir):
+    enclave = open_at(data_dir)
+    try:
+        [record, *_] = enclave.documents()
+        with pytest.raises(NotAllowed, match="only admins"):
+            enclave.remove([record.document_id], ALICE)
+        with pytest.raises(NotAllowed):
+            enclave.reindex([record.document_id], ALICE)
+        with pytest.raises(NotAllowed):
+            enclave.ingest([data_dir / "nothing.txt"], ALICE)
+        assert record.document_id in {r.document_id for r in enclave.documents()}
+        [removed] = enclave.remove([record.document_id], ADMIN)
+        assert removed.status == "removed"
+        assert record.document_id not in {r.document_id for r in enclave.documents()}
+    finally:
+        enclave.close()
+
+
+def test_a_user_is_listed_only_the_documents_of_their_groups(ingested_data_dir):
+    enclave = open_at(ingested_data_dir, read_only=True)
+    try:
+        everything = enclave.documents()
+        assert everything and enclave.documents(ALICE) == everything  # the samples are for "everyone"
+        assert enclave.documents(MALLORY) == []
+    finally:
+        enclave.close()
