@@ -1,4 +1,23 @@
-"""The assistant: retrieve → prompt → LLM stream → cited answer, for a given user."""
+"""The assistant: retrieve → prompt → LLM stream → checked, cited answer, for a given user. Knows the store only
+through `ingest`'s public API; the command line and the app use only the names listed in `__all__` here.
+
+service       one Enclave: the components built once, the assistant, and (unless read-only) the ingestor
+answering     the Assistant: a question through retrieval, the prompt and the LLM to a checked answer (AnswerStream)
+retrieval     hybrid search with the user's permissions inside the vector search
+llamaindex    that retrieval as llama-index parts: a retriever and post-processors (re-rank, duplicates, relevance)
+relevance     the relevance gate: which passages hold evidence of answering the question
+reranking     the optional re-ranking stage: the packaged model in-process, or a rerank service
+conversation  follow-ups: the turns that fit, the question rewritten to stand alone
+overview      questions about a whole document: its opening and outline
+injection     sentences of a passage that address the assistant, cut before the prompt (patterns by language apart)
+prompting     the chat prompt: numbered passages as quoted data, the turns, the question, fitted to the window
+verification  each sentence of an answer checked against its passages; quantities: numbers a question asks for
+citations     the model's [n] markers; replies: what Enclave says itself ("not found"), in the question's language
+originals     the kept file behind a citation, for users who may see it
+llm/          the OpenAI-compatible client and the LLM servers Enclave starts itself
+evaluation/   BEIR retrieval figures and answer-set figures, through the product's own paths
+models, settings, errors: typed data, settings loaded once at start-up, the error tree
+"""
 
 from typing import TYPE_CHECKING
 

@@ -37,7 +37,7 @@ from ingest.settings import default_cache_dir, packaged_embedding_model  # noqa:
 SCIFACT = Path(__file__).resolve().parents[2] / "shared" / "data" / "scifact"
 
 
-def timed(embed, texts: list[str]) -> tuple[np.ndarray, float, float]:
+def time_embedding(embed, texts: list[str]) -> tuple[np.ndarray, float, float]:
     wall, cpu = time.perf_counter(), time.process_time()
     vectors = np.asarray(embed(texts), dtype=np.float32)
     return vectors, time.perf_counter() - wall, time.process_time() - cpu
@@ -48,7 +48,7 @@ def corpus_vectors(embedder: Embedder, texts: list[str], cache: Path, key: str) 
     path = cache / f"scifact-{key}.npy"
     if path.is_file():
         return np.load(path), 0.0, 0.0
-    vectors, wall, cpu = timed(embedder.embed_documents, texts)
+    vectors, wall, cpu = time_embedding(embedder.embed_documents, texts)
     np.save(path, vectors)
     return vectors, wall, cpu
 
@@ -90,7 +90,7 @@ def main() -> None:
         embedder.embed_documents(sample[:32])  # warm-up: first-call allocations and kernel selection
         best_wall = best_cpu = float("inf")
         for _ in range(args.repeat):
-            vectors, wall, cpu = timed(embedder.embed_documents, sample)
+            vectors, wall, cpu = time_embedding(embedder.embed_documents, sample)
             best_wall, best_cpu = min(best_wall, wall), min(best_cpu, cpu)
         row = {"backend": backend, "load": load, "wall": len(sample) / best_wall, "cpu": len(sample) / best_cpu}
         if backend == "torch":

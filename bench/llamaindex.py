@@ -49,7 +49,7 @@ def through_llamaindex(assistant, query: str) -> list[str]:
     return [normalized_text(p.chunk.text) for p in assistant.retrieve(query, ADMIN)]
 
 
-def timed(function, assistant, questions: list[str], rounds: int) -> tuple[list[float], list[list[str]]]:
+def time_questions(function, assistant, questions: list[str], rounds: int) -> tuple[list[float], list[list[str]]]:
     times, chosen = [], []
     for _ in range(rounds):
         chosen = []
@@ -70,10 +70,10 @@ def main() -> None:
     try:
         assistant = enclave.assistant
         print(f"reranker: {assistant.retriever.reranker.description if assistant.retriever.reranker else 'off'}")
-        timed(direct, assistant, questions[:5], 1)  # warm caches (query vectors, reranker passages)
-        timed(through_llamaindex, assistant, questions[:5], 1)
-        plain_ms, plain = timed(direct, assistant, questions, args.rounds)
-        li_ms, li = timed(through_llamaindex, assistant, questions, args.rounds)
+        time_questions(direct, assistant, questions[:5], 1)  # warm caches (query vectors, reranker passages)
+        time_questions(through_llamaindex, assistant, questions[:5], 1)
+        plain_ms, plain = time_questions(direct, assistant, questions, args.rounds)
+        li_ms, li = time_questions(through_llamaindex, assistant, questions, args.rounds)
     finally:
         enclave.close()
     for label, ms in (("direct", plain_ms), ("llama-index", li_ms)):

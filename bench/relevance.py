@@ -254,7 +254,7 @@ def setting(row, c: Conditions) -> dict:
             "mean": round((kept + not_found) / 2, 4)}
 
 
-def report(records: dict, gates: list[tuple[float, float, float]], target: float) -> dict:
+def summarize_gates(records: dict, gates: list[tuple[float, float, float]], target: float) -> dict:
     c = conditions(records)
     table = grid(c)
     chosen = best(table, target)
@@ -347,7 +347,7 @@ def main() -> None:
         path = cache_path(args.dataset, args.split, args.limit)
         path.write_text(json.dumps(records))
         print(f"candidates recorded in {path}", file=sys.stderr)
-    result = report(records, args.gate, args.target)
+    result = summarize_gates(records, args.gate, args.target)
     if args.json:
         print(json.dumps(result, indent=2))
     else:

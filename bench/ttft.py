@@ -142,7 +142,7 @@ class Bench:
         return build_messages(question, stream.passages, s.llm_context_window, s.llm_max_tokens)[0]
 
 
-def report(label: str, timings: list[Timing]) -> None:
+def print_timings(label: str, timings: list[Timing]) -> None:
     for t in timings:
         print(f"{label}: server {t.server:.3f} s  enclave {t.enclave:.3f} s  overhead {t.overhead:+.0%}  {t.question}")
     if timings:
@@ -183,9 +183,9 @@ def main() -> int:
                 timing, _ = bench.measure(follow_up, [(question, answer)])
                 if timing is not None:
                     follow.append(timing)
-        report("first turn", first)
+        print_timings("first turn", first)
         if bench.has_history:
-            report("follow-up", follow)
+            print_timings("follow-up", follow)
         else:
             print("follow-up: skipped (Assistant.ask takes no history yet)")
     finally:

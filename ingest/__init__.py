@@ -1,4 +1,13 @@
-"""Ingestion: parse → chunk → embed → store. Knows files and Qdrant, nothing about chat."""
+"""Ingestion: parse → chunk → embed → store. Knows files and Qdrant, nothing about chat. Other packages use only the
+names listed in `__all__` here.
+
+parsing/      what a file is, its elements, title, language and chunks (unstructured, offline, patched in one place)
+encoders/     dense embeddings (sentence-transformers, ONNX / OpenVINO) and BM25-style sparse vectors
+store/        Qdrant (embedded Edge or a server) and the registry of which documents are stored, complete
+components    the parts ingestion and retrieval share, built once from settings
+pipeline/     the Ingestor: parse workers, batched embedding and writing, repair, the ingestion log
+settings, errors, models, offline, disk_space, hashing: the basics every room shares
+"""
 
 from typing import TYPE_CHECKING
 

@@ -17,10 +17,10 @@ FAVICON = Path(__file__).with_name("assets") / "favicon.svg"
 
 
 # The page files live in app_pages/, not pages/: a folder named `pages` beside the entry point switches Streamlit
-# to its older folder-based navigation, where opening a page's URL first runs that page alone, outside main().
+# to its older folder-based navigation, where opening a page's URL first runs that page alone, outside show_app().
 
 
-def main() -> None:
+def show_app() -> None:
     st.set_page_config(page_title="Enclave", page_icon=str(FAVICON))
     user = current_user()
     get_enclave()  # a start-up problem stops here, on whichever page was asked for
@@ -41,4 +41,4 @@ def main() -> None:
 # parent's __main__ file under the name __mp_main__: without this guard every worker would load the models
 # and open the store.
 if __name__ == "__main__":
-    main()
+    show_app()

@@ -54,7 +54,8 @@ def show_page(citation: Citation) -> None:
 
     try:
         original = get_enclave().original_file(current_user(), citation.document_id)
-        st.image(render_pdf_page(original.path, citation.page or 1), caption=f"{citation.document}, page {citation.page}")
+        st.image(render_pdf_page(original.path, citation.page or 1),
+                 caption=f"{citation.document}, page {citation.page}")
     except (AssistantError, ValueError, OSError) as exc:
         st.warning(f"The page cannot be shown: {exc}", icon=":material/warning:")
 

@@ -1,0 +1,58 @@
+"""What every `enclave` command shares: exit codes, one-line errors on stderr, the Enclave opened with start-up
+problems turned into such a line, and who is running the command."""
+
+from __future__ import annotations
+
+import sys
+from contextlib import contextmanager
+from typing import TYPE_CHECKING, Iterator, NoReturn
+
+from rich.console import Console
+
+from ingest import IngestError
+
+if TYPE_CHECKING:
+    from assistant import Enclave, User
+
+# Exit codes are part of the public contract: scripts rely on them.
+EXIT_OK = 0
+EXIT_FAILED_FILES = 1
+EXIT_UNAVAILABLE = 2
+
+stderr = Console(stderr=True, soft_wrap=True)  # one error, one line: scripts read it
+
+
+def fail(message: str, code: int = EXIT_UNAVAILABLE) -> NoReturn:
+    stderr.print(f"[bold red]error:[/bold red] {message}", highlight=False)
+    sys.exit(code)
+
+
+@contextmanager
+def opened_enclave(*, read_only: bool, warm_parsers: bool = False) -> Iterator[Enclave]:
+    """Load settings and open the store and models, turning start-up problems into one clear line.
+    read_only: a command that changes no document (no parse workers, no repair).
+    warm_parsers: start the parse workers while the models load (commands that ingest)."""
+    from assistant import AssistantError, load_assistant_settings, open_enclave
+    from ingest import load_settings
+
+    try:
+        ingest_settings = load_settings()
+        assistant_settings = load_assistant_settings()
+        with stderr.status("loading the embedding model and the document store…"):
+            enclave = open_enclave(ingest_settings, assistant_settings, read_only=read_only,
+                                   warm_parsers=warm_parsers)
+    except (IngestError, AssistantError) as exc:
+        fail(str(exc))
+    try:
+        yield enclave
+    finally:
+        enclave.close()
+
+
+def cli_user() -> User:
+    """Whoever runs the command line: an admin, named by their login (they can read the data folder anyway)."""
+    import getpass
+
+    from assistant import User
+
+    return User(name=getpass.getuser(), groups=("everyone",), is_admin=True)
