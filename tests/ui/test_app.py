@@ -60,6 +60,11 @@ def data_dir(ingested_data_dir: Path, tmp_path: Path, monkeypatch: pytest.Monkey
     return data
 
 
+@pytest.fixture
+def live_llm(llm_server, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("ENCLAVE_LLM_BASE_URL", llm_server.base_url)
+
+
 @pytest.fixture(scope="module")
 def shared_copy(ingested_data_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     data = tmp_path_factory.mktemp("shared") / "data"
@@ -70,17 +75,11 @@ def shared_copy(ingested_data_dir: Path, tmp_path_factory: pytest.TempPathFactor
 
 
 @pytest.fixture
-def shared_data_dir(shared_copy: Path, llm_server, monkeypatch: pytest.MonkeyPatch) -> Path:
+def shared_data_dir(shared_copy: Path, live_llm: None, monkeypatch: pytest.MonkeyPatch) -> Path:
     """One copy of the ingested data dir, and one Enclave on it, for the tests that only read: it stays cached between
     them. Every setting the Enclave reads when it opens is the same for all of them, the live LLM's address included."""
     use_data_dir(monkeypatch, shared_copy)
-    monkeypatch.setenv("ENCLAVE_LLM_BASE_URL", llm_server.base_url)
     return shared_copy
-
-
-@pytest.fixture
-def live_llm(llm_server, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("ENCLAVE_LLM_BASE_URL", llm_server.base_url)
 
 
 def open_app(page: str | None = None) -> AppTest:
