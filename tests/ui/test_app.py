@@ -24,33 +24,62 @@ TIMEOUT = 180  # the first run loads the embedding model; an answer waits for th
 
 
 @pytest.fixture(autouse=True)
-def fresh_enclave() -> Iterator[None]:
-    """st.cache_resource lives as long as the process: give each test its own Enclave, and close it after."""
-    st.cache_resource.clear()
-    yield
-    st.cache_resource.clear()  # on_release closes the Enclave, releasing its store
-
-
-@pytest.fixture(autouse=True)
 def keep_main_module(monkeypatch: pytest.MonkeyPatch) -> None:
     """AppTest leaves sys.modules["__main__"] set to the app script; later tests' spawned workers would re-run it."""
     monkeypatch.setitem(sys.modules, "__main__", sys.modules["__main__"])
 
 
+# st.cache_resource lives as long as the process, and the app opens its one Enclave there with the settings of that
+# moment. Tests that only read the sample documents with the same settings share one (shared_data_dir), as the
+# sessions of one server do: it loads the embedding model and opens the store once. A test that changes documents or
+# needs settings of its own gets its own (data_dir, or own_enclave) and clears the cache after itself, so whatever a
+# shared test finds cached is the shared Enclave, whichever tests ran before it.
+
+
 @pytest.fixture
-def data_dir(ingested_data_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """A private copy of the ingested data dir, named by ENCLAVE_DATA_DIR for the app."""
-    data = tmp_path / "data"
-    shutil.copytree(ingested_data_dir, data)
+def own_enclave() -> Iterator[None]:
+    """No Enclave cached before the test, and the one it opens closed after it (on_release releases its store)."""
+    st.cache_resource.clear()
+    yield
+    st.cache_resource.clear()
+
+
+def use_data_dir(monkeypatch: pytest.MonkeyPatch, data: Path) -> None:
     monkeypatch.setenv("ENCLAVE_DATA_DIR", str(data))
     monkeypatch.setenv("ENCLAVE_LLM_MAX_TOKENS", "96")  # enough for an answer, quick on a CPU
     monkeypatch.delenv("ENCLAVE_DEFAULT_USER", raising=False)
+
+
+@pytest.fixture
+def data_dir(ingested_data_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, own_enclave: None) -> Path:
+    """A private copy of the ingested data dir, named by ENCLAVE_DATA_DIR for the app, with an Enclave of the test's
+    own: for a test that changes documents or settings."""
+    data = tmp_path / "data"
+    shutil.copytree(ingested_data_dir, data)
+    use_data_dir(monkeypatch, data)
     return data
 
 
 @pytest.fixture
 def live_llm(llm_server, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("ENCLAVE_LLM_BASE_URL", llm_server.base_url)
+
+
+@pytest.fixture(scope="module")
+def shared_copy(ingested_data_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    data = tmp_path_factory.mktemp("shared") / "data"
+    shutil.copytree(ingested_data_dir, data)
+    st.cache_resource.clear()  # nothing from an earlier module: the first reader opens the Enclave on this copy
+    yield data
+    st.cache_resource.clear()  # closes the shared Enclave
+
+
+@pytest.fixture
+def shared_data_dir(shared_copy: Path, live_llm: None, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """One copy of the ingested data dir, and one Enclave on it, for the tests that only read: it stays cached between
+    them. Every setting the Enclave reads when it opens is the same for all of them, the live LLM's address included."""
+    use_data_dir(monkeypatch, shared_copy)
+    return shared_copy
 
 
 def open_app(page: str | None = None) -> AppTest:
@@ -75,8 +104,9 @@ def document_names(at: AppTest) -> set[str]:
     return {t.value for t in at.text}
 
 
-def test_a_spawned_worker_reimporting_the_app_file_does_not_start_the_app(monkeypatch):
-    """multiprocessing's spawn re-runs the parent's __main__ file (Streamlit makes that ui/app.py) as __mp_main__."""
+def test_a_spawned_worker_reimporting_the_app_file_does_not_start_the_app(own_enclave, monkeypatch):
+    """multiprocessing's spawn re-runs the parent's __main__ file (Streamlit makes that ui/app.py) as __mp_main__.
+    (own_enclave: a cached Enclave would be used without calling open_enclave, and the test could not fail.)"""
     import runpy
 
     def must_not_open(*args, **kwargs):
@@ -86,7 +116,7 @@ def test_a_spawned_worker_reimporting_the_app_file_does_not_start_the_app(monkey
     runpy.run_path(str(APP), run_name="__mp_main__")
 
 
-def test_a_page_opened_first_by_its_address_runs_inside_the_app_frame(data_dir):
+def test_a_page_opened_first_by_its_address_runs_inside_the_app_frame(shared_data_dir):
     """A folder named `pages` beside app.py (hence app_pages/) would switch Streamlit to its old pages-folder mode, where a
     page's own URL runs that page alone: without the sign-in and the navigation the entry point sets."""
     at = AppTest.from_file(str(APP), default_timeout=TIMEOUT)
@@ -97,7 +127,7 @@ def test_a_page_opened_first_by_its_address_runs_inside_the_app_frame(data_dir):
     assert "Signed in as" in at.sidebar.caption[0].value
 
 
-def test_the_local_user_is_named_by_enclave_default_user(data_dir, monkeypatch):
+def test_the_local_user_is_named_by_enclave_default_user(shared_data_dir, monkeypatch):
     monkeypatch.setenv("ENCLAVE_DEFAULT_USER", "ana")
     at = open_app()
 
@@ -108,7 +138,7 @@ def test_the_local_user_is_named_by_enclave_default_user(data_dir, monkeypatch):
 # --- Ask --------------------------------------------------------------------------------------------------------
 
 
-def test_question_answered_from_the_memo_shows_the_answer_and_its_source(data_dir, live_llm):
+def test_question_answered_from_the_memo_shows_the_answer_and_its_source(shared_data_dir):
     at = ask(open_app(), "How many bottles of water were delivered?")
 
     user, assistant = at.chat_message
@@ -122,24 +152,14 @@ def test_question_answered_from_the_memo_shows_the_answer_and_its_source(data_di
     assert turn.citations or turn.retrieved  # kept for the redraw on the next rerun
 
 
-def test_history_is_redrawn_with_its_sources_on_the_next_rerun(data_dir, live_llm):
+def test_history_is_redrawn_with_its_sources_on_the_next_rerun(shared_data_dir):
     at = ask(open_app(), "How many bottles of water were delivered?")
     at.run()
     assert len(at.chat_message) == 2
     assert any("memo-supply-delivery.pdf" in e.label for e in at.chat_message[1].expander)
 
 
-def test_unreachable_llm_shows_what_to_do_instead_of_a_traceback(data_dir, monkeypatch):
-    monkeypatch.setenv("ENCLAVE_LLM_BASE_URL", f"http://127.0.0.1:{find_free_port()}/v1")
-    at = ask(open_app(), "How many bottles of water were delivered?")
-
-    errors = [e.value for e in at.chat_message[1].error]
-    assert len(errors) == 1
-    assert "unreachable" in errors[0] and "enclave llm serve" in errors[0]
-    assert not at.chat_message[1].expander
-
-
-def test_an_answer_left_streaming_is_kept_as_stopped_on_the_next_run(data_dir):
+def test_an_answer_left_streaming_is_kept_as_stopped_on_the_next_run(shared_data_dir):
     from assistant import Answer, AnswerStream
 
     stream = AnswerStream([], iter(["Twenty thousand ", "bottles", " were"]),
@@ -156,7 +176,7 @@ def test_an_answer_left_streaming_is_kept_as_stopped_on_the_next_run(data_dir):
     assert "pending_answer" not in at.session_state
 
 
-def test_unsupported_sentences_are_highlighted_and_explained(data_dir):
+def test_unsupported_sentences_are_highlighted_and_explained(shared_data_dir):
     from assistant import Answer, Sentence
 
     answer = Answer("20,000 bottles [1]. Delivered by drones.",
@@ -181,10 +201,10 @@ def memo_citation(data_dir: Path) -> "Citation":
                     document_id=record.document_id)
 
 
-def test_a_cited_pdf_page_is_shown_to_a_user_allowed_to_see_it(data_dir):
+def test_a_cited_pdf_page_is_shown_to_a_user_allowed_to_see_it(shared_data_dir):
     at = open_app()
     at.session_state["chat"] = [ChatTurn("user", "How many bottles?"),
-                                ChatTurn("assistant", "20,000 [1].", (memo_citation(data_dir),))]
+                                ChatTurn("assistant", "20,000 [1].", (memo_citation(shared_data_dir),))]
     at.run()
     at.toggle(key="page-turn1-1").set_value(True).run()
 
@@ -194,18 +214,28 @@ def test_a_cited_pdf_page_is_shown_to_a_user_allowed_to_see_it(data_dir):
     assert not at.warning
 
 
-def test_a_cited_page_is_refused_to_a_user_who_may_not_see_the_document(data_dir):
+def test_a_cited_page_is_refused_to_a_user_who_may_not_see_the_document(shared_data_dir):
     from assistant import User
 
     at = open_app()
     at.session_state["user"] = User("mallory", groups=("contractors",))
     at.session_state["chat"] = [ChatTurn("user", "How many bottles?"),
-                                ChatTurn("assistant", "20,000 [1].", (memo_citation(data_dir),))]
+                                ChatTurn("assistant", "20,000 [1].", (memo_citation(shared_data_dir),))]
     at.run()
     at.toggle(key="page-turn1-1").set_value(True).run()
 
     assert not at.get("image")
     assert any("cannot be shown" in w.value for w in at.warning)
+
+
+def test_unreachable_llm_shows_what_to_do_instead_of_a_traceback(data_dir, monkeypatch):
+    monkeypatch.setenv("ENCLAVE_LLM_BASE_URL", f"http://127.0.0.1:{find_free_port()}/v1")
+    at = ask(open_app(), "How many bottles of water were delivered?")
+
+    errors = [e.value for e in at.chat_message[1].error]
+    assert len(errors) == 1
+    assert "unreachable" in errors[0] and "enclave llm serve" in errors[0]
+    assert not at.chat_message[1].expander
 
 
 def test_question_with_nothing_relevant_says_so_without_sources(data_dir, monkeypatch):
@@ -232,7 +262,7 @@ def test_a_bad_setting_is_shown_on_the_page_not_raised(data_dir, monkeypatch):
 # --- Documents --------------------------------------------------------------------------------------------------
 
 
-def test_documents_page_lists_the_ingested_documents(data_dir):
+def test_documents_page_lists_the_ingested_documents(shared_data_dir):
     at = open_app(DOCUMENTS_PAGE)
 
     names = document_names(at)
@@ -274,7 +304,7 @@ def test_an_upload_batch_is_still_shown_after_a_reload(data_dir):
 
 
 def test_a_full_disk_is_shown_on_the_documents_page_and_questions_are_still_answered(
-        small_disk, ingested_data_dir, live_llm, monkeypatch):
+        small_disk, ingested_data_dir, live_llm, own_enclave, monkeypatch):
     from small_disks import fill
 
     from ingest.disk_space import MB, RESERVE_BYTES
