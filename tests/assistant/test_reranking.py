@@ -11,13 +11,10 @@ from __future__ import annotations
 import json
 import os
 import socket
-import subprocess
-import sys
 import threading
 import time
 from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
 from typing import Callable, Iterator
 
 import pytest
@@ -34,10 +31,9 @@ from assistant import (
     open_reranker,
 )
 from assistant.reranking import RRF_K, passage_text, reciprocal_rank_fusion
+from enclave_cli import invoke
 from ingest import Chunk, load_settings, open_ingestor
 from shared_data import SCIFACT
-
-ENCLAVE = str(Path(sys.executable).with_name("enclave"))
 
 # SciFact train query 74 with its one relevant abstract and the three abstracts sharing most of its words. With only
 # these four stored, hybrid search ranks 36233757 (urease, but not its subunits) first; the answer is 4387784.
@@ -287,11 +283,10 @@ def test_fault_a_service_slower_than_the_timeout_is_reported_unreachable():
 
 
 def test_cli_search_with_the_service_down_exits_2_with_one_line(ingested_data_dir):
-    env = dict(os.environ, ENCLAVE_DATA_DIR=str(ingested_data_dir), ENCLAVE_RERANK="service",
-               ENCLAVE_RERANK_URL=f"http://127.0.0.1:{free_port()}/rerank")
-    result = subprocess.run([ENCLAVE, "search", "bottles of water delivered"], env=env, capture_output=True,
-                            text=True, timeout=300)
-    assert result.returncode == 2
+    env = {"ENCLAVE_DATA_DIR": str(ingested_data_dir), "ENCLAVE_RERANK": "service",
+           "ENCLAVE_RERANK_URL": f"http://127.0.0.1:{free_port()}/rerank"}
+    result = invoke("search", "bottles of water delivered", env=env)
+    assert result.exit_code == 2
     lines = result.stderr.strip().splitlines()
     assert "re-ranking service" in lines[-1] and "unreachable" in lines[-1], result.stderr
     assert "Traceback" not in result.stderr
@@ -328,9 +323,8 @@ def test_rerank_is_off_by_default_and_the_model_defaults_to_the_packaged_file(tm
 
 
 def test_cli_bad_rerank_setting_fails_at_start_naming_it(tmp_path):
-    env = dict(os.environ, ENCLAVE_DATA_DIR=str(tmp_path), ENCLAVE_RERANK="maybe")
-    result = subprocess.run([ENCLAVE, "search", "anything"], env=env, capture_output=True, text=True, timeout=300)
-    assert result.returncode == 2
+    result = invoke("search", "anything", env={"ENCLAVE_DATA_DIR": str(tmp_path), "ENCLAVE_RERANK": "maybe"})
+    assert result.exit_code == 2
     assert "ENCLAVE_RERANK" in result.stderr and "Traceback" not in result.stderr
 
 

@@ -1,26 +1,21 @@
-"""The `enclave` command line, run as a user runs it: a real subprocess over real data and a real LLM server."""
+"""The `enclave` command line over real data and a real LLM server. Run in this process through Click's CliRunner
+(tests/enclave_cli.py), except where the process is the point: the exit code a shell sees, after a command that
+loaded the models and the store, comes from the installed program in a subprocess."""
 
 from __future__ import annotations
 
 import json
 import os
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
+from enclave_cli import invoke, run_process
 from shared_data import BAD, DOCS
-
-ENCLAVE = str(Path(sys.executable).with_name("enclave"))
-
-
-def run_enclave(*args: str, env: dict, timeout: float = 600) -> subprocess.CompletedProcess:
-    return subprocess.run([ENCLAVE, *args], env=env, capture_output=True, text=True, timeout=timeout)
 
 
 def test_search_finds_the_passage_with_the_answer(enclave_env):
-    result = run_enclave("search", "bottles of water delivered", "-k", "3", "--json", env=enclave_env)
-    assert result.returncode == 0, result.stderr
+    result = invoke("search", "bottles of water delivered", "-k", "3", "--json", env=enclave_env)
+    assert result.exit_code == 0, result.stderr
     hits = json.loads(result.stdout)
     assert hits[0]["document"] == "memo-supply-delivery.pdf"
     assert hits[0]["page"] == 1
@@ -29,8 +24,8 @@ def test_search_finds_the_passage_with_the_answer(enclave_env):
 
 
 def test_ask_cites_the_file_that_holds_the_answer(enclave_env):
-    result = run_enclave("ask", "How many bottles of water were delivered?", "--json", env=enclave_env)
-    assert result.returncode == 0, result.stderr
+    result = invoke("ask", "How many bottles of water were delivered?", "--json", env=enclave_env)
+    assert result.exit_code == 0, result.stderr
     answer = json.loads(result.stdout)
     assert answer["answer"].strip()
     assert answer["citations"], answer
@@ -39,19 +34,20 @@ def test_ask_cites_the_file_that_holds_the_answer(enclave_env):
 
 
 def test_ask_streams_the_answer_then_numbered_sources(enclave_env):
-    result = run_enclave("ask", "How many bottles of water were delivered?", env=enclave_env)
-    assert result.returncode == 0, result.stderr
+    result = invoke("ask", "How many bottles of water were delivered?", env=enclave_env)
+    assert result.exit_code == 0, result.stderr
     answer, _, sources = result.stdout.partition("\nSources:\n")
     assert answer.strip()
     assert "[1] memo-supply-delivery.pdf, page 1" in sources
 
 
 def test_ask_with_unreachable_llm_exits_2_and_says_what_to_do(ingested_data_dir):
+    """The real process: exit 2 as a shell sees it, and no traceback, after the models and the store were loaded."""
     from assistant import find_free_port
 
     env = dict(os.environ, ENCLAVE_DATA_DIR=str(ingested_data_dir),
                ENCLAVE_LLM_BASE_URL=f"http://127.0.0.1:{find_free_port()}/v1")
-    result = run_enclave("ask", "How many bottles of water were delivered?", env=env)
+    result = run_process("ask", "How many bottles of water were delivered?", env=env)
     assert result.returncode == 2
     message = result.stderr.strip().splitlines()[-1]
     assert "unreachable" in message and "enclave llm serve" in message
@@ -59,9 +55,9 @@ def test_ask_with_unreachable_llm_exits_2_and_says_what_to_do(ingested_data_dir)
 
 
 def test_bad_setting_fails_at_start_naming_the_setting(tmp_path):
-    env = dict(os.environ, ENCLAVE_DATA_DIR=str(tmp_path), ENCLAVE_QDRANT_URL="localhost:6333")
-    result = run_enclave("search", "anything", env=env)
-    assert result.returncode == 2
+    env = {"ENCLAVE_DATA_DIR": str(tmp_path), "ENCLAVE_QDRANT_URL": "localhost:6333"}
+    result = invoke("search", "anything", env=env)
+    assert result.exit_code == 2
     assert "ENCLAVE_QDRANT_URL" in result.stderr
     assert "Traceback" not in result.stderr
 
@@ -71,14 +67,14 @@ def test_ingesting_the_same_folder_twice_adds_nothing_the_second_time(tmp_path):
     folder.mkdir()
     for name in ("memo-supply-delivery.pdf", "udhr-english-spanish.html"):
         shutil.copy(DOCS / name, folder / name)
-    env = dict(os.environ, ENCLAVE_DATA_DIR=str(tmp_path / "data"))
+    env = {"ENCLAVE_DATA_DIR": str(tmp_path / "data")}
 
-    first = run_enclave("ingest", str(folder), env=env)
-    assert first.returncode == 0, first.stderr
+    first = invoke("ingest", str(folder), env=env)
+    assert first.exit_code == 0, first.stderr
     assert first.stdout.strip().splitlines()[-1] == "2 files: 2 added, 0 unchanged, 0 failed"
 
-    second = run_enclave("ingest", str(folder), "--json", env=env)
-    assert second.returncode == 0, second.stderr
+    second = invoke("ingest", str(folder), "--json", env=env)
+    assert second.exit_code == 0, second.stderr
     results = json.loads(second.stdout)
     assert [r["status"] for r in results] == ["unchanged", "unchanged"]
     assert all(r["chunks"] > 0 for r in results)
@@ -89,54 +85,54 @@ def test_a_failed_file_is_reported_by_name_and_the_rest_is_stored(tmp_path):
     folder.mkdir()
     shutil.copy(DOCS / "memo-supply-delivery.pdf", folder)
     shutil.copy(BAD / "empty.pdf", folder)
-    env = dict(os.environ, ENCLAVE_DATA_DIR=str(tmp_path / "data"))
+    env = {"ENCLAVE_DATA_DIR": str(tmp_path / "data")}
 
-    result = run_enclave("ingest", str(folder), "--json", env=env)
-    assert result.returncode == 1
+    result = invoke("ingest", str(folder), "--json", env=env)
+    assert result.exit_code == 1
     by_name = {Path(r["path"]).name: r for r in json.loads(result.stdout)}
     assert by_name["memo-supply-delivery.pdf"]["status"] == "added"
     assert by_name["empty.pdf"]["status"] == "failed"
     assert "empty" in by_name["empty.pdf"]["reason"]
     assert "empty.pdf" in result.stderr
 
-    listing = run_enclave("documents", "--json", env=env)
+    listing = invoke("documents", "--json", env=env)
     assert [d["name"] for d in json.loads(listing.stdout)] == ["memo-supply-delivery.pdf"]
 
 
 def test_reindex_reads_a_stored_file_again_and_gives_it_a_new_version(tmp_path):
     policy = tmp_path / "policy.txt"
     policy.write_text("Travel policy. Employees book economy class for flights under six hours.\n")
-    env = dict(os.environ, ENCLAVE_DATA_DIR=str(tmp_path / "data"))
-    assert run_enclave("ingest", str(policy), env=env).returncode == 0
+    env = {"ENCLAVE_DATA_DIR": str(tmp_path / "data")}
+    assert invoke("ingest", str(policy), env=env).exit_code == 0
 
-    result = run_enclave("reindex", "policy.txt", "--json", env=env)
+    result = invoke("reindex", "policy.txt", "--json", env=env)
 
-    assert result.returncode == 0, result.stderr
+    assert result.exit_code == 0, result.stderr
     assert [(r["path"], r["status"]) for r in json.loads(result.stdout)] == [(str(policy), "updated")]
-    listing = json.loads(run_enclave("documents", "--json", env=env).stdout)
+    listing = json.loads(invoke("documents", "--json", env=env).stdout)
     assert [(d["name"], d["version"]) for d in listing] == [("policy.txt", 2)]
 
 
 def test_reindex_of_a_document_whose_file_is_gone_exits_1_and_keeps_it(tmp_path):
     policy = tmp_path / "policy.txt"
     policy.write_text("Travel policy. Employees book economy class for flights under six hours.\n")
-    env = dict(os.environ, ENCLAVE_DATA_DIR=str(tmp_path / "data"))
-    assert run_enclave("ingest", str(policy), env=env).returncode == 0
+    env = {"ENCLAVE_DATA_DIR": str(tmp_path / "data")}
+    assert invoke("ingest", str(policy), env=env).exit_code == 0
     policy.unlink()
 
-    result = run_enclave("reindex", "--all", env=env)
+    result = invoke("reindex", "--all", env=env)
 
-    assert result.returncode == 1
+    assert result.exit_code == 1
     assert result.stdout.strip().splitlines()[-1] == "1 documents: 0 re-indexed, 1 failed"
     assert f"original file is gone: {policy}; upload it again" in result.stderr
-    listing = json.loads(run_enclave("documents", "--json", env=env).stdout)
+    listing = json.loads(invoke("documents", "--json", env=env).stdout)
     assert [(d["name"], d["version"]) for d in listing] == [("policy.txt", 1)]
 
 
 def test_reindex_needs_documents_or_all_but_not_both(tmp_path):
-    env = dict(os.environ, ENCLAVE_DATA_DIR=str(tmp_path / "data"))
+    env = {"ENCLAVE_DATA_DIR": str(tmp_path / "data")}
 
     for args in ((), ("policy.txt", "--all")):
-        result = run_enclave("reindex", *args, env=env)
-        assert result.returncode == 2
+        result = invoke("reindex", *args, env=env)
+        assert result.exit_code == 2
         assert "name the documents to re-index, or give --all" in result.stderr

@@ -3,19 +3,16 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+from click.testing import Result
 
 from assistant.evaluation import EvaluationError, QueryProgress, evaluate_beir
 from assistant.evaluation.retrieval import rank_documents
 from assistant.models import Passage
+from enclave_cli import invoke
 from ingest import Chunk, load_settings
-
-ENCLAVE = str(Path(sys.executable).with_name("enclave"))
 
 # Twelve one-topic documents; each query below asks about exactly one of them in other words.
 CORPUS = {
@@ -64,14 +61,14 @@ def settings(tmp_path):
     return load_settings(data_dir=tmp_path / "data", _env_file=None)
 
 
-def run_cli(*args: str, data_dir: Path, **settings: str) -> subprocess.CompletedProcess:
-    env = dict(os.environ, ENCLAVE_DATA_DIR=str(data_dir), **settings)
-    return subprocess.run([ENCLAVE, "eval", "beir", *args], env=env, capture_output=True, text=True, timeout=600)
+def run_cli(*args: str, data_dir: Path, **settings: str) -> Result:
+    """`enclave eval beir ARGS` in this process (tests/enclave_cli.py), with these settings in its environment."""
+    return invoke("eval", "beir", *args, env={"ENCLAVE_DATA_DIR": str(data_dir), **settings})
 
 
 def test_cli_prints_the_figures_as_json_and_finds_every_answer_first(dataset, tmp_path):
     result = run_cli(str(dataset), "--json", data_dir=tmp_path / "data")
-    assert result.returncode == 0, result.stderr
+    assert result.exit_code == 0, result.stderr
     figures = json.loads(result.stdout)
     assert {"ndcg@10", "recall@100", "mrr@10", "queries_per_s"} <= set(figures)
     for name in ("ndcg@10", "recall@100", "mrr@10"):
@@ -84,7 +81,7 @@ def test_cli_prints_the_figures_as_json_and_finds_every_answer_first(dataset, tm
 
 def test_cli_prints_a_table_for_people(dataset, tmp_path):
     result = run_cli(str(dataset), "--method", "sparse", data_dir=tmp_path / "data")
-    assert result.returncode == 0, result.stderr
+    assert result.exit_code == 0, result.stderr
     assert "nDCG@10" in result.stdout and "Recall@100" in result.stdout and "queries/s" in result.stdout
     assert "method sparse" in result.stdout
 
@@ -136,7 +133,7 @@ def test_unknown_split_is_an_evaluation_error(dataset, settings):
 
 def test_cli_bad_split_exits_2_with_one_line(dataset, tmp_path):
     result = run_cli(str(dataset), "--split", "dev", data_dir=tmp_path / "data")
-    assert result.returncode == 2
+    assert result.exit_code == 2
     assert result.stdout == ""
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and "dev" in lines[0], result.stderr
@@ -147,7 +144,7 @@ def test_cli_rerank_runs_hybrid_then_the_embedded_reranker(dataset, tmp_path, re
     result = run_cli(str(dataset), "--method", "rerank", "--limit", "3", "--json", data_dir=tmp_path / "data",
                      ENCLAVE_RERANK="off", ENCLAVE_RERANK_MODEL_PATH=str(reranker_model_path),
                      ENCLAVE_RERANK_CANDIDATES="8")
-    assert result.returncode == 0, result.stderr
+    assert result.exit_code == 0, result.stderr
     figures = json.loads(result.stdout)
     assert figures["method"] == "rerank" and figures["fusion"] in ("rrf", "dbsf")  # the hybrid first stage
     assert "nomic-embed-text-v1.5" in figures["reranker"] and figures["rerank_candidates"] == 8
@@ -158,7 +155,7 @@ def test_cli_rerank_runs_hybrid_then_the_embedded_reranker(dataset, tmp_path, re
 def test_cli_rerank_with_the_model_missing_exits_2_saying_what_to_run(dataset, tmp_path):
     result = run_cli(str(dataset), "--method", "rerank", data_dir=tmp_path / "data",
                      ENCLAVE_RERANK_MODEL_PATH=str(tmp_path / "missing.gguf"))
-    assert result.returncode == 2
+    assert result.exit_code == 2
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and "make reranker" in lines[0], result.stderr
 
@@ -170,7 +167,7 @@ def test_limit_runs_only_the_first_judged_queries(dataset, settings):
 
 def test_cli_missing_folder_exits_2_with_one_line(tmp_path):
     result = run_cli(str(tmp_path / "nowhere"), data_dir=tmp_path / "data")
-    assert result.returncode == 2
+    assert result.exit_code == 2
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and "nowhere" in lines[0], result.stderr
 
