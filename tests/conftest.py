@@ -15,7 +15,7 @@ from shared_data import BAD, DOCS, SCIFACT, SHARED  # noqa: F401  (re-exported f
 pytest_plugins = ["small_disks"]
 
 # The longest test files first: with the suite split over two processes a file at a time, the one that starts last
-# decides when the run ends (tests/test_egress.py ingests the whole shared library under strace).
+# decides when the run ends (tests/test_egress.py ingests a file of every format under strace, and more).
 LONGEST_FIRST = ("test_egress.py",)
 
 
@@ -53,13 +53,19 @@ def ingest_settings(tmp_path):
 SAMPLE_DOCS = ("memo-supply-delivery.pdf", "sample-presentation.pptx", "udhr-english-spanish.html", "family-day.eml")
 
 
+# One thread per test LLM server: with two pytest workers the cores are always busy, and llama.cpp's threads then wait
+# for each other. Measured here under the suite's load: 8 requests took ~470 s on 2 threads, ~110 s on 1.
+TEST_LLM_THREADS = 1
+
+
 @pytest.fixture(scope="session")
 def llm_server():
     """A real llama.cpp OpenAI-compatible server on a free loopback port, with the tiny packaged SmolLM2."""
     from assistant.llm import LlamaCppServer, find_free_port, packaged_test_model
     from ui.settings import load_ui_settings
 
-    settings = load_ui_settings(llm_model_path=packaged_test_model(), llm_port=find_free_port(), _env_file=None)
+    settings = load_ui_settings(llm_model_path=packaged_test_model(), llm_port=find_free_port(),
+                                llm_threads=TEST_LLM_THREADS, _env_file=None)
     with LlamaCppServer(settings) as server:
         yield server
 
@@ -71,7 +77,7 @@ def answer_llm_server():
     from assistant.llm import LlamaCppServer, find_free_port
     from ui.settings import load_ui_settings
 
-    settings = load_ui_settings(llm_port=find_free_port(), _env_file=None)
+    settings = load_ui_settings(llm_port=find_free_port(), llm_threads=TEST_LLM_THREADS, _env_file=None)
     assert settings.gguf_path.is_file(), f"{settings.gguf_path} is missing: run `make model` (make test does)"
     with LlamaCppServer(settings) as server:
         yield server
