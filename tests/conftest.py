@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Iterator
 
 import pytest
 
@@ -15,12 +17,66 @@ from shared_data import BAD, DOCS, SCIFACT, SHARED  # noqa: F401  (re-exported f
 pytest_plugins = ["small_disks"]
 
 # The longest test files first: with the suite split over two processes a file at a time, the one that starts last
-# decides when the run ends (tests/test_egress.py ingests a file of every format under strace, and more).
+# decides when the run ends (tests/test_egress.py ingests the whole shared library under strace).
 LONGEST_FIRST = ("test_egress.py",)
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     items.sort(key=lambda item: item.path.name not in LONGEST_FIRST)  # stable: the rest keep their order
+
+
+class SharedModels:
+    """Open the components, an Ingestor or an Enclave exactly as the app does (`ingest.open_components`,
+    `ingest.open_ingestor`, `assistant.open_enclave`), except that an embedding model this test session has loaded
+    already with the same settings (model folder, backend, batch size, export cache) is handed over instead of loaded
+    again: loading one takes seconds, and most tests that open a store of their own are not about loading it. Each
+    still gets its own store, registry, parse workers, ingestion log and LLM client."""
+
+    def __init__(self) -> None:
+        self._loaded: dict[tuple[str, str, int, str], object] = {}
+
+    def components(self, settings):
+        from ingest import open_components
+
+        with self._sharing():
+            return open_components(settings)
+
+    def ingestor(self, settings, **options):
+        from ingest import open_ingestor
+
+        with self._sharing():
+            return open_ingestor(settings, **options)
+
+    def enclave(self, ingest_settings, assistant_settings, **options):
+        from assistant import open_enclave
+
+        with self._sharing():
+            return open_enclave(ingest_settings, assistant_settings, **options)
+
+    @contextmanager
+    def _sharing(self) -> Iterator[None]:
+        """While opening: `open_components` builds its Embedder through `load`. Only for the call, so no other test
+        (in whichever process it runs) meets a shared model it did not ask for."""
+        import ingest.components
+
+        real = ingest.components.Embedder
+
+        def load(model_path: str, batch_size: int = 32, backend: str = "torch", cache_dir=None):
+            key = (str(model_path), backend, batch_size, str(cache_dir))
+            if key not in self._loaded:
+                self._loaded[key] = real(model_path, batch_size=batch_size, backend=backend, cache_dir=cache_dir)
+            return self._loaded[key]
+
+        ingest.components.Embedder = load
+        try:
+            yield
+        finally:
+            ingest.components.Embedder = real
+
+
+@pytest.fixture(scope="session")
+def shared_models() -> SharedModels:
+    return SharedModels()
 
 
 @pytest.fixture(scope="session")
@@ -53,9 +109,12 @@ def ingest_settings(tmp_path):
 SAMPLE_DOCS = ("memo-supply-delivery.pdf", "sample-presentation.pptx", "udhr-english-spanish.html", "family-day.eml")
 
 
-# One thread per test LLM server: with two pytest workers the cores are always busy, and llama.cpp's threads then wait
-# for each other. Measured here under the suite's load: 8 requests took ~470 s on 2 threads, ~110 s on 1.
-TEST_LLM_THREADS = 1
+# The test LLM servers compute on one thread. The suite keeps every core busy (two pytest processes, their models,
+# parse workers and subprocesses), and llama.cpp's threads wait for each other at every step of every token: one
+# that is not running holds the other up. Measured here with the cores busy: SmolLM2 wrote 3.7 tokens/s on two
+# threads and 31 on one; Qwen2.5-Coder-1.5B wrote 0.4-0.6 tokens/s on two and 3.5-4.2 on one, and read its prompts
+# faster on one too (8-10 tokens/s against 5.5-6). A server the app starts keeps its default (ENCLAVE_LLM_THREADS).
+LLM_TEST_THREADS = 1
 
 
 @pytest.fixture(scope="session")
@@ -65,7 +124,7 @@ def llm_server():
     from ui.settings import load_ui_settings
 
     settings = load_ui_settings(llm_model_path=packaged_test_model(), llm_port=find_free_port(),
-                                llm_threads=TEST_LLM_THREADS, _env_file=None)
+                                llm_threads=LLM_TEST_THREADS, _env_file=None)
     with LlamaCppServer(settings) as server:
         yield server
 
@@ -77,20 +136,19 @@ def answer_llm_server():
     from assistant.llm import LlamaCppServer, find_free_port
     from ui.settings import load_ui_settings
 
-    settings = load_ui_settings(llm_port=find_free_port(), llm_threads=TEST_LLM_THREADS, _env_file=None)
+    settings = load_ui_settings(llm_port=find_free_port(), llm_threads=LLM_TEST_THREADS, _env_file=None)
     assert settings.gguf_path.is_file(), f"{settings.gguf_path} is missing: run `make model` (make test does)"
     with LlamaCppServer(settings) as server:
         yield server
 
 
 @pytest.fixture(scope="session")
-def ingested_data_dir(tmp_path_factory):
+def ingested_data_dir(tmp_path_factory, shared_models):
     """A data dir holding SAMPLE_DOCS, ingested through the real pipeline. The store is closed afterwards."""
-    from ingest.pipeline.ingestor import open_ingestor
     from ingest.settings import load_settings
 
     data_dir = tmp_path_factory.mktemp("enclave") / "data"
-    ingestor = open_ingestor(load_settings(data_dir=data_dir, _env_file=None))
+    ingestor = shared_models.ingestor(load_settings(data_dir=data_dir, _env_file=None))
     try:
         results = ingestor.ingest([DOCS / name for name in SAMPLE_DOCS])
     finally:

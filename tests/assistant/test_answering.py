@@ -10,12 +10,11 @@ from pathlib import Path
 
 import pytest
 
-from assistant import NOTHING_FOUND, InvalidQuestion, LLMClient, User, load_assistant_settings, open_enclave
+from assistant import NOTHING_FOUND, InvalidQuestion, LLMClient, User, load_assistant_settings
 from assistant.answering import Assistant
 from assistant.prompting import max_question_tokens
 from assistant.replies import NOT_FOUND
 from ingest import load_settings
-from ingest.pipeline.ingestor import open_ingestor
 from shared_data import DOCS
 
 INJECTION = Path(__file__).parent.parent / "data" / "injection"
@@ -25,14 +24,14 @@ MEMOS = {"memo-supply-delivery.pdf", "memo-copy.pdf"}
 
 
 @pytest.fixture(scope="module")
-def library(ingested_data_dir, tmp_path_factory) -> Path:
+def library(ingested_data_dir, tmp_path_factory, shared_models) -> Path:
     """The tests' store, plus Moby-Dick (which mentions water too), a copy of the memo under another name, and the
     documents with instructions to the assistant inside them."""
     data = tmp_path_factory.mktemp("answers") / "data"
     shutil.copytree(ingested_data_dir, data)
     copy = tmp_path_factory.mktemp("copies") / "memo-copy.pdf"
     shutil.copy(DOCS / "memo-supply-delivery.pdf", copy)
-    ingestor = open_ingestor(load_settings(data_dir=data, _env_file=None))
+    ingestor = shared_models.ingestor(load_settings(data_dir=data, _env_file=None))
     try:
         files = [DOCS / "moby-dick-opening.docx", copy, *sorted(INJECTION.iterdir())]
         results = ingestor.ingest(files)
@@ -43,8 +42,8 @@ def library(ingested_data_dir, tmp_path_factory) -> Path:
 
 
 @pytest.fixture(scope="module")
-def enclave(library, llm_server):
-    enclave = open_enclave(
+def enclave(library, llm_server, shared_models):
+    enclave = shared_models.enclave(
         load_settings(data_dir=library, _env_file=None),
         load_assistant_settings(llm_base_url=llm_server.base_url, llm_max_tokens=64, _env_file=None),
     )
@@ -222,15 +221,16 @@ def test_an_overview_never_opens_a_document_the_user_may_not_see(enclave):
 
 
 @pytest.mark.packaged
-def test_what_is_this_document_about_after_one_upload_gets_a_cited_overview(tmp_path, answer_llm_server):
+def test_what_is_this_document_about_after_one_upload_gets_a_cited_overview(tmp_path, answer_llm_server,
+                                                                             shared_models):
     settings = load_settings(data_dir=tmp_path / "data", _env_file=None)
-    ingestor = open_ingestor(settings)
+    ingestor = shared_models.ingestor(settings)
     try:
         assert ingestor.ingest([DOCS / "memo-supply-delivery.pdf"])[0].status == "added"
     finally:
         ingestor.close()
-    enclave = open_enclave(settings, load_assistant_settings(llm_base_url=answer_llm_server.base_url,
-                                                             llm_max_tokens=160, _env_file=None))
+    enclave = shared_models.enclave(settings, load_assistant_settings(llm_base_url=answer_llm_server.base_url,
+                                                                      llm_max_tokens=160, _env_file=None))
     try:
         answer = enclave.assistant.ask("What is this document about?", ALICE).read()
     finally:

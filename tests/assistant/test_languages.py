@@ -6,7 +6,6 @@ import pytest
 
 from assistant.models import User
 from assistant.retrieval import Retriever
-from ingest.pipeline.ingestor import open_ingestor
 from ingest.settings import load_settings
 from shared_data import DOCS
 
@@ -15,8 +14,9 @@ ADMIN = User(name="admin", groups=(), is_admin=True)
 
 
 @pytest.fixture(scope="module")
-def retriever(tmp_path_factory):
-    ingestor = open_ingestor(load_settings(data_dir=tmp_path_factory.mktemp("languages") / "data", _env_file=None))
+def retriever(tmp_path_factory, shared_models):
+    ingestor = shared_models.ingestor(load_settings(data_dir=tmp_path_factory.mktemp("languages") / "data",
+                                                    _env_file=None))
     results = ingestor.ingest([DOCS / name for name in FILES])
     assert [r.status for r in results] == ["added"] * len(FILES), results
     yield Retriever(ingestor.embedder, ingestor.sparse, ingestor.store)

@@ -16,7 +16,6 @@ import pytest
 from ingest.disk_space import MB, RESERVE_BYTES, bytes_for_chunks, ensure_free_space, free_bytes
 from ingest.errors import DiskFull
 from ingest.models import SearchFilter
-from ingest.pipeline.ingestor import open_ingestor
 from ingest.settings import load_settings
 from shared_data import DOCS
 from small_disks import fill
@@ -37,23 +36,32 @@ def enclave(*args: str, data: Path) -> subprocess.CompletedProcess:
     return subprocess.run([ENCLAVE, *args], env=env, capture_output=True, text=True, timeout=900)
 
 
-def assert_store_agrees_with_registry(data: Path) -> list:
-    ingestor = open_ingestor(load_settings(data_dir=data, _env_file=None))
+def ingest_here(shared_models, data: Path, *paths: Path) -> list:
+    """Ingest in this process, where the disk has room: what must not crash on a full one runs as `enclave`."""
+    ingestor = shared_models.ingestor(load_settings(data_dir=data, _env_file=None))
     try:
-        documents = ingestor.documents()
-        assert ingestor.registry.pending() == []
-        for record in documents:
-            assert ingestor.store.count(SearchFilter(document_ids=(record.document_id,))) == record.chunks
-        assert ingestor.store.count() == sum(d.chunks for d in documents)
-        return documents
+        return ingestor.ingest(paths)
     finally:
         ingestor.close()
 
 
-def test_ingesting_onto_a_full_disk_fails_each_file_clearly_and_a_rerun_stores_them(small_disk, tmp_path):
+def assert_store_agrees_with_registry(shared_models, data: Path) -> list:
+    parts = shared_models.components(load_settings(data_dir=data, _env_file=None))
+    try:
+        documents = parts.documents()
+        assert parts.registry.pending() == []
+        for record in documents:
+            assert parts.store.count(SearchFilter(document_ids=(record.document_id,))) == record.chunks
+        assert parts.store.count() == sum(d.chunks for d in documents)
+        return documents
+    finally:
+        parts.close()
+
+
+def test_ingesting_onto_a_full_disk_fails_each_file_clearly_and_a_rerun_stores_them(small_disk, tmp_path,
+                                                                                   shared_models):
     data = small_disk / "data"
-    first = enclave("ingest", str(DOCS / "memo-supply-delivery.pdf"), data=data)
-    assert first.returncode == 0, first.stderr
+    assert [r.status for r in ingest_here(shared_models, data, DOCS / "memo-supply-delivery.pdf")] == ["added"]
     ballast = fill(small_disk, leave=RESERVE_BYTES + 1 * MB)  # room for the reserve and 1 MB: not for the notes
     folder = notes(tmp_path / "notes")
 
@@ -65,19 +73,18 @@ def test_ingesting_onto_a_full_disk_fails_each_file_clearly_and_a_rerun_stores_t
     reason = results[0]["reason"]
     assert reason.startswith("disk full: ") and "MB free under ENCLAVE_DATA_DIR" in reason and "MB needed" in reason
     assert f"{Path(results[0]['path']).name}: disk full" in full.stderr  # each file named on its failure line
-    assert [d.name for d in assert_store_agrees_with_registry(data)] == ["memo-supply-delivery.pdf"]
+    assert [d.name for d in assert_store_agrees_with_registry(shared_models, data)] == ["memo-supply-delivery.pdf"]
 
     ballast.unlink()
-    rerun = enclave("ingest", str(folder), "--json", data=data)
+    rerun = ingest_here(shared_models, data, folder)
 
-    assert rerun.returncode == 0, rerun.stderr
-    assert {r["status"] for r in json.loads(rerun.stdout)} == {"added"}
-    assert len(assert_store_agrees_with_registry(data)) == 13
+    assert [r.status for r in rerun] == ["added"] * 12, rerun
+    assert len(assert_store_agrees_with_registry(shared_models, data)) == 13
 
 
-def test_a_command_on_a_disk_too_full_to_open_the_store_says_so_instead_of_crashing(small_disk):
+def test_a_command_on_a_disk_too_full_to_open_the_store_says_so_instead_of_crashing(small_disk, shared_models):
     data = small_disk / "data"
-    assert enclave("ingest", str(DOCS / "memo-supply-delivery.pdf"), data=data).returncode == 0
+    assert [r.status for r in ingest_here(shared_models, data, DOCS / "memo-supply-delivery.pdf")] == ["added"]
     fill(small_disk, leave=4 * MB)
 
     search = enclave("search", "bottles of water", data=data)
@@ -86,12 +93,13 @@ def test_a_command_on_a_disk_too_full_to_open_the_store_says_so_instead_of_crash
     assert "disk full: 4 MB free under ENCLAVE_DATA_DIR" in search.stderr
 
 
-def test_a_full_disk_mid_run_stops_before_the_batch_that_does_not_fit(small_disk, tmp_path, monkeypatch):
+def test_a_full_disk_mid_run_stops_before_the_batch_that_does_not_fit(small_disk, tmp_path, monkeypatch,
+                                                                     shared_models):
     from ingest.pipeline import writer
 
     monkeypatch.setattr(writer, "_UPSERT_BATCH", 16)  # batches of one note or two: the disk fills between them
     data = small_disk / "data"
-    ingestor = open_ingestor(load_settings(data_dir=data, parse_workers=1, embedding_batch_size=16,
+    ingestor = shared_models.ingestor(load_settings(data_dir=data, parse_workers=1, embedding_batch_size=16,
                                            _env_file=None))
     try:
         folder = notes(tmp_path / "notes")
@@ -106,7 +114,7 @@ def test_a_full_disk_mid_run_stops_before_the_batch_that_does_not_fit(small_disk
         assert all(r.reason.startswith("disk full: ") for r in results if r.status == "failed")
     finally:
         ingestor.close()
-    stored = {d.name for d in assert_store_agrees_with_registry(data)}
+    stored = {d.name for d in assert_store_agrees_with_registry(shared_models, data)}
     assert stored == {Path(r.path).name for r in results if r.status == "added"}
 
 

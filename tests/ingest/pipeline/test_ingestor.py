@@ -13,7 +13,6 @@ from pathlib import Path
 import pytest
 
 from ingest.models import SearchFilter
-from ingest.pipeline.ingestor import open_ingestor
 from ingest.settings import load_settings
 from shared_data import DOCS
 
@@ -28,8 +27,8 @@ def folder(tmp_path):
 
 
 @pytest.fixture
-def ingestor(tmp_path):
-    ingestor = open_ingestor(load_settings(data_dir=tmp_path / "data", _env_file=None))
+def ingestor(tmp_path, shared_models):
+    ingestor = shared_models.ingestor(load_settings(data_dir=tmp_path / "data", _env_file=None))
     yield ingestor
     ingestor.close()
 
@@ -82,8 +81,9 @@ def test_remove_by_file_name_deletes_the_document_and_its_chunks(ingestor, folde
     assert [r.status for r in ingestor.remove(["policy.txt"])] == ["failed"]
 
 
-def test_kill_9_during_ingest_then_rerun_leaves_no_duplicate_or_partial_document(tmp_path):
-    """A real `enclave ingest` killed with SIGKILL while it writes, then run again."""
+def test_kill_9_during_ingest_then_rerun_leaves_no_duplicate_or_partial_document(tmp_path, shared_models):
+    """A real `enclave ingest` killed with SIGKILL while it writes, then run again (here: opening repairs, then the
+    rerun stores what is missing)."""
     folder = tmp_path / "many"
     folder.mkdir()
     for i in range(40):  # enough work that the kill lands mid-run
@@ -94,24 +94,30 @@ def test_kill_9_during_ingest_then_rerun_leaves_no_duplicate_or_partial_document
 
     log = tmp_path / "killed.log"
     with log.open("w") as out:
-        process = subprocess.Popen([enclave, "ingest", str(folder)], env=env, stdout=out, stderr=subprocess.STDOUT)
-        deadline = time.monotonic() + 300
-        registry = data / "enclave.sqlite3"
-        while time.monotonic() < deadline and process.poll() is None:
-            if registry.exists() and _pending_rows(registry) > 0:
-                break  # chunks are being written right now
-            time.sleep(0.05)
-        assert process.poll() is None, "ingest finished before it could be killed: " + log.read_text()
-        process.send_signal(signal.SIGKILL)
-        process.wait()
+        # In a session of its own, so that what it leaves behind can be found: killed, it orphans its parse server
+        # and workers, which then wait for work for good (the server alone holds ~660 MB).
+        process = subprocess.Popen([enclave, "ingest", str(folder)], env=env, stdout=out, stderr=subprocess.STDOUT,
+                                   start_new_session=True)
+        try:
+            deadline = time.monotonic() + 300
+            registry = data / "enclave.sqlite3"
+            while time.monotonic() < deadline and process.poll() is None:
+                if registry.exists() and _pending_rows(registry) > 0:
+                    break  # chunks are being written right now
+                time.sleep(0.05)
+            assert process.poll() is None, "ingest finished before it could be killed: " + log.read_text()
+            process.send_signal(signal.SIGKILL)  # the ingest process alone, as a crash takes it
+            process.wait()
+        finally:
+            _kill_group(process.pid)
     first_run = _committed(registry)
     assert first_run < 40, "the kill landed after every document was stored"
 
-    rerun = subprocess.run([enclave, "ingest", str(folder), "--json"], env=env, capture_output=True, text=True)
-    assert rerun.returncode == 0, rerun.stderr
-
-    ingestor = open_ingestor(load_settings(data_dir=data, _env_file=None))
+    ingestor = shared_models.ingestor(load_settings(data_dir=data, _env_file=None))
     try:
+        rerun = ingestor.ingest([folder])
+        assert {r.status for r in rerun} <= {"added", "unchanged"} and len(rerun) == 40, rerun
+        assert sum(r.status == "unchanged" for r in rerun) == first_run  # what the killed run committed is kept
         documents = ingestor.documents()
         assert len(documents) == 40
         for record in documents:
@@ -120,6 +126,14 @@ def test_kill_9_during_ingest_then_rerun_leaves_no_duplicate_or_partial_document
         assert ingestor.registry.pending() == []
     finally:
         ingestor.close()
+
+
+def _kill_group(group: int) -> None:
+    """SIGKILL whatever is left of a process group."""
+    try:
+        os.killpg(group, signal.SIGKILL)
+    except ProcessLookupError:  # nothing is
+        pass
 
 
 def _pending_rows(registry: Path) -> int:
@@ -244,7 +258,7 @@ def test_an_unreadable_attachment_is_reported_on_the_stored_email(ingestor, tmp_
     assert _search(ingestor, "500 chairs")[0].chunk.document_name == "chairs.eml"
 
 
-def test_a_store_failure_mid_ingest_stops_it_and_leaves_no_partial_document(tmp_path, monkeypatch):
+def test_a_store_failure_mid_ingest_stops_it_and_leaves_no_partial_document(tmp_path, monkeypatch, shared_models):
     from ingest.errors import StoreUnavailable
     from ingest.pipeline import writer
 
@@ -253,7 +267,8 @@ def test_a_store_failure_mid_ingest_stops_it_and_leaves_no_partial_document(tmp_
     folder.mkdir()
     for i in range(12):
         (folder / f"note-{i:02d}.txt").write_text(f"Note {i}. " + "The warehouse shipped pallets of goods. " * 40)
-    ingestor = open_ingestor(load_settings(data_dir=tmp_path / "data", embedding_batch_size=4, _env_file=None))
+    ingestor = shared_models.ingestor(load_settings(data_dir=tmp_path / "data", embedding_batch_size=4,
+                                                    _env_file=None))
     try:
         upsert, calls = ingestor.store.upsert, []
 

@@ -11,9 +11,12 @@ from pathlib import Path
 
 import pytest
 
-from ingest.pipeline.ingestor import open_ingestor
 from ingest.pipeline.parse_pool import FORK_SERVER_PRELOAD, WORKER_NICENESS, ParsePool
 from ingest.settings import load_settings
+
+# Each new worker imports this module to run the functions here it is handed (pid_once_all_have_met, parse_or_die):
+# keep its imports light. With the Ingestor imported at the top (the store client, the embedding stack), every
+# worker spent seconds importing them, and the crash test starts several rounds of workers.
 
 
 @pytest.fixture(scope="module")
@@ -140,13 +143,13 @@ def parse_or_die(path: str, options, max_attachment_bytes):
     return parse_and_chunk(path, options, max_attachment_bytes)
 
 
-def test_a_worker_crash_fails_only_its_file_and_the_batch_goes_on(tmp_path, monkeypatch):
+def test_a_worker_crash_fails_only_its_file_and_the_batch_goes_on(tmp_path, monkeypatch, shared_models):
     monkeypatch.setattr("ingest.pipeline.ingestor.parse_and_chunk", parse_or_die)
     (tmp_path / "a-policy.txt").write_text("Travel policy. Employees book economy class for flights under six hours.\n")
     (tmp_path / "die.txt").write_text("This file kills its parser.\n")
     (tmp_path / "z-leave.txt").write_text("Leave policy. Employees get twenty-five days of paid leave a year.\n")
     (tmp_path / "later.txt").write_text("Expenses. Receipts are kept for seven years.\n")
-    ingestor = open_ingestor(load_settings(data_dir=tmp_path / "data", _env_file=None), warm_parsers=True)
+    ingestor = shared_models.ingestor(load_settings(data_dir=tmp_path / "data", _env_file=None), warm_parsers=True)
     try:
         batch = ingestor.ingest([tmp_path / "a-policy.txt", tmp_path / "die.txt", tmp_path / "z-leave.txt"])
         (later,) = ingestor.ingest([tmp_path / "later.txt"])

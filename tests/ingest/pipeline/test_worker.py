@@ -1,10 +1,8 @@
-"""ingest.pipeline.worker: the per-file job run in spawned processes; offline, picklable results and errors."""
+"""ingest.pipeline.worker: the per-file job run in the parse workers; offline, picklable results and errors."""
 
 from __future__ import annotations
 
-import multiprocessing
 import pickle
-from concurrent.futures import ProcessPoolExecutor
 
 import pikepdf
 import pytest
@@ -18,6 +16,7 @@ from ingest.errors import (
     MissingSystemTool,
     UnsupportedFileType,
 )
+from ingest.pipeline.parse_pool import ParsePool
 from ingest.pipeline.worker import ParseOutcome, parse_and_chunk
 
 
@@ -68,16 +67,19 @@ def test_outcome_survives_pickling(chunking_options):
     assert pickle.loads(pickle.dumps(outcome)) == outcome
 
 
-def test_spawned_worker_returns_outcomes_and_document_errors(chunking_options):
-    """As the pipeline runs it: a spawn-context pool, results and errors crossing the process boundary."""
-    context = multiprocessing.get_context("spawn")
-    with ProcessPoolExecutor(max_workers=1, mp_context=context) as pool:
+def test_a_parse_worker_returns_outcomes_and_document_errors(chunking_options):
+    """As the pipeline runs it: the parse pool's worker process (forked from the parse server, not from this one),
+    results and errors crossing the process boundary."""
+    pool = ParsePool(workers=1)
+    try:
         good = pool.submit(parse_and_chunk, str(DOCS / "memo-supply-delivery.pdf"), chunking_options)
         bad = pool.submit(parse_and_chunk, str(BAD / "quarterly-report.pdf"), chunking_options)
 
         outcome = good.result(timeout=300)
         with pytest.raises(UnsupportedFileType, match="not a PDF: the content is a PNG image"):
             bad.result(timeout=300)
+    finally:
+        pool.close()
 
     assert isinstance(outcome, ParseOutcome)
     assert "20,000 bottles of water" in " ".join(c.text for c in outcome.chunks)
