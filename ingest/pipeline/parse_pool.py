@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import select
 import threading
 from concurrent.futures import Future, ProcessPoolExecutor, as_completed
 from concurrent.futures.process import BrokenProcessPool
@@ -35,9 +36,10 @@ FORK_SERVER_PRELOAD = "ingest.pipeline.parse_server"
 Key = TypeVar("Key")  # what the caller tells its tasks apart by
 
 
-def prepare_worker() -> None:
-    """Each worker's start: lower its priority, run its native libraries (and the tools it starts) on one thread, go
-    offline and import the parsers before the first file arrives."""
+def prepare_worker(owner: int) -> None:
+    """Each worker's start: end with its owner, lower its priority, run its native libraries (and the tools it
+    starts) on one thread, go offline and import the parsers before the first file arrives."""
+    exit_with_owner(owner)
     os.environ.update(SINGLE_THREADED)  # read by the OpenMP runtime of each Tesseract the worker starts
     try:
         os.nice(WORKER_NICENESS)
@@ -46,6 +48,28 @@ def prepare_worker() -> None:
     from ingest.pipeline.worker import warm_up
 
     warm_up()
+
+
+def exit_with_owner(owner: int) -> None:
+    """End this worker as soon as the process that owns the pool (`owner`: the Enclave process) exits, however it ends.
+
+    A kill -9 of the Enclave process (the OOM killer, a container stop) would otherwise leave its workers and the
+    fork server (~660 MB of parsers) running until the machine restarts: a worker blocks on its task queue, whose
+    write end it holds itself, and the fork server stays while any worker holds the pipe it watches. Once the
+    workers are gone, the fork server sees that pipe close and exits too. A pidfd wakes a waiting thread when the
+    owner exits (Linux ≥ 5.3); without one, a worker outlives a killed owner as before."""
+    try:
+        watch = os.pidfd_open(owner)
+    except ProcessLookupError:  # the owner died before this worker started
+        os._exit(0)
+    except (AttributeError, OSError):  # no pidfd on this platform or kernel
+        return
+
+    def wait_for_owner() -> None:
+        select.select([watch], [], [])
+        os._exit(0)
+
+    threading.Thread(target=wait_for_owner, name="exit-with-owner", daemon=True).start()
 
 
 class ParsePool:
@@ -145,7 +169,8 @@ class ParsePool:
         if self._pool is None:
             context = multiprocessing.get_context("forkserver")
             context.set_forkserver_preload([FORK_SERVER_PRELOAD])
-            self._pool = ProcessPoolExecutor(max_workers=self.workers, mp_context=context, initializer=prepare_worker)
+            self._pool = ProcessPoolExecutor(max_workers=self.workers, mp_context=context, initializer=prepare_worker,
+                                             initargs=(os.getpid(),))
             # The pool starts a process per submitted task until it has `workers`: one no-op each starts them all.
             for _ in range(self.workers):
                 self._pool.submit(os.getpid)

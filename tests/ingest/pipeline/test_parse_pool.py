@@ -163,3 +163,44 @@ def test_a_worker_crash_fails_only_its_file_and_the_batch_goes_on(tmp_path, monk
     assert "parser crashed on this file" in crashed.reason
     assert later.status == "added"
     assert stored == sum(r.chunks for r in batch) + later.chunks  # nothing stored for the crashed file
+
+
+OWNER_SCRIPT = """
+import os, sys, time
+from ingest.pipeline.parse_pool import ParsePool
+pool = ParsePool(workers=2)
+worker = pool.submit(os.getpid).result(timeout=300)
+server = pool.submit(os.getppid).result(timeout=300)
+print(worker, server, flush=True)
+time.sleep(3600)
+"""
+
+
+def _gone(pid: int) -> bool:
+    """Exited (a zombie nobody has reaped yet counts as exited: it holds no memory and runs nothing)."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] == "Z"
+    except (FileNotFoundError, ProcessLookupError):
+        return True
+
+
+def test_a_killed_owner_leaves_no_fork_server_or_worker_behind():
+    """kill -9 of an Enclave process (the OOM killer, a container stop) must not leave its fork server (~660 MB of
+    parsers) and workers running, orphaned, until the machine restarts."""
+    import signal
+    import subprocess
+    import sys
+
+    owner = subprocess.Popen([sys.executable, "-c", OWNER_SCRIPT], stdout=subprocess.PIPE, text=True,
+                             cwd=Path(__file__).resolve().parents[3])
+    try:
+        worker, server = (int(pid) for pid in owner.stdout.readline().split())
+        assert not _gone(worker) and not _gone(server)
+        owner.send_signal(signal.SIGKILL)
+        owner.wait(timeout=60)
+
+        assert wait_until(lambda: _gone(server) and _gone(worker), seconds=120)
+    finally:
+        owner.kill()
+        owner.wait(timeout=60)
+        owner.stdout.close()
