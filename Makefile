@@ -23,9 +23,10 @@ run: setup model
 # the packaged chat model (a few tests of answer quality).
 # Two pytest processes, a test file each at a time (module fixtures stay in one process): one process alone left
 # a core idle half the time (waiting on model loads, servers, subprocesses). TEST_WORKERS=0 runs in one process.
+# The 30 slowest tests are listed at the end of each run: where the next minute of the suite can be saved.
 TEST_WORKERS ?= 2
 test: setup model reranker test-deps
-	ENCLAVE_MODELS_DIR=$(MODELS) $(VENV)/bin/python -m pytest $(if $(filter-out 0,$(TEST_WORKERS)),-n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder) $(PYTEST_ARGS)
+	ENCLAVE_MODELS_DIR=$(MODELS) $(VENV)/bin/python -m pytest --durations=30 $(if $(filter-out 0,$(TEST_WORKERS)),-n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder) $(PYTEST_ARGS)
 
 setup: $(VENV)/.installed
 

@@ -2,17 +2,9 @@
 through `ingest`'s public API; the command line and the app use only the names listed in `__all__` here.
 
 service       one Enclave: the components built once, the assistant, and (unless read-only) the ingestor
-answering     the Assistant: a question through retrieval, the prompt and the LLM to a checked answer (AnswerStream)
-retrieval     hybrid search with the user's permissions inside the vector search
-llamaindex    that retrieval as llama-index parts: a retriever and post-processors (re-rank, duplicates, relevance)
-relevance     the relevance gate: which passages hold evidence of answering the question
-reranking     the optional re-ranking stage: the packaged model in-process, or a rerank service
-conversation  follow-ups: the turns that fit, the question rewritten to stand alone
-overview      questions about a whole document: its opening and outline
-injection     sentences of a passage that address the assistant, cut before the prompt (patterns by language apart)
-prompting     the chat prompt: numbered passages as quoted data, the turns, the question, fitted to the window
-verification  each sentence of an answer checked against its passages; quantities: numbers a question asks for
-citations     the model's [n] markers; replies: what Enclave says itself ("not found"), in the question's language
+answering/    the Assistant: a question through retrieval, the prompt and the LLM to a checked, cited answer
+prompting/    what the model is given: passages as quoted data (instructions in them cut), turns, outlines; [n] markers
+retrieval/    hybrid search with the user's permissions inside the vector search, re-ranking, the relevance gate
 originals     the kept file behind a citation, for users who may see it
 llm/          the OpenAI-compatible client and the LLM servers Enclave starts itself
 evaluation/   BEIR retrieval figures and answer-set figures, through the product's own paths
@@ -21,7 +13,7 @@ models, settings, errors: typed data, settings loaded once at start-up, the erro
 
 from typing import TYPE_CHECKING
 
-from assistant.answering import NOTHING_FOUND, AnswerStream, Assistant
+from assistant.answering.assistant import NOTHING_FOUND, AnswerStream, Assistant
 from assistant.errors import (
     AssistantError,
     InvalidQuestion,
@@ -33,8 +25,8 @@ from assistant.errors import (
 from assistant.llm import LLMClient, LLMDelta
 from assistant.models import Answer, Citation, Passage, Sentence, User
 from assistant.originals import OriginalFile, original_file
-from assistant.reranking import EmbeddedReranker, Reranker, RerankerUnavailable, ServiceReranker, open_reranker
-from assistant.retrieval import Retriever, permission_filter
+from assistant.retrieval.reranking import EmbeddedReranker, Reranker, RerankerUnavailable, ServiceReranker, open_reranker
+from assistant.retrieval.search import Retriever, permission_filter
 from assistant.service import Enclave, open_enclave
 from assistant.settings import AssistantSettings, load_assistant_settings
 

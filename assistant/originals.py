@@ -8,7 +8,7 @@ from pathlib import Path
 
 from assistant.errors import AssistantError, NotAllowed
 from assistant.models import User
-from assistant.retrieval import may_see
+from assistant.retrieval.search import may_see
 from ingest import RECORD_SOURCE, DocumentRecord
 
 

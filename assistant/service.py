@@ -8,13 +8,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Sequence
 
-from assistant.answering import Assistant
+from assistant.answering.assistant import Assistant
 from assistant.errors import AssistantError, NotAllowed
 from assistant.llm import LLMClient
 from assistant.models import User
 from assistant.originals import OriginalFile, original_file
-from assistant.reranking import open_reranker
-from assistant.retrieval import Retriever
+from assistant.retrieval.reranking import open_reranker
+from assistant.retrieval.search import Retriever
 from assistant.settings import AssistantSettings
 from ingest import IngestSettings
 
@@ -32,7 +32,7 @@ class Enclave:
 
     def documents(self, user: User | None = None) -> list["DocumentRecord"]:
         """The stored documents; with a user, only those the user may see."""
-        from assistant.retrieval import may_see
+        from assistant.retrieval.search import may_see
 
         records = self.components.documents()
         return records if user is None else [r for r in records if may_see(user, r.groups)]

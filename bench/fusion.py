@@ -24,7 +24,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from assistant.evaluation.metrics import evaluate_run  # noqa: E402
 from assistant.evaluation.retrieval import EVAL_USER, eval_settings_for, limit_queries, load_dataset  # noqa: E402
 from ingest import open_components  # noqa: E402
-from assistant.retrieval import permission_filter  # noqa: E402
+from assistant.retrieval.search import permission_filter  # noqa: E402
 from ingest.offline import enforce_offline  # noqa: E402
 from ingest.settings import load_settings  # noqa: E402
 
@@ -136,7 +136,7 @@ def main() -> None:
 
 
 def compare_rerankers(lists, queries: dict[str, str], qrels, depths: list[int]) -> None:
-    from assistant.reranking import DOCUMENT_PREFIX, QUERY_PREFIX, EmbeddedReranker, passage_text
+    from assistant.retrieval.reranking import DOCUMENT_PREFIX, QUERY_PREFIX, EmbeddedReranker, passage_text
     from assistant.settings import load_assistant_settings
 
     reranker = EmbeddedReranker(load_assistant_settings().rerank_gguf_path, threads=2)

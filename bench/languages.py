@@ -22,7 +22,7 @@ from ingest import enforce_offline  # noqa: E402
 enforce_offline()
 
 from assistant.models import User  # noqa: E402
-from assistant.retrieval import Retriever  # noqa: E402
+from assistant.retrieval.search import Retriever  # noqa: E402
 from ingest.pipeline.ingestor import open_ingestor  # noqa: E402
 from ingest.settings import load_settings  # noqa: E402
 

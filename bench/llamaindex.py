@@ -8,7 +8,7 @@ ENCLAVE_RERANK is on, the same duplicate filter and relevance gate. The llama-in
 `EnclaveRetriever` → `RerankStage` → `DuplicateTextFilter` → `RelevanceGate` (what `Assistant.retrieve` runs);
 the direct path calls `Retriever.search` and the same functions on `Passage` lists. Prints the median and p90
 milliseconds per question of each, the difference, and whether both chose the same passages for every question.
-(Importing llama-index's parts costs once per process: `python -X importtime -c "import assistant.llamaindex"`.)
+(Importing llama-index's parts costs once per process: `python -X importtime -c "import assistant.retrieval.llamaindex"`.)
 """
 
 from __future__ import annotations
@@ -23,8 +23,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from assistant import User, load_assistant_settings, open_enclave  # noqa: E402
-from assistant.llamaindex import normalized_text  # noqa: E402
-from assistant.relevance import is_relevant  # noqa: E402
+from assistant.retrieval.llamaindex import normalized_text  # noqa: E402
+from assistant.retrieval.relevance import is_relevant  # noqa: E402
 from ingest import load_settings  # noqa: E402
 
 ADMIN = User("bench", groups=(), is_admin=True)

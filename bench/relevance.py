@@ -1,4 +1,4 @@
-"""Calibrate the relevance gate (`assistant.relevance.is_relevant`) on a BEIR split: how often a question whose
+"""Calibrate the relevance gate (`assistant.retrieval.relevance.is_relevant`) on a BEIR split: how often a question whose
 answer is in the library keeps a passage of it, and how often one whose answer is not gets "not found".
 
     .venv/bin/python bench/relevance.py ../shared/data/scifact --split train
@@ -45,8 +45,8 @@ from assistant.evaluation.retrieval import (
     load_dataset,
     prepare_index,
 )
-from assistant.relevance import is_relevant
-from assistant.retrieval import Retriever
+from assistant.retrieval.relevance import is_relevant
+from assistant.retrieval.search import Retriever
 from assistant.settings import AssistantSettings
 from ingest.settings import load_settings
 

@@ -39,7 +39,7 @@ from openai import OpenAI  # noqa: E402
 import assistant  # noqa: E402
 import ingest  # noqa: E402
 from assistant import User  # noqa: E402
-from assistant.prompting import build_messages  # noqa: E402
+from assistant.prompting.prompt import build_messages  # noqa: E402
 
 DEFAULT_DATA_DIR = "/tmp/enclave-answers-data"
 ADMIN = User(name="bench", groups=(), is_admin=True)

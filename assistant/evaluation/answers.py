@@ -20,7 +20,7 @@ from assistant.evaluation.retrieval import EvaluationError, QueryProgress
 from assistant.models import User
 
 if TYPE_CHECKING:
-    from assistant.answering import Assistant
+    from assistant.answering.assistant import Assistant
     from assistant.models import Answer
 
 FIELDS = {"id", "question", "history", "document", "fact"}

@@ -20,13 +20,13 @@ from assistant.errors import AssistantError
 from assistant.evaluation.beir import BeirDataset, load_beir
 from assistant.evaluation.metrics import Run, evaluate_run
 from assistant.models import Passage, User
-from assistant.reranking import open_reranker
-from assistant.retrieval import Retriever
+from assistant.retrieval.reranking import open_reranker
+from assistant.retrieval.search import Retriever
 from assistant.settings import AssistantSettings, load_assistant_settings
 from ingest import IngestError, IngestSettings, load_settings
 
 if TYPE_CHECKING:
-    from assistant.reranking import Reranker
+    from assistant.retrieval.reranking import Reranker
     from ingest import Components, Progress
 
 METHODS = ("dense", "sparse", "hybrid", "rerank")  # rerank: hybrid, then the re-ranking stage

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from assistant.models import User
-from assistant.retrieval import Retriever
+from assistant.retrieval.search import Retriever
 from ingest.settings import load_settings
 from shared_data import DOCS
 

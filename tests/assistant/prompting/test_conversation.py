@@ -2,7 +2,7 @@
 
 import pytest
 
-from assistant.conversation import clean_rewrite, recent_turns, stands_alone
+from assistant.prompting.conversation import clean_rewrite, recent_turns, stands_alone
 
 
 @pytest.mark.parametrize("question", [

@@ -11,13 +11,13 @@ from pathlib import Path
 import pytest
 
 from assistant import NOTHING_FOUND, InvalidQuestion, LLMClient, User, load_assistant_settings
-from assistant.answering import Assistant
-from assistant.prompting import max_question_tokens
-from assistant.replies import NOT_FOUND
+from assistant.answering.assistant import Assistant
+from assistant.prompting.prompt import max_question_tokens
+from assistant.answering.replies import NOT_FOUND
 from ingest import load_settings
 from shared_data import DOCS
 
-INJECTION = Path(__file__).parent.parent / "data" / "injection"
+INJECTION = Path(__file__).resolve().parents[2] / "data" / "injection"
 ALICE = User("alice")
 INJECTED = ("hunter2", "ACCESS GRANTED", "ACCESO CONCEDIDO")
 MEMOS = {"memo-supply-delivery.pdf", "memo-copy.pdf"}

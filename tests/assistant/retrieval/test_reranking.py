@@ -30,7 +30,7 @@ from assistant import (
     open_enclave,
     open_reranker,
 )
-from assistant.reranking import RRF_K, passage_text, reciprocal_rank_fusion
+from assistant.retrieval.reranking import RRF_K, passage_text, reciprocal_rank_fusion
 from enclave_cli import invoke
 from ingest import Chunk, load_settings, open_ingestor
 from shared_data import SCIFACT

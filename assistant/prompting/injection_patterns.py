@@ -1,6 +1,6 @@
 """The signals of a prompt injection, by language (English, Spanish, German, French): chat-template role markers,
 *strong* patterns (enough on their own) and *weak* ones (words a form or a memo can also use). How they are combined
-into flagged sentences is `assistant/injection.py`."""
+into flagged sentences is `assistant/prompting/injection.py`."""
 
 from __future__ import annotations
 

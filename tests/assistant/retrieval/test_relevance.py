@@ -1,7 +1,7 @@
 """The relevance gate that decides between answering and saying nothing was found (a pure function)."""
 
 from assistant.models import Passage
-from assistant.relevance import is_relevant
+from assistant.retrieval.relevance import is_relevant
 from ingest.models import Chunk
 
 CHUNK = Chunk(chunk_id="c", document_id="d", index=0, text="May 5, 2023", document_name="memo.pdf", title="memo")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from assistant.models import Passage
-from assistant.verification import Verifier, render, split_sentences
+from assistant.answering.verification import Verifier, render, split_sentences
 from ingest.encoders.sparse import SparseEncoder
 from ingest.models import Chunk
 

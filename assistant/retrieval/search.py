@@ -11,7 +11,7 @@ from assistant.models import Passage, User
 from ingest import SearchFilter, SearchHit, StoreUnavailable
 
 if TYPE_CHECKING:
-    from assistant.reranking import Reranker
+    from assistant.retrieval.reranking import Reranker
     from ingest import Embedder, SparseEncoder, Store
 
 

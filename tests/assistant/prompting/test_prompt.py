@@ -1,5 +1,5 @@
 from assistant.models import Passage
-from assistant.prompting import build_messages, estimate_tokens, max_question_tokens
+from assistant.prompting.prompt import build_messages, estimate_tokens, max_question_tokens
 from ingest.models import Chunk
 
 

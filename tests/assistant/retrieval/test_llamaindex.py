@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from llama_index.core.schema import NodeWithScore, QueryBundle
 
-from assistant.llamaindex import (
+from assistant.retrieval.llamaindex import (
     DuplicateTextFilter,
     EnclaveRetriever,
     RelevanceGate,
@@ -13,7 +13,7 @@ from assistant.llamaindex import (
     passage_from_node,
 )
 from assistant.models import Passage, User
-from assistant.retrieval import Retriever
+from assistant.retrieval.search import Retriever
 from ingest import load_settings
 from ingest.models import Chunk
 from ingest.pipeline.ingestor import open_ingestor

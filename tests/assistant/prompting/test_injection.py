@@ -1,4 +1,4 @@
-"""assistant.injection: text that addresses the assistant is found whole (in English, Spanish, German and French, in a
+"""assistant.prompting.injection: text that addresses the assistant is found whole (in English, Spanish, German and French, in a
 paragraph, a table cell or an e-mail footer, and behind chat-template role markers) and replaced, while the facts
 beside it and ordinary policy and legal text are left alone."""
 
@@ -9,11 +9,11 @@ from pathlib import Path
 import pytest
 from shared_data import DOCS
 
-from assistant.injection import REMOVED, find_instructions, neutralize
+from assistant.prompting.injection import REMOVED, find_instructions, neutralize
 from ingest.models import ParsedDocument
 from ingest.parsing.chunking import chunk_document
 
-INJECTION_FILES = Path(__file__).resolve().parents[1] / "data" / "injection"
+INJECTION_FILES = Path(__file__).resolve().parents[2] / "data" / "injection"
 
 FACT = "Hotel nights are reimbursed up to 150 euros."
 TRIAL_INJECTION = (

@@ -2,7 +2,7 @@
 
 import pytest
 
-from assistant.quantities import answers_quantity, asks_for_quantity
+from assistant.answering.quantities import answers_quantity, asks_for_quantity
 
 
 @pytest.mark.parametrize("question", [

@@ -16,8 +16,8 @@ from llama_index.core.base.llms.types import ChatMessage, MessageRole
 from llama_index.core.chat_engine.condense_plus_context import DEFAULT_CONDENSE_PROMPT_TEMPLATE
 from llama_index.core.memory import ChatMemoryBuffer
 
-from assistant.citations import strip_markers
-from assistant.prompting import estimate_tokens
+from assistant.prompting.citations import strip_markers
+from assistant.prompting.prompt import estimate_tokens
 
 if TYPE_CHECKING:
     from assistant.llm import LLMClient

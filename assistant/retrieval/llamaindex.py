@@ -7,7 +7,7 @@ Teams that build on llama-index can plug Enclave's search into their own query o
 
 The permission filter is applied inside the vector search, by the user the retriever was made for: a node a user
 may not see is never returned, whatever post-processors follow. Enclave's own answering uses the same parts
-(assistant/answering.py). A node carries its chunk's payload as metadata (`document_name`, `pages`, `section`, ...)
+(assistant/answering/assistant.py). A node carries its chunk's payload as metadata (`document_name`, `pages`, `section`, ...)
 plus the relevance figures the gate reads; `passage_from_node` turns it back into a `Passage`.
 """
 
@@ -22,12 +22,12 @@ from llama_index.core.retrievers import BaseRetriever
 from llama_index.core.schema import NodeWithScore, QueryBundle, TextNode
 
 from assistant.models import Passage, User
-from assistant.relevance import is_relevant
+from assistant.retrieval.relevance import is_relevant
 from ingest import Chunk
 
 if TYPE_CHECKING:
-    from assistant.reranking import Reranker
-    from assistant.retrieval import Retriever
+    from assistant.retrieval.reranking import Reranker
+    from assistant.retrieval.search import Retriever
 
 # Metadata the LLM-facing text of a node should not carry (llama-index's own prompt building reads these lists).
 _HIDDEN = ["relevance", "shared_terms", "coverage", "question_terms", "vector", "instructions", "content_hash",

@@ -1,13 +1,13 @@
 """Answer a question: understand it → find passages → prompt → stream from the LLM → check → cited answer.
 
-1. A follow-up is rewritten to stand alone (assistant/conversation.py); an overview question ("What is this
-   document about?") is answered from that document's opening and outline (assistant/overview.py).
-2. Retrieval runs as llama-index parts (assistant/llamaindex.py): Enclave's retriever, with the user's
+1. A follow-up is rewritten to stand alone (assistant/prompting/conversation.py); an overview question ("What is this
+   document about?") is answered from that document's opening and outline (assistant/prompting/overview.py).
+2. Retrieval runs as llama-index parts (assistant/retrieval/llamaindex.py): Enclave's retriever, with the user's
    permission filter inside the vector search, then the re-ranker, one place per text, and the relevance gate.
-3. Text in a passage that addresses the assistant is removed before the prompt (assistant/injection.py), and
-   the passages reach the model as quoted data (assistant/prompting.py).
+3. Text in a passage that addresses the assistant is removed before the prompt (assistant/prompting/injection.py), and
+   the passages reach the model as quoted data (assistant/prompting/prompt.py).
 4. The answer streams as the model writes it; afterwards each sentence is checked against the passages
-   (assistant/verification.py) and the model's "the sources do not say" becomes Enclave's own not-found reply.
+   (assistant/answering/verification.py) and the model's "the sources do not say" becomes Enclave's own not-found reply.
 """
 
 from __future__ import annotations
@@ -16,11 +16,11 @@ import logging
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Callable, Iterable, Iterator, Sequence
 
-from assistant.citations import remove_invalid_markers
-from assistant.conversation import Turn, condense_question, recent_turns, stands_alone
+from assistant.prompting.citations import remove_invalid_markers
+from assistant.prompting.conversation import Turn, condense_question, recent_turns, stands_alone
 from assistant.errors import InvalidQuestion
-from assistant.injection import neutralize
-from assistant.llamaindex import (
+from assistant.prompting.injection import neutralize
+from assistant.retrieval.llamaindex import (
     DuplicateTextFilter,
     EnclaveRetriever,
     RelevanceGate,
@@ -28,13 +28,13 @@ from assistant.llamaindex import (
     passage_from_node,
 )
 from assistant.models import Answer, Citation, Passage, User
-from assistant.overview import asks_for_overview, build_outline, choose_document
-from assistant.prompting import build_messages, estimate_tokens, history_budget, max_question_tokens
-from assistant.quantities import answers_quantity, asks_for_quantity
-from assistant.replies import NOTHING_FOUND, model_declined, not_found_text
-from assistant.retrieval import Retriever, may_see, permission_filter
+from assistant.prompting.overview import asks_for_overview, build_outline, choose_document
+from assistant.prompting.prompt import build_messages, estimate_tokens, history_budget, max_question_tokens
+from assistant.answering.quantities import answers_quantity, asks_for_quantity
+from assistant.answering.replies import NOTHING_FOUND, model_declined, not_found_text
+from assistant.retrieval.search import Retriever, may_see, permission_filter
 from assistant.settings import AssistantSettings
-from assistant.verification import Verifier, render
+from assistant.answering.verification import Verifier, render
 
 if TYPE_CHECKING:
     from llama_index.core.postprocessor.types import BaseNodePostprocessor

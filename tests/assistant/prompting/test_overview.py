@@ -2,7 +2,7 @@
 
 import pytest
 
-from assistant.overview import asks_for_overview, build_outline, choose_document
+from assistant.prompting.overview import asks_for_overview, build_outline, choose_document
 from ingest.models import Chunk, DocumentRecord
 
 

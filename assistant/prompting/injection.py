@@ -30,7 +30,7 @@ import itertools
 import re
 from dataclasses import dataclass
 
-from assistant.injection_patterns import ROLE_MARKERS, STRONG, WEAK
+from assistant.prompting.injection_patterns import ROLE_MARKERS, STRONG, WEAK
 
 REMOVED = "[instructions addressed to the assistant removed]"
 

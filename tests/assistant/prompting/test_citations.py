@@ -1,4 +1,4 @@
-from assistant.citations import cited_numbers, remove_invalid_markers, strip_markers
+from assistant.prompting.citations import cited_numbers, remove_invalid_markers, strip_markers
 
 
 def test_cited_numbers_reads_single_and_grouped_markers_in_order():

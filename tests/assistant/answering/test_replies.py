@@ -2,7 +2,7 @@
 
 import pytest
 
-from assistant.replies import NOT_FOUND, model_declined, not_found_text
+from assistant.answering.replies import NOT_FOUND, model_declined, not_found_text
 
 
 @pytest.mark.parametrize("reply", [

@@ -17,9 +17,9 @@ from typing import TYPE_CHECKING, Iterable, Sequence
 
 from text_to_num import alpha2digit
 
-from assistant.citations import cited_numbers, strip_markers
+from assistant.prompting.citations import cited_numbers, strip_markers
 from assistant.models import Passage, Sentence
-from assistant.retrieval import cosine
+from assistant.retrieval.search import cosine
 
 if TYPE_CHECKING:
     from ingest import Embedder, SparseEncoder
