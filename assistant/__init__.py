@@ -1,7 +1,9 @@
 """The assistant: retrieve → prompt → LLM stream → checked, cited answer, for a given user. Knows the store only
 through `ingest`'s public API; the command line and the app use only the names listed in `__all__` here.
 
-service       one Enclave: the components built once, the assistant, and (unless read-only) the ingestor
+service       one Enclave: the components built once, the assistant, the accounts, and (unless read-only) the ingestor
+accounts/     who may sign in, with which role and groups; passwords, throttled sign-in, sessions
+migrations/   the migration tree of every table the assistant keeps (ASSISTANT_TABLES)
 answering     the Assistant: a question through retrieval, the prompt and the LLM to a checked answer (AnswerStream)
 retrieval     hybrid search with the user's permissions inside the vector search
 llamaindex    that retrieval as llama-index parts: a retriever and post-processors (re-rank, duplicates, relevance)
@@ -23,12 +25,20 @@ from typing import TYPE_CHECKING
 
 from assistant.answering import NOTHING_FOUND, AnswerStream, Assistant
 from assistant.errors import (
+    AccountError,
+    AccountsUnavailable,
     AssistantError,
     InvalidQuestion,
+    LastAdmin,
     LLMServerError,
     LLMUnavailable,
     NotAllowed,
     RetrievalUnavailable,
+    SignInRefused,
+    SignInThrottled,
+    UnknownUser,
+    UserExists,
+    WeakPassword,
 )
 from assistant.llm import LLMClient, LLMDelta
 from assistant.models import Answer, Citation, Passage, Sentence, User
@@ -39,6 +49,8 @@ from assistant.service import Enclave, open_enclave
 from assistant.settings import AssistantSettings, load_assistant_settings
 
 if TYPE_CHECKING:  # what the lazy names below are, for the type checker
+    from assistant.accounts import Account, Accounts, Passwords, open_accounts
+    from assistant.migrations import ASSISTANT_TABLES
     from assistant.evaluation import (
         AnswerProgress,
         AnswerReport,
@@ -79,6 +91,12 @@ _LAZY = {
     "packaged_test_model": "assistant.llm",
     "provide_tiktoken_encodings": "assistant.llm",
     "run_llm_server": "assistant.llm",
+    # The accounts and the migration tree load SQLAlchemy, argon2 and Alembic: only what signs in or migrates needs them.
+    "Account": "assistant.accounts",
+    "Accounts": "assistant.accounts",
+    "Passwords": "assistant.accounts",
+    "open_accounts": "assistant.accounts",
+    "ASSISTANT_TABLES": "assistant.migrations",
 }
 
 
@@ -91,7 +109,12 @@ def __getattr__(name: str) -> object:
 
 
 __all__ = [
+    "ASSISTANT_TABLES",
     "NOTHING_FOUND",
+    "Account",
+    "AccountError",
+    "Accounts",
+    "AccountsUnavailable",
     "Answer",
     "AnswerProgress",
     "AnswerReport",
@@ -111,7 +134,15 @@ __all__ = [
     "NotAllowed",
     "OriginalFile",
     "InvalidQuestion",
+    "LastAdmin",
     "LlamaCppServer",
+    "Passwords",
+    "SignInRefused",
+    "SignInThrottled",
+    "UnknownUser",
+    "UserExists",
+    "WeakPassword",
+    "open_accounts",
     "Passage",
     "Sentence",
     "Reranker",
