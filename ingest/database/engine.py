@@ -61,7 +61,13 @@ def open_database(settings: IngestSettings) -> Database:
     shown = url.render_as_string(hide_password=True)
     if url.get_backend_name() == "sqlite":
         if url.database and url.database != ":memory:":
-            Path(url.database).parent.mkdir(parents=True, exist_ok=True)
+            try:
+                Path(url.database).parent.mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
+                raise DatabaseUnavailable(
+                    f"cannot create the folder of the database {shown}: {exc.strerror}. "
+                    "Check that ENCLAVE_DATA_DIR names a folder Enclave may write to."
+                ) from exc
         engine = create_engine(url, connect_args={"timeout": BUSY_SECONDS, "check_same_thread": False})
         _follow_sqlite_rules(engine)
     else:

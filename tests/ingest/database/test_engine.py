@@ -49,3 +49,10 @@ def test_an_unreachable_server_is_one_line_naming_it_without_its_password(tmp_pa
 def test_a_url_enclave_cannot_use_is_a_settings_error(tmp_path, url):
     with pytest.raises(SettingsError, match="ENCLAVE_DATABASE_URL"):
         open_database(load_settings(data_dir=tmp_path, database_url=url, _env_file=None))
+
+
+def test_a_data_folder_that_cannot_be_made_is_one_line_naming_the_setting(tmp_path):
+    (tmp_path / "a-file").write_text("not a folder")
+
+    with pytest.raises(DatabaseUnavailable, match="cannot create the folder of the database .*ENCLAVE_DATA_DIR"):
+        open_database(load_settings(data_dir=tmp_path / "a-file" / "data", _env_file=None))
