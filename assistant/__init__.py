@@ -23,7 +23,6 @@ models, settings, errors: typed data, settings loaded once at start-up, the erro
 
 from typing import TYPE_CHECKING
 
-from assistant.answering import NOTHING_FOUND, AnswerStream, Assistant
 from assistant.errors import (
     AccountError,
     AccountsUnavailable,
@@ -40,15 +39,16 @@ from assistant.errors import (
     UserExists,
     WeakPassword,
 )
-from assistant.llm import LLMClient, LLMDelta
 from assistant.models import Answer, Citation, Passage, Sentence, User
 from assistant.originals import OriginalFile, original_file
-from assistant.reranking import EmbeddedReranker, Reranker, RerankerUnavailable, ServiceReranker, open_reranker
 from assistant.retrieval import Retriever, permission_filter
-from assistant.service import Enclave, open_enclave
 from assistant.settings import AssistantSettings, load_assistant_settings
 
 if TYPE_CHECKING:  # what the lazy names below are, for the type checker
+    from assistant.answering import NOTHING_FOUND, AnswerStream, Assistant
+    from assistant.llm import LLMClient, LLMDelta
+    from assistant.reranking import EmbeddedReranker, Reranker, RerankerUnavailable, ServiceReranker, open_reranker
+    from assistant.service import Enclave, open_enclave
     from assistant.accounts import Account, Accounts, Passwords, open_accounts
     from assistant.migrations import ASSISTANT_TABLES
     from assistant.evaluation import (
@@ -72,8 +72,22 @@ if TYPE_CHECKING:  # what the lazy names below are, for the type checker
         run_llm_server,
     )
 
-# The LLM server Enclave starts itself loads on first use: asking a question needs only the client (PEP 562).
+# Heavy parts load on first use (PEP 562), so a command that needs none of them starts quickly: `enclave users`
+# opens only the database, and importing answering (llama-index) and the LLM client (openai) took 4 of its 5 s.
 _LAZY = {
+    "NOTHING_FOUND": "assistant.answering",
+    "AnswerStream": "assistant.answering",
+    "Assistant": "assistant.answering",
+    "LLMClient": "assistant.llm",
+    "LLMDelta": "assistant.llm",
+    "EmbeddedReranker": "assistant.reranking",
+    "Reranker": "assistant.reranking",
+    "RerankerUnavailable": "assistant.reranking",
+    "ServiceReranker": "assistant.reranking",
+    "open_reranker": "assistant.reranking",
+    "Enclave": "assistant.service",
+    "open_enclave": "assistant.service",
+    # The LLM server Enclave starts itself: asking a question needs only the client.
     # Evaluation is for the CLI and the benches: nothing of it loads to answer a question.
     "AnswerProgress": "assistant.evaluation",
     "AnswerReport": "assistant.evaluation",
