@@ -21,6 +21,10 @@ PASSWORD_STDIN_HELP = ("Read the password from stdin: one line, its line break d
                        "at a terminal). Never from the command line or the environment, where others can read it.")
 
 
+def password_stdin_option(extra_help: str = "") -> Callable[[Callable[..., None]], Callable[..., None]]:
+    return click.option("--password-stdin", "password_stdin", is_flag=True, help=PASSWORD_STDIN_HELP + extra_help)
+
+
 @click.group("users")
 def users() -> None:
     """Manage the accounts that may sign in: admins (manage accounts and documents, see every document) and members
@@ -36,7 +40,7 @@ def users() -> None:
 
 @users.command("create-admin")
 @click.argument("name")
-@click.option("--password-stdin", "password_stdin", is_flag=True, help=PASSWORD_STDIN_HELP)
+@password_stdin_option()
 def create_admin(name: str, password_stdin: bool) -> None:
     """Create the first account, NAME, an admin. Refused once any account exists: then an admin adds the others with
     `enclave users add`.
@@ -44,9 +48,7 @@ def create_admin(name: str, password_stdin: bool) -> None:
     \b
     Example:  printf '%s\\n' "$ADMIN_PASSWORD" | enclave users create-admin root --password-stdin
     """
-    if not password_stdin:
-        raise click.UsageError("the first admin needs a password: give --password-stdin and pipe it in")
-    password = read_password()
+    password = required_password(password_stdin, "the first admin needs a password")
     account = run(lambda accounts: accounts.create_first_admin(name, password))
     click.echo(f"created {account.name}, admin")
 
@@ -59,8 +61,8 @@ def create_admin(name: str, password_stdin: bool) -> None:
 @click.option("--group", "groups", multiple=True, metavar="G",
               help="A group the account is in, as given to `enclave ingest --group` (repeatable). Every account is "
                    "in `everyone` too.")
-@click.option("--password-stdin", "password_stdin", is_flag=True, help=PASSWORD_STDIN_HELP + " Without it the "
-              "account has no password: it signs in only through single sign-on until one is set.")
+@password_stdin_option(" Without it the account has no password: it signs in only through single sign-on until one "
+                       "is set.")
 def add(name: str, role: str, groups: tuple[str, ...], password_stdin: bool) -> None:
     """Add the account NAME (a login name or an e-mail address)."""
     password = read_password() if password_stdin else None
@@ -100,13 +102,11 @@ def set_groups(name: str, groups: tuple[str, ...]) -> None:
 
 @users.command("set-password")
 @click.argument("name")
-@click.option("--password-stdin", "password_stdin", is_flag=True, help=PASSWORD_STDIN_HELP)
+@password_stdin_option()
 def set_password(name: str, password_stdin: bool) -> None:
     """Set or replace the password of the account NAME. Its open sessions end: whoever knew the old password is
     signed out."""
-    if not password_stdin:
-        raise click.UsageError("give --password-stdin and pipe the password in")
-    password = read_password()
+    password = required_password(password_stdin, "set-password needs the password")
     account = run(lambda accounts: accounts.set_password(name, password))
     click.echo(f"set the password of {account.name}; its sessions ended")
 
@@ -117,6 +117,13 @@ def remove(name: str) -> None:
     """Delete the account NAME; its sessions end at once. The last admin cannot be removed."""
     run(lambda accounts: accounts.remove_user(name))
     click.echo(f"removed {name}")
+
+
+def required_password(password_stdin: bool, why: str) -> str:
+    """The password from stdin, for a command that cannot do without one (a usage error, exit 2, without)."""
+    if not password_stdin:
+        raise click.UsageError(f"{why}: give --password-stdin and pipe it in")
+    return read_password()
 
 
 def read_password() -> str:
