@@ -166,17 +166,15 @@ class Accounts:
             raise SignInRefused(REFUSED)
         renewed = self._passwords.hash(password) if verdict.needs_rehash else None  # before the write lock
         with self._transaction() as connection:
+            current = connection.execute(select(users.c.password_hash).where(users.c.id == row.id)).one_or_none()
+            found = find_account(connection, user_id=row.id)
+            if current is None or found is None or current.password_hash != row.password_hash:
+                raise SignInRefused(REFUSED)  # removed, or given a new password, while this one was being checked
             connection.execute(
                 update(sign_in_attempts).where(sign_in_attempts.c.id == attempt_id).values(outcome="success")
             )
-            if renewed is not None:  # only if nobody set another password meanwhile
-                connection.execute(
-                    update(users).where(users.c.id == row.id, users.c.password_hash == row.password_hash)
-                    .values(password_hash=renewed)
-                )
-            found = find_account(connection, user_id=row.id)
-        if found is None:  # removed while its password was being checked
-            raise SignInRefused(REFUSED)
+            if renewed is not None:
+                connection.execute(update(users).where(users.c.id == row.id).values(password_hash=renewed))
         return found[1].user()
 
     def _failures_since_success(self, connection: Connection, name: str, now: datetime) -> list[datetime]:

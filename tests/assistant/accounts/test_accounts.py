@@ -11,6 +11,7 @@ from sqlalchemy import MetaData, select
 
 from assistant import (
     AccountError,
+    Accounts,
     LastAdmin,
     SignInRefused,
     SignInThrottled,
@@ -19,6 +20,7 @@ from assistant import (
     UserExists,
     WeakPassword,
 )
+from assistant.accounts import Passwords
 
 ADMIN_PASSWORD = "correct horse battery staple"
 ALICE_PASSWORD = "alice's long passphrase"
@@ -222,6 +224,36 @@ def test_a_hash_with_older_parameters_is_renewed_at_sign_in(database_settings, a
         assert new.sign_in("root", ADMIN_PASSWORD).is_admin
     finally:
         new.close()
+
+
+class ChangedWhileChecking(Passwords):
+    """The real check, with an admin's change made while it runs (the fault: two processes at once)."""
+
+    def __init__(self, hasher, change) -> None:
+        super().__init__(hasher)
+        self.change = change
+
+    def verify(self, *args, **options):
+        verdict = super().verify(*args, **options)
+        self.change()
+        return verdict
+
+
+@pytest.mark.parametrize("change", [
+    lambda admin: admin.set_password("alice", "a new passphrase"),
+    lambda admin: admin.remove_user("alice"),
+])  # fmt: skip
+def test_a_password_replaced_or_an_account_removed_during_the_check_refuses_the_sign_in(
+    accounts, alice, assistant_settings, clock, hasher, change
+):
+    checking = Accounts(accounts.database, assistant_settings, clock=clock,
+                        passwords=ChangedWhileChecking(hasher, lambda: change(accounts)))
+
+    with pytest.raises(SignInRefused) as refused:
+        checking.sign_in("alice", ALICE_PASSWORD)
+
+    assert type(refused.value) is SignInRefused
+    assert attempts(accounts, "alice") == ["failure"]
 
 
 def test_a_signed_in_user_reflects_a_role_given_since(accounts, alice):
