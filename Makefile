@@ -33,8 +33,9 @@ setup: $(VENV)/.installed
 # System tools some formats need (OCR for scanned PDFs, legacy .doc conversion). Skipped where apt is absent.
 APT_PACKAGES ?= libmagic1 tesseract-ocr libreoffice-writer-nogui libreoffice-impress-nogui
 # Only the tests need these: strace records every connection attempt at the system-call level (tests/test_egress.py);
-# Debian's chromium is the browser Playwright drives (no browser download).
-TEST_APT_PACKAGES ?= strace chromium
+# Debian's chromium is the browser Playwright drives (no browser download); the database tests start a throwaway
+# PostgreSQL cluster from Debian's server package (tests/postgres.py).
+TEST_APT_PACKAGES ?= strace chromium postgresql
 
 define apt_install
 	@if command -v apt-get >/dev/null && [ "$$(id -u)" = 0 ]; then \

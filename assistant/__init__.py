@@ -1,7 +1,9 @@
 """The assistant: retrieve → prompt → LLM stream → checked, cited answer, for a given user. Knows the store only
 through `ingest`'s public API; the command line and the app use only the names listed in `__all__` here.
 
-service       one Enclave: the components built once, the assistant, and (unless read-only) the ingestor
+service       one Enclave: the components built once, the assistant, the accounts, and (unless read-only) the ingestor
+accounts/     who may sign in, with which role and groups; passwords, throttled sign-in, sessions
+migrations/   the migration tree of every table the assistant keeps (ASSISTANT_TABLES)
 answering/    the Assistant: a question through retrieval, the prompt and the LLM to a checked, cited answer
 prompting/    what the model is given: passages as quoted data (instructions in them cut), turns, outlines; [n] markers
 retrieval/    hybrid search with the user's permissions inside the vector search, re-ranking, the relevance gate
@@ -13,24 +15,34 @@ models, settings, errors: typed data, settings loaded once at start-up, the erro
 
 from typing import TYPE_CHECKING
 
-from assistant.answering.assistant import NOTHING_FOUND, AnswerStream, Assistant
 from assistant.errors import (
+    AccountError,
+    AccountsUnavailable,
     AssistantError,
     InvalidQuestion,
+    LastAdmin,
     LLMServerError,
     LLMUnavailable,
     NotAllowed,
     RetrievalUnavailable,
+    SignInRefused,
+    SignInThrottled,
+    UnknownUser,
+    UserExists,
+    WeakPassword,
 )
-from assistant.llm import LLMClient, LLMDelta
 from assistant.models import Answer, Citation, Passage, Sentence, User
 from assistant.originals import OriginalFile, original_file
-from assistant.retrieval.reranking import EmbeddedReranker, Reranker, RerankerUnavailable, ServiceReranker, open_reranker
 from assistant.retrieval.search import Retriever, permission_filter
-from assistant.service import Enclave, open_enclave
 from assistant.settings import AssistantSettings, load_assistant_settings
 
 if TYPE_CHECKING:  # what the lazy names below are, for the type checker
+    from assistant.answering import NOTHING_FOUND, AnswerStream, Assistant
+    from assistant.llm import LLMClient, LLMDelta
+    from assistant.retrieval.reranking import EmbeddedReranker, Reranker, RerankerUnavailable, ServiceReranker, open_reranker
+    from assistant.service import Enclave, open_enclave
+    from assistant.accounts import Account, Accounts, Passwords, open_accounts
+    from assistant.migrations import ASSISTANT_TABLES
     from assistant.evaluation import (
         AnswerProgress,
         AnswerReport,
@@ -52,8 +64,22 @@ if TYPE_CHECKING:  # what the lazy names below are, for the type checker
         run_llm_server,
     )
 
-# The LLM server Enclave starts itself loads on first use: asking a question needs only the client (PEP 562).
+# Heavy parts load on first use (PEP 562), so a command that needs none of them starts quickly: `enclave users`
+# opens only the database, and importing answering (llama-index) and the LLM client (openai) took 4 of its 5 s.
 _LAZY = {
+    "NOTHING_FOUND": "assistant.answering",
+    "AnswerStream": "assistant.answering",
+    "Assistant": "assistant.answering",
+    "LLMClient": "assistant.llm",
+    "LLMDelta": "assistant.llm",
+    "EmbeddedReranker": "assistant.retrieval.reranking",
+    "Reranker": "assistant.retrieval.reranking",
+    "RerankerUnavailable": "assistant.retrieval.reranking",
+    "ServiceReranker": "assistant.retrieval.reranking",
+    "open_reranker": "assistant.retrieval.reranking",
+    "Enclave": "assistant.service",
+    "open_enclave": "assistant.service",
+    # The LLM server Enclave starts itself: asking a question needs only the client.
     # Evaluation is for the CLI and the benches: nothing of it loads to answer a question.
     "AnswerProgress": "assistant.evaluation",
     "AnswerReport": "assistant.evaluation",
@@ -71,6 +97,12 @@ _LAZY = {
     "packaged_test_model": "assistant.llm",
     "provide_tiktoken_encodings": "assistant.llm",
     "run_llm_server": "assistant.llm",
+    # The accounts and the migration tree load SQLAlchemy, argon2 and Alembic: only what signs in or migrates needs them.
+    "Account": "assistant.accounts",
+    "Accounts": "assistant.accounts",
+    "Passwords": "assistant.accounts",
+    "open_accounts": "assistant.accounts",
+    "ASSISTANT_TABLES": "assistant.migrations",
 }
 
 
@@ -83,7 +115,12 @@ def __getattr__(name: str) -> object:
 
 
 __all__ = [
+    "ASSISTANT_TABLES",
     "NOTHING_FOUND",
+    "Account",
+    "AccountError",
+    "Accounts",
+    "AccountsUnavailable",
     "Answer",
     "AnswerProgress",
     "AnswerReport",
@@ -103,7 +140,15 @@ __all__ = [
     "NotAllowed",
     "OriginalFile",
     "InvalidQuestion",
+    "LastAdmin",
     "LlamaCppServer",
+    "Passwords",
+    "SignInRefused",
+    "SignInThrottled",
+    "UnknownUser",
+    "UserExists",
+    "WeakPassword",
+    "open_accounts",
     "Passage",
     "Sentence",
     "Reranker",

@@ -25,3 +25,41 @@ class InvalidQuestion(AssistantError):
 
 class LLMServerError(AssistantError):
     """The LLM server could not be started, did not become ready, or died."""
+
+
+class AccountsUnavailable(AssistantError):
+    """The accounts' database cannot be reached or refused a statement (the message names it and what to check)."""
+
+
+class AccountError(AssistantError):
+    """An account request refused as asked (a bad name, a role or a group that cannot work); the children say why."""
+
+
+class UnknownUser(AccountError):
+    """No account has this name."""
+
+
+class UserExists(AccountError):
+    """An account with this name exists already."""
+
+
+class WeakPassword(AccountError):
+    """The password breaks the policy (too short, the user's name); the message says what a password needs, never
+    the password."""
+
+
+class LastAdmin(AccountError):
+    """The change would leave no admin: nobody could manage accounts or documents any more."""
+
+
+class SignInRefused(AccountError):
+    """Wrong name or password. The same error, after comparable work, whether the name exists or not."""
+
+
+class SignInThrottled(SignInRefused):
+    """Too many failed sign-ins for this name lately: refused without checking the password until `retry_after`
+    seconds have passed."""
+
+    def __init__(self, message: str, retry_after: int) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after

@@ -1,6 +1,6 @@
-"""One Enclave: the components built once (models, store, registry), the assistant that answers with them and, unless
-opened read-only, the ingestor that writes with them. The command line and the app call its methods; they never
-reach past it into the ingestor, its log or its settings."""
+"""One Enclave: the components built once (models, store, registry, database), the assistant that answers with them,
+the accounts kept in the same database and, unless opened read-only, the ingestor that writes with them. The command
+line and the app call its methods; they never reach past it into the ingestor, its log or its settings."""
 
 from __future__ import annotations
 
@@ -18,7 +18,8 @@ from assistant.retrieval.search import Retriever
 from assistant.settings import AssistantSettings
 from ingest import IngestSettings
 
-if TYPE_CHECKING:  # these load the embedding stack: too heavy for a type
+if TYPE_CHECKING:  # these load the embedding stack (or the database's): too heavy for a type
+    from assistant.accounts import Accounts
     from ingest import BatchStatus, Components, DocumentRecord, FileResult, Ingestor, ProgressCallback
 
 
@@ -26,6 +27,7 @@ if TYPE_CHECKING:  # these load the embedding stack: too heavy for a type
 class Enclave:
     components: "Components"
     assistant: Assistant
+    accounts: "Accounts"  # in the components' database (closed with them)
     ingestor: "Ingestor | None" = None  # None when opened read-only
 
     # -- reading: any user, within what they may see ---------------------------------------------------------------
@@ -89,12 +91,15 @@ class Enclave:
 
 def open_enclave(ingest_settings: IngestSettings, assistant_settings: AssistantSettings, *,
                  read_only: bool = False, warm_parsers: bool = False) -> Enclave:
-    """Build the components once and hand them to the retriever and (unless read_only) the ingestor.
+    """Build the components once and hand them to the retriever and (unless read_only) the ingestor; bring the
+    assistant's tables up to date in their database, for the accounts.
 
     read_only: for a command that only reads (ask, search, list): no parse workers, no ingestion log, and no repair
     of what an interrupted ingestion left behind (that is a write, and another process may be ingesting right now).
     warm_parsers: start the parse workers while the models load (for a command about to ingest)."""
-    from ingest import Ingestor, ParsePool, open_components
+    from assistant.accounts import Accounts
+    from assistant.migrations import ASSISTANT_TABLES
+    from ingest import Ingestor, ParsePool, open_components, upgrade_tree
 
     pool = None if read_only else ParsePool(ingest_settings.parse_workers)
     if pool is not None and warm_parsers:
@@ -103,6 +108,7 @@ def open_enclave(ingest_settings: IngestSettings, assistant_settings: AssistantS
     ingestor: Ingestor | None = None
     try:
         components = open_components(ingest_settings)
+        upgrade_tree(components.database, ASSISTANT_TABLES)  # a read-only command migrates too: sign-in needs them
         ingestor = None if pool is None else Ingestor(components, parse_pool=pool)
         reranker = open_reranker(assistant_settings)  # the model loads now, so a missing one fails at start-up
     except BaseException:
@@ -125,4 +131,4 @@ def open_enclave(ingest_settings: IngestSettings, assistant_settings: AssistantS
         reasoning_effort=assistant_settings.llm_reasoning_effort,
     )
     assistant = Assistant(assistant_settings, retriever, llm, documents=components.documents)
-    return Enclave(components, assistant, ingestor)
+    return Enclave(components, assistant, Accounts(components.database, assistant_settings), ingestor)

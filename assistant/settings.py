@@ -1,4 +1,5 @@
-"""Assistant settings: the LLM server to talk to and how answers are built. Loaded once at start-up."""
+"""Assistant settings: the LLM server to talk to, how answers are built, and how long sign-ins last. Loaded once at
+start-up."""
 
 from __future__ import annotations
 
@@ -64,6 +65,15 @@ class AssistantSettings(BaseSettings):
     rerank_api_key: SecretStr = Field(SecretStr(""), description="API key for the re-ranking service, if any.")
     rerank_timeout: float = Field(30, gt=0, description="Seconds to wait for the re-ranking service.")
     models_dir: Path = Field(default_factory=default_models_dir, description="Where set-up puts packaged models.")
+    # A working day: a session started in the morning lasts until the evening, not overnight on a shared machine.
+    session_hours: float = Field(12, gt=0, le=24 * 366, description="How long a sign-in lasts, in hours.")
+    # 5 in 15 minutes: a person mistyping is never stopped for long; guessing gets some 480 tries a day per name.
+    sign_in_attempts: int = Field(
+        5, ge=1, le=1000, description="Failed sign-ins for one name, within the window, before the next ones wait."
+    )
+    sign_in_window_minutes: float = Field(
+        15, gt=0, le=24 * 60, description="The window, in minutes, in which failed sign-ins for one name count."
+    )
 
     @field_validator("llm_base_url")
     @classmethod

@@ -3,6 +3,7 @@ names listed in `__all__` here.
 
 parsing/      what a file is, its elements, title, language and chunks (unstructured, offline, patched in one place)
 encoders/     dense embeddings (sentence-transformers, ONNX / OpenVINO) and BM25-style sparse vectors
+database/     the relational database (SQLite or PostgreSQL) and its Alembic migration trees
 store/        Qdrant (embedded Edge or a server) and the registry of which documents are stored, complete
 components    the parts ingestion and retrieval share, built once from settings
 pipeline/     the Ingestor: parse workers, batched embedding and writing, repair, the ingestion log
@@ -14,6 +15,7 @@ from typing import TYPE_CHECKING
 from ingest.disk_space import ensure_free_space
 from ingest.errors import (
     CorruptDocument,
+    DatabaseUnavailable,
     DiskFull,
     DocumentError,
     DocumentNotFound,
@@ -42,6 +44,7 @@ from ingest.settings import IngestSettings, describe_validation_error, load_sett
 
 if TYPE_CHECKING:  # what the lazy names below are, for the type checker
     from ingest.components import Components, open_components
+    from ingest.database import Database, MigrationTree, open_database, upgrade_tree
     from ingest.encoders.dense import Embedder
     from ingest.encoders.sparse import SparseEncoder
     from ingest.hashing import hash_file
@@ -58,6 +61,10 @@ _LAZY = {
     "clean_file_name": "ingest.parsing.file_names",
     "BatchStatus": "ingest.pipeline.jobs",
     "Components": "ingest.components",
+    "Database": "ingest.database",
+    "MigrationTree": "ingest.database",
+    "open_database": "ingest.database",
+    "upgrade_tree": "ingest.database",
     "Embedder": "ingest.encoders.dense",
     "Ingestor": "ingest.pipeline.ingestor",
     "open_components": "ingest.components",
@@ -85,7 +92,10 @@ __all__ = [
     "MAX_NAME_BYTES",
     "BatchStatus",
     "Components",
+    "Database",
+    "DatabaseUnavailable",
     "Embedder",
+    "MigrationTree",
     "Ingestor",
     "ParsePool",
     "Progress",
@@ -97,6 +107,8 @@ __all__ = [
     "clean_file_name",
     "hash_file",
     "open_components",
+    "open_database",
+    "upgrade_tree",
     "open_ingestor",
     "open_store",
     "summarize",

@@ -1,5 +1,5 @@
 """The parts ingestion and retrieval share, built once from settings: the embedding model, the sparse encoder, the
-store, and the registry of stored documents.
+store, the database, and the registry of stored documents.
 
 Whoever needs them is handed them: the Ingestor writes with them, the assistant's retriever searches with them.
 Opening them starts no parse worker and changes nothing in the store, so a read-only command (ask, search) opens
@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from ingest.database import Database, open_database
 from ingest.encoders.dense import Embedder
 from ingest.encoders.sparse import SparseEncoder
 from ingest.models import DocumentRecord
@@ -19,13 +20,15 @@ from ingest.store import Registry, Store, open_store
 
 @dataclass
 class Components:
-    """One embedding model, one sparse encoder, one store and one registry, for one data folder (or server)."""
+    """One embedding model, one sparse encoder, one store, one database and its registry, for one data folder (or
+    one set of servers). `assistant` keeps its own tables in the same database."""
 
     settings: IngestSettings
     embedder: Embedder
     sparse: SparseEncoder
     store: Store
     registry: Registry
+    database: Database
 
     def documents(self) -> list[DocumentRecord]:
         """Every stored document, complete ones only (the registry records a document once all its chunks are in)."""
@@ -38,24 +41,34 @@ class Components:
         try:
             self.registry.close()
         finally:
-            self.store.close()
+            try:
+                self.database.close()
+            finally:
+                self.store.close()
 
 
 def open_components(settings: IngestSettings) -> Components:
-    """Load the embedding model, open the store and the registry the settings name.
+    """Load the embedding model, open the store, the database and the registry the settings name.
 
-    Raises StoreBusy, StoreUnavailable, SettingsError or DiskFull as `open_store` does."""
+    Raises StoreBusy, StoreUnavailable, SettingsError or DiskFull as `open_store` does, DatabaseUnavailable as
+    `open_database` does."""
     embedder = Embedder(
         settings.embedding_model_path, batch_size=settings.embedding_batch_size,
         backend=settings.embedding_backend, cache_dir=settings.embedding_cache_dir,
     )  # fmt: skip
     store = open_store(settings, embedder.dimension, fusion=settings.search_fusion)
     try:
-        registry = Registry(settings.registry_path)
+        database = open_database(settings)
     except BaseException:
         store.close()
         raise
-    return Components(settings, embedder, SparseEncoder(), store, registry)
+    try:
+        registry = Registry(settings.registry_path)
+    except BaseException:
+        database.close()
+        store.close()
+        raise
+    return Components(settings, embedder, SparseEncoder(), store, registry, database)
 
 
 __all__ = ["Components", "open_components"]

@@ -47,6 +47,11 @@ class StoreBusy(StoreUnavailable):
     """The embedded store is held by another process (for example the running app)."""
 
 
+class DatabaseUnavailable(IngestError):
+    """The database cannot be opened, reached or migrated (the message names it, without its password, and what to
+    check)."""
+
+
 class DiskFull(IngestError):
     """Too little free space under the data folder to write safely; nothing was written (the message says how much
     is free and how much is needed)."""

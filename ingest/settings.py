@@ -30,6 +30,9 @@ class IngestSettings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="ENCLAVE_", env_file=".env", extra="ignore")
 
     data_dir: Path = Field(Path("data"), description="Embedded Qdrant storage, uploaded originals, databases.")
+    database_url: SecretStr | None = Field(
+        None, description="Empty: a SQLite file under the data dir. postgresql://USER:PASSWORD@HOST:PORT/DB: that server."
+    )
     qdrant_url: str = Field("", description="Empty: embedded Qdrant under the data dir. A URL: that server.")
     qdrant_api_key: SecretStr | None = Field(None, description="API key for the Qdrant server.")
     collection: str = Field("enclave", description="Qdrant collection holding the chunks.")
@@ -90,6 +93,7 @@ class IngestSettings(BaseSettings):
 
     @property
     def registry_path(self) -> Path:
+        """Where versions before the database kept the registry (imported into the database at start-up)."""
         return self.data_dir / "enclave.sqlite3"
 
     @property

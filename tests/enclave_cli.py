@@ -24,12 +24,13 @@ ENCLAVE = str(Path(sys.executable).with_name("enclave"))
 STORE_LOCK = "enclave.lock"  # the embedded store's directory lock (ingest/store/_edge.py)
 
 
-def invoke(*args: str, env: dict[str, str] | None = None) -> Result:
-    """Run `enclave ARGS` in this process; result.exit_code, .stdout and .stderr as the program would give them."""
+def invoke(*args: str, env: dict[str, str] | None = None, input: str | None = None) -> Result:
+    """Run `enclave ARGS` in this process; result.exit_code, .stdout and .stderr as the program would give them.
+    `input`: what the command reads from stdin (a pipe, not a terminal)."""
     from ui.cli import main
 
     env = dict(env or {})
-    result = CliRunner().invoke(main, list(args), env=env, catch_exceptions=False, prog_name="enclave")
+    result = CliRunner().invoke(main, list(args), input=input, env=env, catch_exceptions=False, prog_name="enclave")
     if "ENCLAVE_DATA_DIR" in env:  # the test's own data (not a data dir of the person running the tests)
         assert_stores_closed(Path(env["ENCLAVE_DATA_DIR"]))
     return result

@@ -1,5 +1,5 @@
 """The `enclave` command line: ingest, reindex, search, ask, remove, documents, llm serve, eval (ui/eval_commands.py),
-app, up."""
+users (ui/user_commands.py), app, up."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ import click
 from ingest import IngestError, StoreUnavailable, enforce_offline
 from ui.eval_commands import evaluate
 from ui.terminal import EXIT_FAILED_FILES, EXIT_OK, cli_user, fail, opened_enclave, stderr
+from ui.user_commands import users
 
 
 @click.group()
@@ -204,6 +205,7 @@ def llm_serve(engine: str, port: int | None) -> None:
 
 
 main.add_command(evaluate)
+main.add_command(users)
 
 
 @main.command()

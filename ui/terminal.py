@@ -17,6 +17,7 @@ if TYPE_CHECKING:
 # Exit codes are part of the public contract: scripts rely on them.
 EXIT_OK = 0
 EXIT_FAILED_FILES = 1
+EXIT_REFUSED = 1  # `enclave users`: refused as asked (the account exists or not, a weak password, the last admin)
 EXIT_UNAVAILABLE = 2
 
 stderr = Console(stderr=True, soft_wrap=True)  # one error, one line: scripts read it

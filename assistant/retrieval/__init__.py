@@ -6,7 +6,8 @@ relevance   the relevance gate: which passages hold evidence of answering the qu
 llamaindex  that retrieval as llama-index parts: a retriever and post-processors (re-rank, duplicates, relevance)
 """
 
-from assistant.retrieval.llamaindex import DuplicateTextFilter, EnclaveRetriever, RelevanceGate, RerankStage
+from typing import TYPE_CHECKING
+
 from assistant.retrieval.relevance import is_relevant
 from assistant.retrieval.reranking import (
     EmbeddedReranker,
@@ -16,6 +17,22 @@ from assistant.retrieval.reranking import (
     open_reranker,
 )
 from assistant.retrieval.search import Retriever, may_see, permission_filter
+
+if TYPE_CHECKING:
+    from assistant.retrieval.llamaindex import DuplicateTextFilter, EnclaveRetriever, RelevanceGate, RerankStage
+
+# llama-index loads on first use (PEP 562): the permission filter and the search need none of it.
+_LAZY = {name: "assistant.retrieval.llamaindex"
+         for name in ("DuplicateTextFilter", "EnclaveRetriever", "RelevanceGate", "RerankStage")}
+
+
+def __getattr__(name: str) -> object:
+    if name in _LAZY:
+        import importlib
+
+        return getattr(importlib.import_module(_LAZY[name]), name)
+    raise AttributeError(f"module 'assistant.retrieval' has no attribute {name!r}")
+
 
 __all__ = [
     "DuplicateTextFilter",

@@ -95,3 +95,24 @@ def test_a_user_is_listed_only_the_documents_of_their_groups(ingested_data_dir):
         assert enclave.documents(MALLORY) == []
     finally:
         enclave.close()
+
+
+def test_the_accounts_live_beside_the_documents_and_a_member_sees_those_of_everyone(data_dir):
+    """Opening the Enclave (read-only too) brings the accounts' tables up in its database; a member signed in through
+    them is in `everyone`, so sees the documents ingested without a group. `open_accounts` finds the same accounts."""
+    from assistant import open_accounts
+
+    enclave = open_at(data_dir, read_only=True)
+    try:
+        enclave.accounts.create_first_admin("root", "correct horse battery staple")
+        enclave.accounts.add_user("alice", password="alice's long passphrase")
+        alice = enclave.accounts.sign_in("alice", "alice's long passphrase")
+        assert enclave.documents(alice) == enclave.documents() != []
+    finally:
+        enclave.close()
+
+    accounts = open_accounts(load_settings(data_dir=data_dir, _env_file=None), load_assistant_settings(_env_file=None))
+    try:
+        assert [a.name for a in accounts.list_users()] == ["alice", "root"]
+    finally:
+        accounts.close()

@@ -1,0 +1,291 @@
+"""The Accounts service: who may sign in, with which role and groups, and their sessions. The command line and the
+app call it; it keeps its rows in the database `ingest` opens, in tables of the assistant's migration tree.
+
+Each change is one transaction. Refusals are AccountError's children (exit 1 on the command line); a database that
+fails is AccountsUnavailable (exit 2). SQLAlchemy's errors are wrapped here, without their statement's parameters
+(a password hash is one)."""
+
+from __future__ import annotations
+
+import zlib
+from contextlib import contextmanager
+from datetime import datetime, timedelta
+from typing import Iterator, Sequence
+
+from sqlalchemy import Connection, delete, func, insert, select, text, update
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
+
+from assistant.accounts import sessions
+from assistant.accounts.clock import Clock, utc_now
+from assistant.accounts.directory import (
+    Account,
+    all_accounts,
+    check_name,
+    clean_groups,
+    find_account,
+    is_account_name,
+)
+from assistant.accounts.passwords import Passwords, check_password
+from assistant.accounts.tables import ROLES, sign_in_attempts, user_groups, users
+from assistant.accounts.throttling import ThrottlePolicy, seconds_to_wait, throttled_until
+from assistant.errors import (
+    AccountError,
+    AccountsUnavailable,
+    LastAdmin,
+    SignInRefused,
+    SignInThrottled,
+    UnknownUser,
+    UserExists,
+)
+from assistant.migrations import ASSISTANT_TABLES
+from assistant.models import User
+from assistant.settings import AssistantSettings
+from ingest import Database, IngestSettings, open_database, upgrade_tree
+
+# One message for an unknown name, a wrong password and an account without one: which it was is not for the asker.
+REFUSED = "wrong name or password: check both and try again (an admin can set a new password)"
+
+
+class Accounts:
+    """Accounts and sessions in one database. `clock` gives the time (tests pass their own to move it on);
+    `passwords` hashes and verifies (argon2id with argon2-cffi's defaults unless given)."""
+
+    def __init__(self, database: Database, settings: AssistantSettings, *, clock: Clock = utc_now,
+                 passwords: Passwords | None = None, owns_database: bool = False) -> None:
+        self.database = database
+        self.session_lifetime = timedelta(hours=settings.session_hours)
+        self.throttle = ThrottlePolicy(settings.sign_in_attempts, timedelta(minutes=settings.sign_in_window_minutes))
+        self._clock = clock
+        self._passwords = passwords or Passwords()
+        self._owns_database = owns_database  # opened by open_accounts: closed with the accounts
+
+    # -- managing accounts (the command line, an admin's page) -----------------------------------------------------
+
+    def create_first_admin(self, name: str, password: str) -> Account:
+        """The first account, an admin with a password. Refused once any account exists: from then on an admin adds
+        the others (`add_user`)."""
+        check_name(name)
+        check_password(name, password)
+        password_hash = self._passwords.hash(password)
+        with self._transaction() as connection:
+            _lock_users(connection)
+            if connection.execute(select(func.count()).select_from(users)).scalar_one():
+                raise AccountError("accounts exist already, so there is a first admin: an admin adds more with "
+                                   "`enclave users add NAME --role admin`")
+            self._insert_user(connection, name, "admin", (), password_hash)
+            return self._account(connection, name)
+
+    def add_user(self, name: str, role: str = "member", groups: Sequence[str] = (),
+                 password: str | None = None) -> Account:
+        """A new account. Without a password it signs in only through single sign-on until one is set."""
+        check_name(name)
+        if role not in ROLES:
+            raise AccountError(f"{role!r} is not a role: use admin (manages accounts and documents, sees every "
+                               "document) or member (asks questions of the documents shared with its groups)")
+        kept = clean_groups(groups)
+        password_hash = None
+        if password is not None:
+            check_password(name, password)
+            password_hash = self._passwords.hash(password)
+        with self._transaction() as connection:
+            self._insert_user(connection, name, role, kept, password_hash)
+            return self._account(connection, name)
+
+    def list_users(self) -> list[Account]:
+        with self._transaction() as connection:
+            return all_accounts(connection)
+
+    def get(self, name: str) -> Account:
+        """The account with this name; UnknownUser if there is none."""
+        with self._transaction() as connection:
+            return self._account(connection, name)
+
+    def set_groups(self, name: str, groups: Sequence[str]) -> Account:
+        """Replace the account's groups (`everyone` stays implicit). Its sessions see the change at their next
+        request."""
+        kept = clean_groups(groups)
+        with self._transaction() as connection:
+            user_id = self._user_id(connection, name)
+            connection.execute(delete(user_groups).where(user_groups.c.user_id == user_id))
+            if kept:
+                connection.execute(insert(user_groups), [{"user_id": user_id, "group_name": g} for g in kept])
+            return self._account(connection, name)
+
+    def set_password(self, name: str, password: str) -> Account:
+        """Set or replace the account's password. Its live sessions end: whoever knew the old password is out."""
+        check_password(name, password)
+        password_hash = self._passwords.hash(password)
+        with self._transaction() as connection:
+            user_id = self._user_id(connection, name)
+            connection.execute(update(users).where(users.c.id == user_id).values(password_hash=password_hash))
+            sessions.end_sessions_of(connection, user_id, self._clock())
+            return self._account(connection, name)
+
+    def remove_user(self, name: str) -> None:
+        """Delete the account; its groups and sessions go with it, so it is signed out at once. Refused for the last
+        admin: nobody could manage accounts or documents any more."""
+        with self._transaction() as connection:
+            _lock_users(connection)
+            user_id, account = self._find(connection, name)
+            if account.is_admin:
+                admins = connection.execute(select(func.count()).select_from(users).where(users.c.role == "admin"))
+                if admins.scalar_one() <= 1:
+                    raise LastAdmin(f"{name} is the last admin and cannot be removed: add another admin first "
+                                    "(`enclave users add NAME --role admin`)")
+            connection.execute(delete(users).where(users.c.id == user_id))
+
+    # -- signing in ------------------------------------------------------------------------------------------------
+
+    def sign_in(self, name: str, password: str) -> User:
+        """The user, if the password is the account's. Every attempt is recorded; after `throttle.attempts` failures
+        for a name within `throttle.window`, the next ones are refused at once (SignInThrottled, with the seconds to
+        wait) until the window has moved past the oldest of them. The failure is recorded *before* the password is
+        checked, so attempts made in parallel count too; a success then turns it into one and starts the count
+        again. Unknown names are throttled and checked (against a dummy hash) like known ones; a name no account can
+        have (a space, a control character, too long) is checked against the dummy and refused, unrecorded."""
+        if not is_account_name(name):
+            self._passwords.verify(None, password)
+            raise SignInRefused(REFUSED)
+        now = self._clock()
+        with self._transaction() as connection:
+            _lock_name(connection, name)
+            until = throttled_until(self._failures_since_success(connection, name, now), now, self.throttle)
+            outcome = "throttled" if until is not None else "failure"
+            attempt_id = connection.execute(
+                insert(sign_in_attempts).values(name=name, attempted_at=now, outcome=outcome)
+                .returning(sign_in_attempts.c.id)
+            ).scalar_one()
+            row = connection.execute(
+                select(users.c.id, users.c.password_hash).where(users.c.name == name)
+            ).one_or_none()
+        if until is not None:
+            wait = seconds_to_wait(until, now)
+            raise SignInThrottled(f"too many failed sign-ins for this name: try again in {wait} s", retry_after=wait)
+        verdict = self._passwords.verify(row.password_hash if row else None, password, name=name)
+        if row is None or not verdict.matches:
+            raise SignInRefused(REFUSED)
+        renewed = self._passwords.hash(password) if verdict.needs_rehash else None  # before the write lock
+        with self._transaction() as connection:
+            current = connection.execute(select(users.c.password_hash).where(users.c.id == row.id)).one_or_none()
+            found = find_account(connection, user_id=row.id)
+            if current is None or found is None or current.password_hash != row.password_hash:
+                raise SignInRefused(REFUSED)  # removed, or given a new password, while this one was being checked
+            connection.execute(
+                update(sign_in_attempts).where(sign_in_attempts.c.id == attempt_id).values(outcome="success")
+            )
+            if renewed is not None:
+                connection.execute(update(users).where(users.c.id == row.id).values(password_hash=renewed))
+        return found[1].user()
+
+    def _failures_since_success(self, connection: Connection, name: str, now: datetime) -> list[datetime]:
+        last_success = connection.execute(
+            select(func.max(sign_in_attempts.c.id))
+            .where(sign_in_attempts.c.name == name, sign_in_attempts.c.outcome == "success")
+        ).scalar_one()
+        return list(connection.execute(
+            select(sign_in_attempts.c.attempted_at).where(
+                sign_in_attempts.c.name == name,
+                sign_in_attempts.c.outcome == "failure",
+                sign_in_attempts.c.id > (last_success or 0),
+                sign_in_attempts.c.attempted_at > now - self.throttle.window,
+            )
+        ).scalars())
+
+    # -- sessions --------------------------------------------------------------------------------------------------
+
+    def start_session(self, user: User) -> str:
+        """A new session for the signed-in user: returns its token, for the caller to hand to the browser (it is not
+        kept: only its hash is). Lasts `session_lifetime`."""
+        with self._transaction() as connection:
+            user_id = self._user_id(connection, user.name)
+            return sessions.start_session(connection, user_id, self._clock(), self.session_lifetime)
+
+    def user_for_session(self, token: str) -> User | None:
+        """Who holds this token, with the account's current role and groups; None when the session is unknown,
+        ended or expired, or its account was removed."""
+        with self._transaction() as connection:
+            account = sessions.session_account(connection, token, self._clock())
+        return None if account is None else account.user()
+
+    def end_session(self, token: str) -> None:
+        with self._transaction() as connection:
+            sessions.end_session(connection, token, self._clock())
+
+    def close(self) -> None:
+        if self._owns_database:
+            self.database.close()
+
+    # -- inside ------------------------------------------------------------------------------------------------------
+
+    @contextmanager
+    def _transaction(self) -> Iterator[Connection]:
+        """One transaction; SQLAlchemy's errors become AccountsUnavailable, with the driver's first line only (the
+        full error lists the statement's parameters, a password hash among them)."""
+        try:
+            with self.database.engine.begin() as connection:
+                yield connection
+        except IntegrityError as exc:
+            raise AccountError(f"the accounts' database refused the change ({_reason(exc)}); "
+                               "another change to the same account may have come first: try again") from exc
+        except SQLAlchemyError as exc:
+            raise AccountsUnavailable(
+                f"cannot use the accounts in {self.database.describe()}: {_reason(exc)}. "
+                "Check ENCLAVE_DATABASE_URL and that the database server runs, then try again."
+            ) from exc
+
+    def _insert_user(self, connection: Connection, name: str, role: str, groups: Sequence[str],
+                     password_hash: str | None) -> None:
+        if find_account(connection, name=name) is not None:
+            raise UserExists(f"an account named {name} exists already: pick another name, or change that one "
+                             "(`enclave users set-groups`, `enclave users set-password`)")
+        user_id = connection.execute(
+            insert(users).values(name=name, role=role, password_hash=password_hash, created_at=self._clock())
+            .returning(users.c.id)
+        ).scalar_one()
+        if groups:
+            connection.execute(insert(user_groups), [{"user_id": user_id, "group_name": g} for g in groups])
+
+    def _find(self, connection: Connection, name: str) -> tuple[int, Account]:
+        found = find_account(connection, name=name)
+        if found is None:
+            raise UnknownUser(f"no account is named {name}: `enclave users list` shows them")
+        return found
+
+    def _user_id(self, connection: Connection, name: str) -> int:
+        return self._find(connection, name)[0]
+
+    def _account(self, connection: Connection, name: str) -> Account:
+        return self._find(connection, name)[1]
+
+
+def _lock_users(connection: Connection) -> None:
+    """Hold off other writers of the accounts until this transaction ends, so that a check ("no account yet", "not
+    the last admin") still holds when the change is written. SQLite: BEGIN IMMEDIATE has done so already."""
+    if connection.dialect.name == "postgresql":
+        connection.execute(text("LOCK TABLE users IN SHARE ROW EXCLUSIVE MODE"))
+
+
+def _lock_name(connection: Connection, name: str) -> None:
+    """Sign-ins for one name take turns at counting and recording their attempt (SQLite: BEGIN IMMEDIATE already)."""
+    if connection.dialect.name == "postgresql":
+        key = zlib.crc32(f"enclave-sign-in:{name}".encode())
+        connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": key})
+
+
+def _reason(exc: SQLAlchemyError) -> str:
+    original = getattr(exc, "orig", None)
+    return str(original or type(exc).__name__).strip().splitlines()[0]
+
+
+def open_accounts(ingest_settings: IngestSettings, assistant_settings: AssistantSettings, *,
+                  clock: Clock = utc_now, passwords: Passwords | None = None) -> Accounts:
+    """Open the database and bring the assistant's tables up to date, without the embedding model or the store (for
+    the `enclave users` commands). `close()` closes the database. Raises DatabaseUnavailable or SettingsError (as
+    `open_database` does)."""
+    database = open_database(ingest_settings)
+    try:
+        upgrade_tree(database, ASSISTANT_TABLES)
+    except BaseException:
+        database.close()
+        raise
+    return Accounts(database, assistant_settings, clock=clock, passwords=passwords, owns_database=True)
