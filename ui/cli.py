@@ -11,7 +11,11 @@ import click
 
 from ingest import IngestError, StoreUnavailable, enforce_offline
 from ui.eval_commands import evaluate
-from ui.terminal import EXIT_FAILED_FILES, EXIT_OK, cli_user, fail, opened_enclave, stderr
+from ui.terminal import EXIT_FAILED_FILES, EXIT_OK, acting_user, cli_user, fail, opened_enclave, stderr
+
+# `search`, `ask` and `documents` see what one account may see: an admin checks what a member gets.
+act_as = click.option("--as", "as_name", metavar="USER", default=None,
+                      help="Act as this account (its groups and role); default: you, as an admin.")
 from ui.user_commands import users
 
 
@@ -87,13 +91,14 @@ def report_batch(results: list, as_json: bool, summary: str) -> NoReturn:
 @click.option("--method", type=click.Choice(["dense", "sparse", "hybrid"]), default=None,
               help="Retrieval method (default: ENCLAVE_SEARCH_METHOD, hybrid).")
 @click.option("--json", "as_json", is_flag=True, help="Print the passages as JSON.")
-def search(query: str, k: int, method: str | None, as_json: bool) -> None:
+@act_as
+def search(query: str, k: int, method: str | None, as_json: bool, as_name: str | None) -> None:
     """Retrieval only, no LLM: the top passages for QUERY."""
     from assistant import AssistantError
 
     with opened_enclave(read_only=True) as enclave:
         try:
-            passages = enclave.assistant.search(query, cli_user(), k=k, method=method)
+            passages = enclave.assistant.search(query, acting_user(enclave, as_name), k=k, method=method)
         except AssistantError as exc:
             fail(str(exc))
     if as_json:
@@ -117,7 +122,8 @@ def search(query: str, k: int, method: str | None, as_json: bool) -> None:
 @click.argument("question")
 @click.option("--json", "as_json", is_flag=True,
               help="Print {answer, citations, sentences, also_retrieved, not_found, ...} as JSON.")
-def ask(question: str, as_json: bool) -> None:
+@act_as
+def ask(question: str, as_json: bool, as_name: str | None) -> None:
     """Answer QUESTION from the stored documents, with numbered sources.
 
     The answer streams as the model writes it, then is checked against its sources: citations are corrected,
@@ -127,7 +133,7 @@ def ask(question: str, as_json: bool) -> None:
 
     with opened_enclave(read_only=True) as enclave:
         try:
-            stream = enclave.assistant.ask(question, cli_user())
+            stream = enclave.assistant.ask(question, acting_user(enclave, as_name))
             if as_json:
                 answer = stream.read()
             else:
@@ -173,10 +179,11 @@ def remove(documents: tuple[str, ...]) -> None:
 
 @main.command()
 @click.option("--json", "as_json", is_flag=True)
-def documents(as_json: bool) -> None:
-    """List stored documents."""
+@act_as
+def documents(as_json: bool, as_name: str | None) -> None:
+    """List stored documents (with --as, those that account may see)."""
     with opened_enclave(read_only=True) as enclave:
-        records = enclave.documents()
+        records = enclave.documents(acting_user(enclave, as_name))
     if as_json:
         click.echo(json.dumps([r.__dict__ for r in records], ensure_ascii=False, indent=2, default=list))
         return

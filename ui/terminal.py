@@ -17,7 +17,7 @@ if TYPE_CHECKING:
 # Exit codes are part of the public contract: scripts rely on them.
 EXIT_OK = 0
 EXIT_FAILED_FILES = 1
-EXIT_REFUSED = 1  # `enclave users`: refused as asked (the account exists or not, a weak password, the last admin)
+EXIT_REFUSED = 1  # refused as asked: the account exists or not (`enclave users`, `--as`), a weak password, the last admin
 EXIT_UNAVAILABLE = 2
 
 stderr = Console(stderr=True, soft_wrap=True)  # one error, one line: scripts read it
@@ -57,3 +57,16 @@ def cli_user() -> User:
     from assistant import User
 
     return User(name=getpass.getuser(), groups=("everyone",), is_admin=True)
+
+
+def acting_user(enclave: Enclave, name: str | None) -> User:
+    """Who a command acts as: `--as NAME`, that account as it is now (its role and groups, so it sees exactly what it
+    would see in the app), or, without it, whoever runs the command (`cli_user`). No such account: exit 1."""
+    if name is None:
+        return cli_user()
+    from assistant import AccountError
+
+    try:
+        return enclave.accounts.get(name).user()
+    except AccountError as exc:
+        fail(str(exc), EXIT_REFUSED)
