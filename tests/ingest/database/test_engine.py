@@ -49,3 +49,30 @@ def test_an_unreachable_server_is_one_line_naming_it_without_its_password(tmp_pa
 def test_a_url_enclave_cannot_use_is_a_settings_error(tmp_path, url):
     with pytest.raises(SettingsError, match="ENCLAVE_DATABASE_URL"):
         open_database(load_settings(data_dir=tmp_path, database_url=url, _env_file=None))
+
+
+def test_a_statement_the_database_refuses_is_a_bug_report_not_an_outage(database):
+    from ingest import DatabaseUnavailable, IngestError
+
+    with pytest.raises(IngestError, match="no.*table|does not exist") as failure:
+        with database.writing("read a table that does not exist") as connection:
+            connection.execute(text("SELECT * FROM missing"))
+
+    assert not isinstance(failure.value, DatabaseUnavailable) and "a bug in Enclave" in str(failure.value)
+
+
+def test_a_writer_kept_waiting_past_the_busy_timeout_is_told_the_database_is_busy(tmp_path, monkeypatch):
+    """Another process holding SQLite's write lock for longer than a writer waits (BUSY_SECONDS, shortened here)."""
+    from ingest.database import engine
+
+    monkeypatch.setattr(engine, "BUSY_SECONDS", 0)
+    settings = load_settings(data_dir=tmp_path, _env_file=None)
+    holder, waiter = open_database(settings), open_database(settings)
+    try:
+        with holder.writing("hold the write lock"):
+            with pytest.raises(DatabaseUnavailable, match="record stored documents.*database is locked"):
+                with waiter.writing("record stored documents"):
+                    pass
+    finally:
+        holder.close()
+        waiter.close()
