@@ -2,6 +2,7 @@
 and on a fresh PostgreSQL database (tests/postgres.py). The database matters to every test of what is kept in it.
 
     def test_something(database): ...          # an open ingest.Database, empty
+    def test_something(ingest_database): ...   # the same, with ingest's tables (INGEST_TABLES) created
     def test_something(database_url): ...      # only the setting: None (the SQLite file) or a PostgreSQL URL
 """
 
@@ -26,3 +27,11 @@ def database(database_url, tmp_path) -> Iterator[object]:
     yield database
     database.close()
 
+
+
+@pytest.fixture
+def ingest_database(database) -> object:
+    from ingest import INGEST_TABLES, upgrade_tree
+
+    upgrade_tree(database, INGEST_TABLES)
+    return database
