@@ -14,6 +14,7 @@ prompting     the chat prompt: numbered passages as quoted data, the turns, the 
 verification  each sentence of an answer checked against its passages; quantities: numbers a question asks for
 citations     the model's [n] markers; replies: what Enclave says itself ("not found"), in the question's language
 originals     the kept file behind a citation, for users who may see it
+schema        every package's tables in the database, upgraded together (`enclave db upgrade`)
 llm/          the OpenAI-compatible client and the LLM servers Enclave starts itself
 evaluation/   BEIR retrieval figures and answer-set figures, through the product's own paths
 models, settings, errors: typed data, settings loaded once at start-up, the error tree
@@ -59,6 +60,7 @@ if TYPE_CHECKING:  # what the lazy names below are, for the type checker
         provide_tiktoken_encodings,
         run_llm_server,
     )
+    from assistant.schema import TreeStatus, TreeUpgrade, read_database_status, upgrade_database
 
 # The LLM server Enclave starts itself loads on first use: asking a question needs only the client (PEP 562).
 _LAZY = {
@@ -79,6 +81,11 @@ _LAZY = {
     "packaged_test_model": "assistant.llm",
     "provide_tiktoken_encodings": "assistant.llm",
     "run_llm_server": "assistant.llm",
+    # Alembic loads with the migrations: answering a question needs none.
+    "TreeStatus": "assistant.schema",
+    "TreeUpgrade": "assistant.schema",
+    "read_database_status": "assistant.schema",
+    "upgrade_database": "assistant.schema",
 }
 
 
@@ -120,6 +127,8 @@ __all__ = [
     "Retriever",
     "QueryProgress",
     "ServiceReranker",
+    "TreeStatus",
+    "TreeUpgrade",
     "User",
     "VLLMServer",
     "create_llm_server",
@@ -135,5 +144,7 @@ __all__ = [
     "packaged_test_model",
     "permission_filter",
     "provide_tiktoken_encodings",
+    "read_database_status",
     "run_llm_server",
+    "upgrade_database",
 ]
