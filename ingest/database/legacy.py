@@ -70,8 +70,9 @@ def import_legacy_files(database: Database, data_dir: Path) -> list[LegacyImport
         kept_as = _set_aside(path)
         if path.name in imported:
             results.append(LegacyImport(path.name, imported[path.name], kept_as))
+            kept = kept_as or f"{path.name}{IMPORTED} (renamed by another process, or at the next start)"
             log.warning("imported %s (%d rows) from the older Enclave into the database %s; the file is kept as %s",
-                        path, imported[path.name], database.describe(), kept_as or f"{path} (it could not be renamed)")
+                        path, imported[path.name], database.describe(), kept)
     return results
 
 
