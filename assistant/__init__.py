@@ -8,6 +8,7 @@ answering/    the Assistant: a question through retrieval, the prompt and the LL
 prompting/    what the model is given: passages as quoted data (instructions in them cut), turns, outlines; [n] markers
 retrieval/    hybrid search with the user's permissions inside the vector search, re-ranking, the relevance gate
 originals     the kept file behind a citation, for users who may see it
+schema        every package's tables in the database, upgraded together (`enclave db upgrade`)
 llm/          the OpenAI-compatible client and the LLM servers Enclave starts itself
 evaluation/   BEIR retrieval figures and answer-set figures, through the product's own paths
 models, settings, errors: typed data, settings loaded once at start-up, the error tree
@@ -63,6 +64,7 @@ if TYPE_CHECKING:  # what the lazy names below are, for the type checker
         provide_tiktoken_encodings,
         run_llm_server,
     )
+    from assistant.schema import TreeStatus, TreeUpgrade, read_database_status, upgrade_database
 
 # Heavy parts load on first use (PEP 562), so a command that needs none of them starts quickly: `enclave users`
 # opens only the database, and importing answering (llama-index) and the LLM client (openai) took 4 of its 5 s.
@@ -103,6 +105,11 @@ _LAZY = {
     "Passwords": "assistant.accounts",
     "open_accounts": "assistant.accounts",
     "ASSISTANT_TABLES": "assistant.migrations",
+    # Alembic loads with the migrations: answering a question needs none.
+    "TreeStatus": "assistant.schema",
+    "TreeUpgrade": "assistant.schema",
+    "read_database_status": "assistant.schema",
+    "upgrade_database": "assistant.schema",
 }
 
 
@@ -157,6 +164,8 @@ __all__ = [
     "Retriever",
     "QueryProgress",
     "ServiceReranker",
+    "TreeStatus",
+    "TreeUpgrade",
     "User",
     "VLLMServer",
     "create_llm_server",
@@ -172,5 +181,7 @@ __all__ = [
     "packaged_test_model",
     "permission_filter",
     "provide_tiktoken_encodings",
+    "read_database_status",
     "run_llm_server",
+    "upgrade_database",
 ]

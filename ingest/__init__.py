@@ -44,7 +44,15 @@ from ingest.settings import IngestSettings, describe_validation_error, load_sett
 
 if TYPE_CHECKING:  # what the lazy names below are, for the type checker
     from ingest.components import Components, open_components
-    from ingest.database import Database, MigrationTree, open_database, upgrade_tree
+    from ingest.database import (
+        INGEST_TABLES,
+        Database,
+        MigrationTree,
+        current_revision,
+        head_revision,
+        open_database,
+        upgrade_tree,
+    )
     from ingest.encoders.dense import Embedder
     from ingest.encoders.sparse import SparseEncoder
     from ingest.hashing import hash_file
@@ -62,7 +70,10 @@ _LAZY = {
     "BatchStatus": "ingest.pipeline.jobs",
     "Components": "ingest.components",
     "Database": "ingest.database",
+    "INGEST_TABLES": "ingest.database",
     "MigrationTree": "ingest.database",
+    "current_revision": "ingest.database",
+    "head_revision": "ingest.database",
     "open_database": "ingest.database",
     "upgrade_tree": "ingest.database",
     "Embedder": "ingest.encoders.dense",
@@ -95,6 +106,7 @@ __all__ = [
     "Database",
     "DatabaseUnavailable",
     "Embedder",
+    "INGEST_TABLES",
     "MigrationTree",
     "Ingestor",
     "ParsePool",
@@ -105,7 +117,9 @@ __all__ = [
     "Store",
     "TextRecord",
     "clean_file_name",
+    "current_revision",
     "hash_file",
+    "head_revision",
     "open_components",
     "open_database",
     "upgrade_tree",

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ingest.database import Database, open_database
+from ingest.database import INGEST_TABLES, Database, import_legacy_files, open_database, upgrade_tree
 from ingest.encoders.dense import Embedder
 from ingest.encoders.sparse import SparseEncoder
 from ingest.models import DocumentRecord
@@ -39,19 +39,18 @@ class Components:
 
     def close(self) -> None:
         try:
-            self.registry.close()
+            self.database.close()
         finally:
-            try:
-                self.database.close()
-            finally:
-                self.store.close()
+            self.store.close()
 
 
 def open_components(settings: IngestSettings) -> Components:
-    """Load the embedding model, open the store, the database and the registry the settings name.
+    """Load the embedding model, open the store, the database and the registry the settings name. Brings ingest's
+    tables to the newest revision, and imports the registry and ingestion log an older Enclave left in the data folder
+    (see `ingest.database.legacy`): both are safe beside another process doing the same, so read-only opens do too.
 
     Raises StoreBusy, StoreUnavailable, SettingsError or DiskFull as `open_store` does, DatabaseUnavailable as
-    `open_database` does."""
+    `open_database` and `upgrade_tree` do, IngestError when an older Enclave's file cannot be read."""
     embedder = Embedder(
         settings.embedding_model_path, batch_size=settings.embedding_batch_size,
         backend=settings.embedding_backend, cache_dir=settings.embedding_cache_dir,
@@ -63,12 +62,13 @@ def open_components(settings: IngestSettings) -> Components:
         store.close()
         raise
     try:
-        registry = Registry(settings.registry_path)
+        upgrade_tree(database, INGEST_TABLES)
+        import_legacy_files(database, settings.data_dir)
     except BaseException:
         database.close()
         store.close()
         raise
-    return Components(settings, embedder, SparseEncoder(), store, registry, database)
+    return Components(settings, embedder, SparseEncoder(), store, Registry(database), database)
 
 
 __all__ = ["Components", "open_components"]

@@ -92,11 +92,6 @@ class IngestSettings(BaseSettings):
         return self.data_dir / "originals"
 
     @property
-    def registry_path(self) -> Path:
-        """Where versions before the database kept the registry (imported into the database at start-up)."""
-        return self.data_dir / "enclave.sqlite3"
-
-    @property
     def qdrant_path(self) -> Path:
         return self.data_dir / "qdrant"
 

@@ -1,5 +1,5 @@
 """The `enclave` command line: ingest, reindex, search, ask, remove, documents, llm serve, eval (ui/eval_commands.py),
-users (ui/user_commands.py), app, up."""
+users (ui/user_commands.py), db (ui/db_commands.py), app, up."""
 
 from __future__ import annotations
 
@@ -10,13 +10,14 @@ from typing import Callable, NoReturn
 import click
 
 from ingest import IngestError, StoreUnavailable, enforce_offline
+from ui.db_commands import database
 from ui.eval_commands import evaluate
 from ui.terminal import EXIT_FAILED_FILES, EXIT_OK, acting_user, cli_user, fail, opened_enclave, stderr
+from ui.user_commands import users
 
 # `search`, `ask` and `documents` see what one account may see: an admin checks what a member gets.
 act_as = click.option("--as", "as_name", metavar="USER", default=None,
                       help="Act as this account (its groups and role); default: you, as an admin.")
-from ui.user_commands import users
 
 
 @click.group()
@@ -213,6 +214,7 @@ def llm_serve(engine: str, port: int | None) -> None:
 
 main.add_command(evaluate)
 main.add_command(users)
+main.add_command(database)
 
 
 @main.command()

@@ -185,9 +185,13 @@ def load_dataset(folder: Path, split: str) -> BeirDataset:
 
 
 def eval_settings_for(settings: IngestSettings, name: str) -> IngestSettings:
-    """The evaluation's own data dir and collection, beside (never inside) the user's documents."""
+    """The evaluation's own data dir, collection and database, beside (never inside) the user's documents. Its
+    database is always the SQLite file in its own data dir: in the configured one (PostgreSQL) its registry would be
+    the user's, and re-ingesting a changed corpus removes every document that registry lists."""
     slug = "".join(c if c.isalnum() or c in "-_" else "-" for c in name.lower()) or "dataset"
-    return settings.model_copy(update={"data_dir": settings.data_dir / "eval" / slug, "collection": f"beir-{slug}"})
+    return settings.model_copy(update={
+        "data_dir": settings.data_dir / "eval" / slug, "collection": f"beir-{slug}", "database_url": None,
+    })
 
 
 def fingerprint_for(corpus_path: Path, settings: IngestSettings, sparse_signature: str) -> dict:

@@ -121,8 +121,9 @@ class Attempt:
 
 @dataclass(frozen=True)
 class Policy:
-    """The services a deployment is configured to use, besides loopback: in production the app talks to Qdrant and
-    vLLM on the compose network, by name (`--allow-network 172.18.0.0/16 --allow-name qdrant --allow-name vllm`)."""
+    """The services a deployment is configured to use, besides loopback: in production the app talks to Qdrant,
+    PostgreSQL and vLLM on the compose network, by name (`--allow-network 172.18.0.0/16 --allow-name qdrant
+    --allow-name postgres --allow-name vllm`)."""
 
     networks: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...] = ()
     names: tuple[str, ...] = ()

@@ -2,22 +2,32 @@
 the ingestion log, and, from `assistant`, users, sessions, the audit trail and conversations).
 
 engine      open the database the settings name (a SQLite file under the data folder, or PostgreSQL), with its
-            connection rules, and wrap its errors
+            connection rules, transactions, and its errors wrapped
 migrations  Alembic migration trees: each package that keeps tables has its own, with its own version table, and
             every tree is brought up to date at start-up (or by `enclave db upgrade`)
+tables      ingest's tables (registry, ingestion log) for SQLAlchemy Core; schema/ is their tree, INGEST_TABLES
+legacy      the import of a data folder of the versions before the database (their registry and log files)
 """
 
-from ingest.database.engine import Database, database_url, open_database
+from ingest.database import tables
+from ingest.database.engine import Database, database_url, hold_lock, open_database
 from ingest.errors import DatabaseUnavailable
 from ingest.database.migrations import MigrationTree, current_revision, head_revision, upgrade_tree
+from ingest.database.schema import INGEST_TABLES
+from ingest.database.legacy import LegacyImport, import_legacy_files
 
 __all__ = [
+    "INGEST_TABLES",
     "Database",
     "DatabaseUnavailable",
+    "LegacyImport",
     "MigrationTree",
     "current_revision",
     "database_url",
     "head_revision",
+    "hold_lock",
+    "import_legacy_files",
     "open_database",
+    "tables",
     "upgrade_tree",
 ]

@@ -4,18 +4,23 @@ and two processes writing at once wait for each other instead of failing."""
 
 from __future__ import annotations
 
+import zlib
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
 
-from sqlalchemy import Engine, create_engine, event, make_url, text
+from sqlalchemy import Connection, Engine, Table, create_engine, event, make_url, text
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import URL
-from sqlalchemy.exc import ArgumentError, SQLAlchemyError
+from sqlalchemy.exc import ArgumentError, DBAPIError, InterfaceError, OperationalError, SQLAlchemyError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 
-from ingest.errors import DatabaseUnavailable, SettingsError
+from ingest.errors import DatabaseUnavailable, IngestError, SettingsError
 from ingest.settings import IngestSettings
 
 SQLITE_FILE = "enclave.db"
 BUSY_SECONDS = 30  # a writer waits this long for another one (another process ingesting) before failing
+_READING = "enclave_reading"  # execution option: this connection only reads (see _follow_sqlite_rules)
 
 
 class Database:
@@ -35,6 +40,55 @@ class Database:
 
     def close(self) -> None:
         self.engine.dispose()
+
+    @contextmanager
+    def writing(self, doing: str) -> Iterator[Connection]:
+        """One transaction, committed when the block ends, rolled back if it raises. On SQLite it holds the write
+        lock from its first statement (BEGIN IMMEDIATE), so two writers queue instead of failing halfway.
+        doing: what the block does ("record stored documents"), for the error message."""
+        try:
+            with self.engine.begin() as connection:
+                yield connection
+        except SQLAlchemyError as exc:
+            raise self.error(exc, doing, rolled_back=True) from exc
+
+    @contextmanager
+    def reading(self, doing: str) -> Iterator[Connection]:
+        """A connection for reads only: on SQLite a plain BEGIN, so a reader never waits for a writer (WAL)."""
+        try:
+            with self.engine.connect() as connection:
+                connection.execution_options(**{_READING: True})
+                yield connection
+        except SQLAlchemyError as exc:
+            raise self.error(exc, doing) from exc
+
+    def insert(self, table: Table) -> sqlite.Insert | postgresql.Insert:
+        """An INSERT that can say what to do when the row exists (`on_conflict_do_update` / `_do_nothing`): both
+        dialects spell it the same, each with its own construct."""
+        return postgresql.insert(table) if self.dialect == "postgresql" else sqlite.insert(table)
+
+    def error(self, exc: SQLAlchemyError, doing: str, rolled_back: bool = False) -> IngestError:
+        """The IngestError to raise for a database error met while `doing` something; one line naming the
+        database, never its password. A lost or refused connection, a lock held too long or a full disk is
+        DatabaseUnavailable; anything else is a statement the database refused, a bug."""
+        said = f"could not {doing} in the database {self.describe()}: {_reason(exc)}."
+        if rolled_back:
+            said += " Nothing of it was saved."
+        if not _is_unavailable(exc):
+            return IngestError(f"{said} This is a bug in Enclave: please report it with this line.")
+        return DatabaseUnavailable(
+            f"{said} Check that the database server runs and accepts connections (ENCLAVE_DATABASE_URL), that no "
+            "other process holds the SQLite file for long, and that its disk has room; then try again."
+        )
+
+
+def hold_lock(connection: Connection, name: str) -> None:
+    """Hold the lock `name` until this transaction ends: two processes doing the same once-only work (a migration, an
+    import) do it one after the other, and the second finds it done. SQLite: the transaction's BEGIN IMMEDIATE already
+    holds the one write lock there is. PostgreSQL: an advisory lock, released with the transaction."""
+    if connection.dialect.name == "postgresql":
+        key = zlib.crc32(f"enclave:{name}".encode())
+        connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": key})
 
 
 def database_url(settings: IngestSettings) -> URL:
@@ -101,7 +155,19 @@ def _follow_sqlite_rules(engine: Engine) -> None:
 
     @event.listens_for(engine, "begin")
     def _on_begin(connection: Any) -> None:
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
+        # A reader's BEGIN takes no lock until it reads, and in WAL mode reading never waits for the writer.
+        connection.exec_driver_sql("BEGIN" if connection.get_execution_options().get(_READING) else "BEGIN IMMEDIATE")
+
+
+def _is_unavailable(exc: SQLAlchemyError) -> bool:
+    """The database is out of reach, busy or out of room, as opposed to refusing the statement itself. SQLite calls
+    both operational errors; its code tells them apart: SQLITE_ERROR (1) is the statement (a missing table)."""
+    if isinstance(exc, (InterfaceError, PoolTimeout)) or (isinstance(exc, DBAPIError) and exc.connection_invalidated):
+        return True
+    if isinstance(exc, OperationalError):
+        code = getattr(exc.orig, "sqlite_errorcode", None)
+        return code is None or code & 0xFF != 1  # the low byte is the primary code (extended codes add the rest)
+    return False
 
 
 def _reason(exc: SQLAlchemyError) -> str:

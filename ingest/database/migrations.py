@@ -10,7 +10,6 @@ database as it was."""
 
 from __future__ import annotations
 
-import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -18,10 +17,9 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Connection, text
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy import Connection
 
-from ingest.database.engine import Database, DatabaseUnavailable
+from ingest.database.engine import Database, hold_lock
 
 
 @dataclass(frozen=True)
@@ -61,37 +59,19 @@ def head_revision(tree: MigrationTree) -> str | None:
 
 def current_revision(database: Database, tree: MigrationTree) -> str | None:
     """The revision the database is at for this tree (None: never migrated)."""
-    try:
-        with database.engine.connect() as connection:
-            return MigrationContext.configure(
-                connection, opts={"version_table": tree.version_table}
-            ).get_current_revision()
-    except SQLAlchemyError as exc:
-        raise DatabaseUnavailable(f"cannot read the {tree.name} schema version of {database.describe()}: {exc}") from exc
+    with database.reading(f"read the {tree.name} schema version") as connection:
+        return _revision(connection, tree)
 
 
 def upgrade_tree(database: Database, tree: MigrationTree) -> tuple[str | None, str | None]:
     """Bring this tree's tables to the newest revision. Returns (revision before, revision after)."""
-    try:
-        with database.engine.begin() as connection:
-            _lock(connection, tree)
-            before = MigrationContext.configure(
-                connection, opts={"version_table": tree.version_table}
-            ).get_current_revision()
-            command.upgrade(tree.config(connection), "head")
-            after = MigrationContext.configure(
-                connection, opts={"version_table": tree.version_table}
-            ).get_current_revision()
-    except SQLAlchemyError as exc:
-        raise DatabaseUnavailable(
-            f"could not migrate the {tree.name} tables of {database.describe()}: {exc}. Nothing was changed."
-        ) from exc
-    return before, after
+    with database.writing(f"migrate the {tree.name} tables") as connection:
+        hold_lock(connection, f"migrations:{tree.name}")
+        before = _revision(connection, tree)
+        command.upgrade(tree.config(connection), "head")
+        return before, _revision(connection, tree)
 
 
-def _lock(connection: Connection, tree: MigrationTree) -> None:
-    """SQLite: the transaction's BEGIN IMMEDIATE already holds the write lock. PostgreSQL: an advisory lock until
-    the transaction ends."""
-    if connection.dialect.name == "postgresql":
-        key = zlib.crc32(f"enclave-migrations:{tree.name}".encode())
-        connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": key})
+def _revision(connection: Connection, tree: MigrationTree) -> str | None:
+    return MigrationContext.configure(connection, opts={"version_table": tree.version_table}).get_current_revision()
+

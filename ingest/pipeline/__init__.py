@@ -5,7 +5,7 @@ parse_pool    the parse worker processes, forked from a server that loaded the p
 parse_server  what that fork server imports (the one module that does work when imported)
 worker        the job a parse worker runs for one file: parse, chunk
 writer        embeds parsed documents' chunks in batches, writes them to the store, commits them to the registry
-jobs          the ingestion log: each batch's per-file status, kept on disk
+jobs          the ingestion log: each batch's per-file status, kept in the database
 sources       where documents come from: files and folders, texts as records, and their stable ids
 
 The Ingestor opens the store and loads the encoders, so it loads on first use (PEP 562), as in `ingest`.

@@ -54,7 +54,7 @@ class Ingestor:
         self.store, self.embedder, self.sparse = components.store, components.embedder, components.sparse
         self.registry = components.registry
         self.parse_pool = parse_pool or ParsePool(settings.parse_workers)
-        self.jobs = JobLog(settings.data_dir / "jobs.sqlite3")
+        self.jobs = JobLog(components.database)
         self._owns_components = owns_components
         self._options = ChunkingOptions(
             tokenizer_path=settings.embedding_model_path,

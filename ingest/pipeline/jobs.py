@@ -1,28 +1,19 @@
-"""The ingestion log: per-batch, per-file status (queued → parsing → embedding → stored/failed), kept on disk so a
-status table survives a page reload or a restart, and an interrupted batch shows as interrupted."""
+"""The ingestion log: per-batch, per-file status (queued → parsing → embedding → stored/failed), kept in the database
+so a status table survives a page reload or a restart, and an interrupted batch shows as interrupted."""
 
 from __future__ import annotations
 
-import sqlite3
-import threading
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Sequence
+from typing import Any, Sequence
 
-from ingest.errors import IngestError
+from sqlalchemy import func, select, update
 
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS batches (
-    batch_id TEXT PRIMARY KEY, started_at TEXT NOT NULL, finished_at TEXT, user TEXT NOT NULL, total INTEGER NOT NULL
-);
-CREATE TABLE IF NOT EXISTS batch_files (
-    batch_id TEXT NOT NULL, position INTEGER NOT NULL, path TEXT NOT NULL, status TEXT NOT NULL,
-    reason TEXT NOT NULL DEFAULT '', chunks INTEGER NOT NULL DEFAULT 0, updated_at TEXT NOT NULL,
-    PRIMARY KEY (batch_id, path)
-);
-"""
+from ingest.database import Database, tables
+
+_batches, _files = tables.batches, tables.batch_files
 
 FINAL = ("added", "updated", "unchanged", "failed", "removed")
 
@@ -58,61 +49,69 @@ def _now() -> str:
 
 
 class JobLog:
-    def __init__(self, path: Path) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        try:
-            self._db = sqlite3.connect(path, check_same_thread=False, timeout=30, isolation_level=None)
-            self._db.execute("PRAGMA journal_mode=WAL")
-            self._db.execute("PRAGMA synchronous=NORMAL")  # a status row lost in a power cut costs nothing
-            self._db.executescript(_SCHEMA)
-        except sqlite3.Error as exc:
-            raise IngestError(f"cannot open the ingestion log at {path}: {exc}") from exc
-        self._lock = threading.Lock()
+    """Reads and writes the log's tables (`batches`, `batch_files`). Each call is its own transaction on a connection
+    of the database's pool, so the parse workers' progress, the writer thread and the page reading it share it."""
+
+    def __init__(self, database: Database) -> None:
+        self._database = database
 
     def start(self, user: str, paths: Sequence[str]) -> str:
         batch_id = uuid.uuid4().hex
         now = _now()
-        with self._lock, self._db:
-            self._db.execute("BEGIN")
-            self._db.execute("INSERT INTO batches VALUES (?,?,?,?,?)", (batch_id, now, None, user, len(paths)))
-            self._db.executemany(
-                "INSERT OR IGNORE INTO batch_files (batch_id, position, path, status, updated_at) VALUES (?,?,?,?,?)",
-                [(batch_id, i, p, "queued", now) for i, p in enumerate(paths)],
-            )
+        # After every batch already logged: started_at has whole seconds, and two batches may share one.
+        seq = select(func.coalesce(func.max(_batches.c.seq), 0) + 1).scalar_subquery()
+        files = self._database.insert(_files).on_conflict_do_nothing(index_elements=[_files.c.batch_id, _files.c.path])
+        with self._database.writing("log a new batch") as connection:
+            connection.execute(_batches.insert().values(
+                batch_id=batch_id, seq=seq, started_at=now, finished_at=None, user=user, total=len(paths),
+            ))
+            if paths:
+                connection.execute(files, [
+                    {"batch_id": batch_id, "position": i, "path": p, "status": "queued", "updated_at": now}
+                    for i, p in enumerate(paths)
+                ])
         return batch_id
 
     def update(self, batch_id: str, path: str, status: str, reason: str = "", chunks: int | None = None) -> None:
-        with self._lock:
-            self._db.execute(
-                "INSERT INTO batch_files (batch_id, position, path, status, reason, chunks, updated_at) "
-                "VALUES (?, (SELECT COUNT(*) FROM batch_files WHERE batch_id = ?), ?, ?, ?, COALESCE(?, 0), ?) "
-                "ON CONFLICT (batch_id, path) DO UPDATE SET status = excluded.status, reason = excluded.reason, "
-                "chunks = COALESCE(?, chunks), updated_at = excluded.updated_at",
-                (batch_id, batch_id, path, status, reason, chunks, _now(), chunks),
+        """Set a file's status (a file the batch did not list is added after the others); chunks None keeps the
+        count logged so far."""
+        position = select(func.count()).select_from(_files).where(_files.c.batch_id == batch_id).scalar_subquery()
+        upsert = self._database.insert(_files).values(
+            batch_id=batch_id, position=position, path=path, status=status, reason=reason, chunks=chunks or 0,
+            updated_at=_now(),
+        )
+        changed: dict[str, Any] = {name: upsert.excluded[name] for name in ("status", "reason", "updated_at")}
+        if chunks is not None:
+            changed["chunks"] = upsert.excluded.chunks
+        with self._database.writing("log a file's status") as connection:
+            connection.execute(
+                upsert.on_conflict_do_update(index_elements=[_files.c.batch_id, _files.c.path], set_=changed)
             )
 
     def finish(self, batch_id: str) -> None:
-        with self._lock:
-            self._db.execute("UPDATE batches SET finished_at = ? WHERE batch_id = ?", (_now(), batch_id))
+        with self._database.writing("log the end of a batch") as connection:
+            connection.execute(update(_batches).where(_batches.c.batch_id == batch_id).values(finished_at=_now()))
 
     def latest(self, running: bool = False) -> BatchStatus | None:
         """The newest batch. Unless it is known to be running, files it never finished show as interrupted."""
-        with self._lock:
-            row = self._db.execute(
-                "SELECT batch_id, user, started_at, finished_at, total FROM batches ORDER BY started_at DESC, rowid DESC LIMIT 1"
-            ).fetchone()
-            if row is None:
+        with self._database.reading("read the ingestion log") as connection:
+            batch = connection.execute(
+                select(_batches).order_by(_batches.c.started_at.desc(), _batches.c.seq.desc()).limit(1)
+            ).mappings().first()
+            if batch is None:
                 return None
-            files = self._db.execute(
-                "SELECT path, status, reason, chunks FROM batch_files WHERE batch_id = ? ORDER BY position", (row[0],)
-            ).fetchall()
-        interrupted = row[3] is None and not running
+            files = connection.execute(
+                select(_files.c.path, _files.c.status, _files.c.reason, _files.c.chunks)
+                .where(_files.c.batch_id == batch["batch_id"]).order_by(_files.c.position)
+            ).all()
+        interrupted = batch["finished_at"] is None and not running
         return BatchStatus(
-            batch_id=row[0], user=row[1], started_at=row[2], finished_at=row[3], total=row[4],
+            batch_id=batch["batch_id"], user=batch["user"], started_at=batch["started_at"],
+            finished_at=batch["finished_at"], total=batch["total"],
             files=[
                 FileStatus(p, "interrupted" if interrupted and s not in FINAL else s, r, c) for p, s, r, c in files
             ],
         )
 
     def close(self) -> None:
-        self._db.close()
+        """Nothing to release: the database belongs to whoever opened it (the components), and closes with them."""

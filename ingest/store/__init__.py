@@ -2,7 +2,8 @@
 
 The vector store (`Store`): embedded Qdrant Edge by default (`_edge`), a Qdrant server when ENCLAVE_QDRANT_URL is
 set (`_server`), both behind one protocol (`_base`) and one point layout (`_points`).
-The registry (`Registry`, SQLite): which documents are stored, at which version; the truth about what is complete.
+The registry (`Registry`, in the database): which documents are stored, at which version; the truth about what is
+complete.
 """
 
 from __future__ import annotations

@@ -1,4 +1,5 @@
-"""The document registry: which documents are stored, at which version and content hash.
+"""The document registry: which documents are stored, at which version and content hash (tables `documents` and
+`pending` of the database).
 
 A document is recorded here only after all of its vectors are written, so the registry is the truth about what
 is complete; chunks in the store that the registry does not vouch for are leftovers of an interrupted run and
@@ -8,87 +9,62 @@ are removed by `repair`.
 from __future__ import annotations
 
 import json
-import sqlite3
-import threading
-from contextlib import contextmanager
-from pathlib import Path
-from typing import Iterator
+from typing import Any
 
-from ingest.errors import IngestError
+from sqlalchemy import Select, bindparam, delete, func, select
+
+from ingest.database import Database, tables
 from ingest.models import DocumentRecord
 
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS documents (
-    document_id TEXT PRIMARY KEY,
-    name TEXT NOT NULL,
-    source TEXT NOT NULL,
-    content_hash TEXT NOT NULL,
-    version INTEGER NOT NULL,
-    chunks INTEGER NOT NULL,
-    pages INTEGER,
-    size INTEGER NOT NULL,
-    groups_json TEXT NOT NULL,
-    ingested_at TEXT NOT NULL,
-    ingested_by TEXT NOT NULL,
-    title TEXT NOT NULL DEFAULT '',
-    language TEXT
-);
-CREATE INDEX IF NOT EXISTS documents_name ON documents(name);
--- Documents whose chunks in the store may not match the documents table (a write, a replacement or a removal
--- under way). Cleared once the store agrees; whatever is left after a crash is repaired on the next run.
-CREATE TABLE IF NOT EXISTS pending (document_id TEXT PRIMARY KEY);
-"""
-
-_COLUMNS = (
-    "document_id, name, source, content_hash, version, chunks, pages, size, groups_json, "
-    "ingested_at, ingested_by, title, language"
-)
+_documents, _pending = tables.documents, tables.pending
 
 
 class Registry:
-    def __init__(self, path: Path) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        try:
-            self._db = sqlite3.connect(path, check_same_thread=False, timeout=30, isolation_level=None)
-            self._db.execute("PRAGMA journal_mode=WAL")
-            self._db.execute("PRAGMA synchronous=FULL")
-            self._db.executescript(_SCHEMA)
-        except sqlite3.Error as exc:
-            raise IngestError(f"cannot open the document registry at {path}: {exc}") from exc
-        self._lock = threading.Lock()
+    """Reads and writes the registry's tables. Each call is its own transaction, on a connection of the database's
+    pool: threads and processes (the app beside `enclave ingest`) share it safely; each write of many rows is one
+    durable commit."""
+
+    def __init__(self, database: Database) -> None:
+        self._database = database
 
     def get(self, document_id: str) -> DocumentRecord | None:
-        rows = self._query(f"SELECT {_COLUMNS} FROM documents WHERE document_id = ?", (document_id,))
+        rows = self._query(select(_documents).where(_documents.c.document_id == document_id))
         return rows[0] if rows else None
 
     def find(self, key: str) -> list[DocumentRecord]:
         """Documents whose id, file name or source path equals key."""
-        return self._query(
-            f"SELECT {_COLUMNS} FROM documents WHERE document_id = ? OR name = ? OR source = ?", (key, key, key)
-        )
+        c = _documents.c
+        return self._query(select(_documents).where((c.document_id == key) | (c.name == key) | (c.source == key)))
 
     def all(self) -> list[DocumentRecord]:
-        return self._query(f"SELECT {_COLUMNS} FROM documents ORDER BY name COLLATE NOCASE")
+        """By file name, ignoring case (then by name and id, so the order is the same on every database)."""
+        c = _documents.c
+        return self._query(select(_documents).order_by(func.lower(c.name), c.name, c.document_id))
 
     def under(self, folder: str) -> list[DocumentRecord]:
         prefix = folder.rstrip("/") + "/"
         return [r for r in self.all() if r.source.startswith(prefix)]
 
     def save(self, *records: DocumentRecord) -> None:
-        rows = [
-            (
-                r.document_id, r.name, r.source, r.content_hash, r.version, r.chunks, r.pages, r.size,
-                json.dumps(list(r.groups)), r.ingested_at, r.ingested_by, r.title, r.language,
+        """Insert these records, or replace the stored record of the same document (the last given wins)."""
+        latest = {r.document_id: r for r in records}  # one statement may not update a row twice (PostgreSQL)
+        if not latest:
+            return
+        upsert = self._database.insert(_documents)
+        replace = {c.name: upsert.excluded[c.name] for c in _documents.c if not c.primary_key}
+        with self._database.writing("record stored documents") as connection:
+            connection.execute(
+                upsert.on_conflict_do_update(index_elements=[_documents.c.document_id], set_=replace),
+                [_row(r) for r in latest.values()],
             )
-            for r in records
-        ]
-        with self._transaction() as db:
-            db.executemany(f"INSERT OR REPLACE INTO documents ({_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)", rows)
 
     def begin(self, *document_ids: str) -> None:
         """Note that the store is about to diverge from the registry for these documents."""
-        with self._transaction() as db:
-            db.executemany("INSERT OR IGNORE INTO pending (document_id) VALUES (?)", [(i,) for i in document_ids])
+        if not document_ids:
+            return
+        mark = self._database.insert(_pending).on_conflict_do_nothing(index_elements=[_pending.c.document_id])
+        with self._database.writing("mark documents as being written") as connection:
+            connection.execute(mark, [{"document_id": i} for i in dict.fromkeys(document_ids)])
 
     def commit(self, *records: DocumentRecord) -> None:
         """Record documents as stored. Call only once all of their vectors are written."""
@@ -96,40 +72,42 @@ class Registry:
 
     def finish(self, *document_ids: str) -> None:
         """The store now holds exactly the registry's version of these documents (or nothing, if removed)."""
-        with self._transaction() as db:
-            db.executemany("DELETE FROM pending WHERE document_id = ?", [(i,) for i in document_ids])
-
-    @contextmanager
-    def _transaction(self) -> Iterator[sqlite3.Connection]:
-        """One durable write for many rows: a batch of documents costs one sync of the log, not one each."""
-        with self._lock:
-            self._db.execute("BEGIN IMMEDIATE")
-            try:
-                yield self._db
-            except BaseException:
-                self._db.execute("ROLLBACK")
-                raise
-            self._db.execute("COMMIT")
+        if not document_ids:
+            return
+        clear = delete(_pending).where(_pending.c.document_id == bindparam("id"))
+        with self._database.writing("clear the documents' being-written marks") as connection:
+            connection.execute(clear, [{"id": i} for i in document_ids])
 
     def pending(self) -> list[str]:
-        with self._lock:
-            return [r[0] for r in self._db.execute("SELECT document_id FROM pending").fetchall()]
+        with self._database.reading("read the documents being written") as connection:
+            return list(connection.execute(select(_pending.c.document_id)).scalars())
 
     def delete(self, document_id: str) -> None:
-        with self._lock:
-            self._db.execute("DELETE FROM documents WHERE document_id = ?", (document_id,))
+        with self._database.writing("delete a document's record") as connection:
+            connection.execute(delete(_documents).where(_documents.c.document_id == document_id))
 
     def close(self) -> None:
-        self._db.close()
+        """Nothing to release: the database belongs to whoever opened it (the components), and closes with them."""
 
-    def _query(self, sql: str, args: tuple = ()) -> list[DocumentRecord]:
-        with self._lock:
-            rows = self._db.execute(sql, args).fetchall()
+    def _query(self, query: Select[Any]) -> list[DocumentRecord]:
+        with self._database.reading("read the document registry") as connection:
+            rows = connection.execute(query).mappings().all()
         return [
             DocumentRecord(
-                document_id=r[0], name=r[1], source=r[2], content_hash=r[3], version=r[4], chunks=r[5],
-                pages=r[6], size=r[7], groups=tuple(json.loads(r[8])), ingested_at=r[9], ingested_by=r[10],
-                title=r[11], language=r[12],
+                document_id=r["document_id"], name=r["name"], source=r["source"], content_hash=r["content_hash"],
+                version=r["version"], chunks=r["chunks"], pages=r["pages"], size=r["size"],
+                groups=tuple(json.loads(r["groups_json"])), ingested_at=r["ingested_at"],
+                ingested_by=r["ingested_by"], title=r["title"], language=r["language"],
             )
             for r in rows
         ]
+
+
+def _row(record: DocumentRecord) -> dict[str, Any]:
+    r = record
+    return {
+        "document_id": r.document_id, "name": r.name, "source": r.source, "content_hash": r.content_hash,
+        "version": r.version, "chunks": r.chunks, "pages": r.pages, "size": r.size,
+        "groups_json": json.dumps(list(r.groups)), "ingested_at": r.ingested_at, "ingested_by": r.ingested_by,
+        "title": r.title, "language": r.language,
+    }

@@ -8,6 +8,7 @@ import shutil
 import pytest
 
 from assistant import AssistantError, NotAllowed, User, load_assistant_settings, open_enclave
+from databases import opened_registry
 from ingest import load_settings
 
 ADMIN = User("root", groups=("it",), is_admin=True)
@@ -41,12 +42,9 @@ def test_one_set_of_components_serves_the_retriever_and_the_ingestor(data_dir):
 
 def test_read_only_opens_no_parse_workers_and_leaves_an_interrupted_write_for_the_writer(data_dir):
     """A pending mark is what a killed ingestion leaves; repairing it deletes chunks, which is a write."""
-    from ingest.store import Registry
-
-    registry = Registry(data_dir / "enclave.sqlite3")
-    [record, *_] = registry.all()
-    registry.begin(record.document_id)
-    registry.close()
+    with opened_registry(data_dir) as registry:
+        [record, *_] = registry.all()
+        registry.begin(record.document_id)
 
     enclave = open_at(data_dir, read_only=True)
     try:

@@ -14,8 +14,8 @@ from streamlit.testing.v1 import AppTest
 
 import ui
 from assistant import find_free_port
+from databases import opened_registry
 from ingest import DocumentRecord
-from ingest.store.registry import Registry
 from ui.session import ChatTurn, turn_from_answer
 
 APP = Path(ui.__file__).with_name("app.py")
@@ -192,11 +192,8 @@ def test_unsupported_sentences_are_highlighted_and_explained(shared_data_dir):
 def memo_citation(data_dir: Path) -> "Citation":
     from assistant import Citation
 
-    registry = Registry(data_dir / "enclave.sqlite3")
-    try:
+    with opened_registry(data_dir) as registry:
         [record] = registry.find("memo-supply-delivery.pdf")
-    finally:
-        registry.close()
     return Citation(n=1, document=record.name, page=1, chunk_id="c", text="20,000 bottles of water",
                     document_id=record.document_id)
 
@@ -383,8 +380,5 @@ def test_the_reindex_button_reindexes_the_document_in_the_background(data_dir):
 
 def _records(data_dir: Path) -> list[DocumentRecord]:
     """What the registry holds, read beside the app's own connection (SQLite WAL allows both)."""
-    registry = Registry(data_dir / "enclave.sqlite3")
-    try:
+    with opened_registry(data_dir) as registry:
         return registry.all()
-    finally:
-        registry.close()

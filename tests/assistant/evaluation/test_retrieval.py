@@ -126,6 +126,24 @@ def test_a_changed_corpus_reingests_only_the_changed_document(dataset, settings)
     assert not report.index_reused
 
 
+def test_the_evaluation_keeps_its_index_out_of_the_configured_database(dataset, tmp_path, postgres_database):
+    """Its registry in the user's database would list its corpus as their documents, and a changed corpus removes
+    every document that registry lists."""
+    from sqlalchemy import inspect
+
+    from ingest import open_database
+
+    settings = load_settings(data_dir=tmp_path / "data", database_url=postgres_database, _env_file=None)
+    evaluate_beir(dataset, settings=settings)
+
+    database = open_database(settings)
+    try:
+        assert not inspect(database.engine).has_table("documents")
+    finally:
+        database.close()
+    assert (tmp_path / "data" / "eval" / "tiny-beir" / "enclave.db").is_file()
+
+
 def test_unknown_split_is_an_evaluation_error(dataset, settings):
     with pytest.raises(EvaluationError, match="train"):
         evaluate_beir(dataset, split="train", settings=settings)

@@ -56,3 +56,30 @@ def test_a_data_folder_that_cannot_be_made_is_one_line_naming_the_setting(tmp_pa
 
     with pytest.raises(DatabaseUnavailable, match="cannot create the folder of the database .*ENCLAVE_DATA_DIR"):
         open_database(load_settings(data_dir=tmp_path / "a-file" / "data", _env_file=None))
+
+
+def test_a_statement_the_database_refuses_is_a_bug_report_not_an_outage(database):
+    from ingest import DatabaseUnavailable, IngestError
+
+    with pytest.raises(IngestError, match="no.*table|does not exist") as failure:
+        with database.writing("read a table that does not exist") as connection:
+            connection.execute(text("SELECT * FROM missing"))
+
+    assert not isinstance(failure.value, DatabaseUnavailable) and "a bug in Enclave" in str(failure.value)
+
+
+def test_a_writer_kept_waiting_past_the_busy_timeout_is_told_the_database_is_busy(tmp_path, monkeypatch):
+    """Another process holding SQLite's write lock for longer than a writer waits (BUSY_SECONDS, shortened here)."""
+    from ingest.database import engine
+
+    monkeypatch.setattr(engine, "BUSY_SECONDS", 0)
+    settings = load_settings(data_dir=tmp_path, _env_file=None)
+    holder, waiter = open_database(settings), open_database(settings)
+    try:
+        with holder.writing("hold the write lock"):
+            with pytest.raises(DatabaseUnavailable, match="record stored documents.*database is locked"):
+                with waiter.writing("record stored documents"):
+                    pass
+    finally:
+        holder.close()
+        waiter.close()

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import inspect
 
-from ingest import MigrationTree, load_settings, open_database, upgrade_tree
+from ingest import MigrationTree, upgrade_tree
 from ingest.database import current_revision, head_revision
 
 ENV = "from ingest.database.migrations import run_env\n\nrun_env()\n"
@@ -42,14 +42,6 @@ def write_tree(folder: Path, *bodies: str) -> MigrationTree:
 CREATE_NOTES = '    op.create_table("notes", sa.Column("id", sa.Integer, primary_key=True), sa.Column("text", sa.Text))'
 ADD_COLUMN = '    op.add_column("notes", sa.Column("author", sa.Text))'
 FAIL_HALFWAY = '    op.create_table("half", sa.Column("id", sa.Integer, primary_key=True))\n    raise RuntimeError("boom")'
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def database(request, tmp_path):
-    url = request.getfixturevalue("postgres_database") if request.param == "postgresql" else None
-    database = open_database(load_settings(data_dir=tmp_path / "data", database_url=url, _env_file=None))
-    yield database
-    database.close()
 
 
 def test_upgrade_brings_a_new_database_to_the_newest_revision_once(database, tmp_path):

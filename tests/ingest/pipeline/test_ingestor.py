@@ -100,7 +100,7 @@ def test_kill_9_during_ingest_then_rerun_leaves_no_duplicate_or_partial_document
                                    start_new_session=True)
         try:
             deadline = time.monotonic() + 300
-            registry = data / "enclave.sqlite3"
+            registry = data / "enclave.db"  # the default database, a SQLite file
             while time.monotonic() < deadline and process.poll() is None:
                 if registry.exists() and _pending_rows(registry) > 0:
                     break  # chunks are being written right now

@@ -1,28 +1,32 @@
-"""The ingestion log behind the Documents page's status table."""
+"""The ingestion log behind the Documents page's status table, in the database (SQLite and PostgreSQL)."""
 
 import shutil
 
+from ingest import load_settings, open_database
 from ingest.pipeline.ingestor import open_ingestor
 from ingest.pipeline.jobs import JobLog
-from ingest.settings import load_settings
 from shared_data import BAD, DOCS
 
 
-def test_statuses_survive_reopening_the_log(tmp_path):
-    log = JobLog(tmp_path / "jobs.sqlite3")
+def test_statuses_survive_reopening_the_database(ingest_database, database_url, tmp_path):
+    log = JobLog(ingest_database)
     batch = log.start("alice", ["/a.pdf", "/b.txt"])
     log.update(batch, "/a.pdf", "embedding")
     log.update(batch, "/b.txt", "failed", "empty file (0 bytes)", 0)
-    log.close()
+    ingest_database.close()
 
-    latest = JobLog(tmp_path / "jobs.sqlite3").latest(running=True)
+    again = open_database(load_settings(data_dir=tmp_path / "data", database_url=database_url, _env_file=None))
+    try:
+        latest = JobLog(again).latest(running=True)
+    finally:
+        again.close()
     assert latest.batch_id == batch and latest.user == "alice"
     assert [(f.name, f.status, f.reason) for f in latest.files] == [
         ("a.pdf", "embedding", ""), ("b.txt", "failed", "empty file (0 bytes)")]
 
 
-def test_a_batch_that_never_finished_shows_its_open_files_as_interrupted(tmp_path):
-    log = JobLog(tmp_path / "jobs.sqlite3")
+def test_a_batch_that_never_finished_shows_its_open_files_as_interrupted(ingest_database):
+    log = JobLog(ingest_database)
     batch = log.start("alice", ["/a.pdf", "/b.txt"])
     log.update(batch, "/a.pdf", "added", chunks=3)
     log.update(batch, "/b.txt", "parsing")
@@ -30,6 +34,35 @@ def test_a_batch_that_never_finished_shows_its_open_files_as_interrupted(tmp_pat
     assert [f.status for f in log.latest(running=False).files] == ["added", "interrupted"]
     log.finish(batch)
     assert log.latest().finished_at is not None
+
+
+def test_the_latest_batch_is_the_one_started_last_even_within_the_same_second(ingest_database):
+    log = JobLog(ingest_database)
+    batches = [log.start(user, ["/a.pdf"]) for user in ("alice", "bob", "carol")]
+
+    assert log.latest().batch_id == batches[-1]
+
+
+def test_a_file_the_batch_did_not_list_is_logged_after_the_others_and_keeps_its_chunk_count(ingest_database):
+    log = JobLog(ingest_database)
+    batch = log.start("alice", ["/a.pdf", "/b.txt"])
+    log.update(batch, "/mail.eml#attachment.pdf", "added", chunks=4)
+    log.update(batch, "/mail.eml#attachment.pdf", "removed")  # no count given: the one logged stays
+
+    files = log.latest(running=True).files
+    assert [(f.path, f.status, f.chunks) for f in files] == [
+        ("/a.pdf", "queued", 0), ("/b.txt", "queued", 0), ("/mail.eml#attachment.pdf", "removed", 4)]
+
+
+def test_a_path_listed_twice_is_logged_once(ingest_database):
+    log = JobLog(ingest_database)
+    log.start("alice", ["/a.pdf", "/a.pdf"])
+
+    assert [f.path for f in log.latest(running=True).files] == ["/a.pdf"]
+
+
+def test_an_empty_log_has_no_latest_batch(ingest_database):
+    assert JobLog(ingest_database).latest() is None
 
 
 def test_ingesting_records_every_files_outcome_in_the_log(tmp_path):

@@ -1,0 +1,3 @@
+from ingest.database.migrations import run_env
+
+run_env()
