@@ -21,6 +21,10 @@ class Store(Protocol):
     def delete_document(self, document_id: str, keep_version: int | None = None) -> None:
         """Delete a document's chunks; with keep_version, delete only the chunks of other versions."""
 
+    def set_document_groups(self, document_id: str, groups: Sequence[str]) -> None:
+        """Share every chunk of the document (all its versions) with exactly these groups, in one write: nothing is
+        embedded again. Durable once this returns; an empty tuple leaves the document to admins alone."""
+
     def search(
         self,
         dense: list[float] | None,

@@ -146,6 +146,15 @@ class EdgeStore:
             self._call("delete points", lambda shard: shard.update(E.UpdateOperation.delete_points_by_filter(selector)))
             self._call("flush", lambda shard: shard.flush())
 
+    def set_document_groups(self, document_id: str, groups: Sequence[str]) -> None:
+        # One operation through the shard's WAL: replayed whole or not at all after a crash.
+        operation = E.UpdateOperation.set_payload_by_filter(
+            E.Filter(must=[_match("document_id", document_id)]), {"groups": list(groups)}
+        )
+        with self._lock:
+            self._call("set the document's groups", lambda shard: shard.update(operation))
+            self._call("flush", lambda shard: shard.flush())
+
     def search(
         self,
         dense: list[float] | None,

@@ -115,6 +115,12 @@ class QdrantServerStore:
         )
         self._call("delete points", lambda c: c.delete(self.collection, points_selector=selector, wait=True))
 
+    def set_document_groups(self, document_id: str, groups: Sequence[str]) -> None:
+        selector = models.Filter(must=[_match("document_id", document_id)])
+        self._call("set the document's groups", lambda c: c.set_payload(
+            self.collection, payload={"groups": list(groups)}, points=selector, wait=True
+        ))
+
     def search(
         self,
         dense: list[float] | None,

@@ -165,6 +165,46 @@ def test_delete_document_with_keep_version_removes_only_older_versions(open_back
     assert "handbook" not in store.document_versions()
 
 
+def test_set_document_groups_reshares_every_version_of_one_document_without_rewriting_it(open_backend, vectors):
+    store = open_backend(vectors.dimension)
+    store.upsert(corpus_points(vectors))
+    store.upsert([p for p in corpus_points(vectors, version=2) if p.chunk.document_id == "handbook"])
+    query = "vacation days under the agreement"
+
+    store.set_document_groups("handbook", ("legal",))
+
+    assert search_ids(store, vectors, query, "hybrid", 1, SearchFilter(groups=("hr",))) == []
+    assert search_ids(store, vectors, query, "hybrid", 1, SearchFilter(groups=("legal",)))[0].startswith("handbook:")
+    assert {c.groups for c in store.document_chunks("handbook")} == {("legal",)}  # both versions
+    assert {c.groups for c in store.document_chunks("board")} == {("legal",)}  # the others keep theirs
+    assert store.count(SearchFilter(groups=("ops",))) == 6
+    texts = {c.chunk_id: c.text for c in store.document_chunks("handbook")}
+    assert texts == {p.chunk.chunk_id: p.chunk.text for p in corpus_points(vectors) + corpus_points(vectors, version=2)
+                     if p.chunk.document_id == "handbook"}  # the rest of each payload is as it was
+
+
+def test_a_document_shared_with_no_group_is_found_only_without_a_permission_filter(open_backend, vectors):
+    store = open_backend(vectors.dimension)
+    store.upsert(corpus_points(vectors))
+
+    store.set_document_groups("board", ())
+
+    assert store.count(SearchFilter(groups=("legal", "hr", "ops"))) == len(CORPUS) - 1
+    assert search_ids(store, vectors, "merger agreement", "hybrid", 1) == ["board:1:7"]  # an admin's search
+
+
+def test_new_groups_survive_close_and_reopen(open_backend, vectors):
+    store = open_backend(vectors.dimension)
+    store.upsert(corpus_points(vectors))
+    store.set_document_groups("board", ("legal", "finance"))
+    store.close()
+
+    reopened = open_backend(vectors.dimension)
+
+    assert reopened.count(SearchFilter(groups=("finance",))) == 1
+    assert [c.groups for c in reopened.document_chunks("board")] == [("legal", "finance")]
+
+
 def test_data_survives_close_and_reopen(open_backend, vectors):
     store = open_backend(vectors.dimension)
     store.upsert(corpus_points(vectors))
