@@ -11,7 +11,9 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from sqlalchemy import Select, bindparam, delete, func, select
+from typing import Sequence
+
+from sqlalchemy import Select, bindparam, delete, func, select, update
 
 from ingest.database import Database, tables
 from ingest.models import DocumentRecord
@@ -65,6 +67,22 @@ class Registry:
         mark = self._database.insert(_pending).on_conflict_do_nothing(index_elements=[_pending.c.document_id])
         with self._database.writing("mark documents as being written") as connection:
             connection.execute(mark, [{"document_id": i} for i in dict.fromkeys(document_ids)])
+
+    def claim(self, document_id: str) -> bool:
+        """Mark one document as being written, unless it is already: False when another writer holds it (or an
+        interrupted one left it for repair). One statement, so two claimers cannot both win."""
+        mark = self._database.insert(_pending).on_conflict_do_nothing(index_elements=[_pending.c.document_id])
+        with self._database.writing("mark a document as being written") as connection:
+            # RETURNING, not rowcount: psycopg reports -1 for an INSERT ... ON CONFLICT.
+            inserted = connection.execute(mark.returning(_pending.c.document_id), {"document_id": document_id})
+            return inserted.first() is not None
+
+    def set_groups(self, document_id: str, groups: Sequence[str]) -> bool:
+        """Record the groups a stored document is shared with (its other fields as they are); False if there is no
+        such document."""
+        change = update(_documents).where(_documents.c.document_id == document_id)
+        with self._database.writing("record a document's groups") as connection:
+            return connection.execute(change.values(groups_json=json.dumps(list(groups)))).rowcount == 1
 
     def commit(self, *records: DocumentRecord) -> None:
         """Record documents as stored. Call only once all of their vectors are written."""

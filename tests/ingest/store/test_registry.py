@@ -79,6 +79,31 @@ def test_a_document_stays_pending_from_begin_until_finish_whatever_is_committed(
     assert registry.pending() == [] and registry.get(memo.document_id) == memo
 
 
+def test_set_groups_changes_only_the_groups_of_that_document(registry):
+    memo, other = record("memo.pdf", groups=("hr",)), record("other.txt", groups=("hr",))
+    registry.commit(memo, other)
+
+    assert registry.set_groups(memo.document_id, ("finance", "legal")) is True
+
+    assert registry.get(memo.document_id) == replace(memo, groups=("finance", "legal"))
+    assert registry.get(other.document_id) == other
+    assert registry.set_groups(memo.document_id, ()) is True and registry.get(memo.document_id).groups == ()
+    assert registry.set_groups("id-unknown", ("hr",)) is False and registry.get("id-unknown") is None
+
+
+def test_only_one_of_two_writers_claiming_a_document_at_once_gets_it(ingest_database, database_url, tmp_path):
+    other = open_database(load_settings(data_dir=tmp_path / "data", database_url=database_url, _env_file=None))
+    try:
+        first, second = Registry(ingest_database), Registry(other)
+        won = run_together(partial(first.claim, "id-memo"), partial(second.claim, "id-memo"))
+        assert sorted(won) == [False, True] and first.pending() == ["id-memo"]
+
+        first.finish("id-memo")
+        assert second.claim("id-memo") is True  # free again once finished
+    finally:
+        other.close()
+
+
 def test_delete_removes_the_record_only(registry):
     memo, other = record("memo.pdf"), record("other.txt")
     registry.commit(memo, other)
