@@ -60,4 +60,15 @@ class DiskFull(IngestError):
 
 
 class DocumentNotFound(IngestError):
-    pass
+    """No stored document has this id, file name or path; or, for a change that must name one document, several do
+    (the message says how to name it)."""
+
+
+class SharingRefused(IngestError):
+    """A change of a document's groups refused as asked: a group name that cannot work, or a revoke of a group the
+    document is not shared with. Nothing was changed."""
+
+
+class DocumentBusy(SharingRefused):
+    """Another writer is changing this document right now (an ingestion, a re-index, another change of its groups),
+    or an interrupted one left it for repair. Nothing was changed: try again when that is done."""

@@ -47,6 +47,11 @@ class IngestSettings(BaseSettings):
     chunk_overlap: int = Field(32, ge=0)
     max_file_mb: float = Field(200, gt=0, description="Files larger than this are refused.")
     parse_workers: int = Field(2, ge=1, description="Worker processes that parse files in parallel.")
+    default_group: str = Field(
+        "everyone",
+        description="Group a new document is shared with when none is given (`enclave ingest` without --group, "
+        "an upload); documents already stored keep theirs. Every account is in `everyone`.",
+    )
     search_fusion: str = Field(
         "dbsf", description="How Qdrant fuses dense and lexical results in hybrid search: dbsf or rrf."
     )
@@ -57,6 +62,14 @@ class IngestSettings(BaseSettings):
         value = value.strip()
         if value and not value.startswith(("http://", "https://")):
             raise ValueError("must be empty (embedded Qdrant) or an http(s):// URL of a Qdrant server")
+        return value
+
+    @field_validator("default_group")
+    @classmethod
+    def _check_default_group(cls, value: str) -> str:
+        value = value.strip()
+        if not value:
+            raise ValueError("must name a group (`everyone` shares new documents with every account)")
         return value
 
     @field_validator("embedding_backend")

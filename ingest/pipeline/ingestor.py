@@ -11,12 +11,13 @@ from pathlib import Path
 from typing import Iterable, Iterator, Sequence
 
 from ingest.components import Components, open_components
-from ingest.errors import DiskFull, DocumentError, FileTooLarge
+from ingest.errors import DiskFull, DocumentError, FileTooLarge, SharingRefused
 from ingest.hashing import hash_file
 from ingest.models import DocumentRecord, FileResult, Progress, ProgressCallback
 from ingest.parsing.chunking import ChunkingOptions
 from ingest.pipeline.jobs import JobLog
 from ingest.pipeline.parse_pool import ParsePool
+from ingest.pipeline.sharing import Sharing, clean_groups
 from ingest.pipeline.sources import (
     RECORD_SOURCE,
     TextRecord,
@@ -29,9 +30,6 @@ from ingest.pipeline.worker import ParseOutcome, parse_and_chunk
 from ingest.pipeline.writer import ChunkWriter, PendingDocument
 from ingest.settings import IngestSettings
 
-DEFAULT_GROUPS = ("everyone",)
-
-
 @dataclass
 class _Job:
     path: Path
@@ -39,7 +37,7 @@ class _Job:
     content_hash: str
     size: int
     previous: DocumentRecord | None
-    groups: tuple[str, ...]
+    groups: tuple[str, ...] | None  # None: the groups it has when written (see `ChunkWriter.add`)
 
 
 class Ingestor:
@@ -53,6 +51,7 @@ class Ingestor:
         self.settings = settings = components.settings
         self.store, self.embedder, self.sparse = components.store, components.embedder, components.sparse
         self.registry = components.registry
+        self.sharing = Sharing(self.registry, self.store)
         self.parse_pool = parse_pool or ParsePool(settings.parse_workers)
         self.jobs = JobLog(components.database)
         self._owns_components = owns_components
@@ -69,14 +68,18 @@ class Ingestor:
         self,
         paths: Sequence[str | Path],
         *,
-        groups: Sequence[str] = DEFAULT_GROUPS,
+        groups: Sequence[str] | None = None,
         user: str = "cli",
         sync: bool = False,
         progress: ProgressCallback | None = None,
     ) -> list[FileResult]:
+        """Store files and folders (recursively), each shared with `groups`. Without groups, a new document is shared
+        with ENCLAVE_DEFAULT_GROUP and one already stored keeps its own. A file stored already with the same
+        content and other groups is only shared anew, without being parsed or embedded again."""
         files, results = collect_files(paths)
+        wanted = None if groups is None else clean_groups(groups)
         with self._batch(user, [r.path for r in results] + [str(p) for p in files], results, progress) as notify:
-            jobs = self._queue(((str(p), self._plan(p, tuple(groups))) for p in files), results, notify)
+            jobs = self._queue(((str(p), self._plan(p, wanted)) for p in files), results, notify)
             results.extend(self._run(jobs, user, notify))
             if sync:
                 results.extend(self._sync(paths, {str(p.resolve()) for p in files}, notify))
@@ -157,19 +160,19 @@ class Ingestor:
         self,
         records: Sequence[TextRecord],
         *,
-        groups: Sequence[str] = DEFAULT_GROUPS,
+        groups: Sequence[str] | None = None,
         user: str = "cli",
         progress: ProgressCallback | None = None,
     ) -> list[FileResult]:
-        """Ingest texts that are not files (a benchmark corpus, an export): same chunking, idempotence and
-        crash safety as files; each record's key is its identity."""
+        """Ingest texts that are not files (a benchmark corpus, an export): same chunking, idempotence, crash safety
+        and groups as files (see `ingest`); each record's key is its identity."""
         notify = progress or (lambda event: None)
-        groups = tuple(groups)
+        wanted = None if groups is None else clean_groups(groups)
         notify(Progress("start", total=len(records)))
         results: list[FileResult] = []
         try:
             with self._writer(notify, results) as writer:
-                self._write_records(records, groups, user, writer, results, notify)
+                self._write_records(records, wanted, user, writer, results, notify)
                 writer.flush()
         finally:
             self.repair()
@@ -180,8 +183,8 @@ class Ingestor:
     def _writer(self, notify: ProgressCallback, results: list[FileResult]) -> ChunkWriter:
         return ChunkWriter(self.settings, self.registry, self.store, self.embedder, self.sparse, notify, results)
 
-    def _write_records(self, records: Sequence[TextRecord], groups: tuple[str, ...], user: str, writer: ChunkWriter,
-                       results: list[FileResult], notify: ProgressCallback) -> None:
+    def _write_records(self, records: Sequence[TextRecord], groups: tuple[str, ...] | None, user: str,
+                       writer: ChunkWriter, results: list[FileResult], notify: ProgressCallback) -> None:
         """Chunk each changed record and hand it to the writer; unchanged and empty ones go straight to results."""
         from ingest.models import Element, ParsedDocument
         from ingest.parsing.chunking import chunk_document
@@ -191,8 +194,8 @@ class Ingestor:
             document_id = record_id_for(record.key)
             content_hash = hash_record(record)
             previous = self.registry.get(document_id)
-            if previous and previous.content_hash == content_hash and previous.groups == groups:
-                result = FileResult(record.key, "unchanged", chunks=previous.chunks, document_id=document_id)
+            if previous and previous.content_hash == content_hash:
+                result = self._reshare(record.key, previous, groups)
                 results.append(result)
                 notify(Progress("file", path=record.key, result=result))
                 continue
@@ -227,11 +230,24 @@ class Ingestor:
     def documents(self) -> list[DocumentRecord]:
         return self.registry.all()
 
+    def grant(self, key: str, group: str) -> DocumentRecord:
+        """Share one stored document (by id, file name or source path) with one more group, without embedding it
+        again (see `Sharing`); its record after."""
+        return self.sharing.grant(key, group)
+
+    def revoke(self, key: str, group: str) -> DocumentRecord:
+        """Stop sharing one stored document with a group; revoking its last leaves it to admins alone."""
+        return self.sharing.revoke(key, group)
+
     def repair(self) -> None:
-        """Bring the store back in line with the registry after an interrupted run."""
+        """Bring the store back in line with the registry after an interrupted run: of a document left pending, the
+        chunks of a version the registry does not vouch for are deleted (all of them, when it has no record), and
+        those it vouches for are shared with the groups it records (an interrupted change of groups), not deleted."""
         for document_id in self.registry.pending():
             record = self.registry.get(document_id)
             self.store.delete_document(document_id, keep_version=record.version if record else None)
+            if record is not None:
+                self.store.set_document_groups(document_id, record.groups)
             self.registry.finish(document_id)
 
     def close(self) -> None:
@@ -244,16 +260,27 @@ class Ingestor:
 
     # -- steps ------------------------------------------------------------------------------------------------
 
-    def _plan(self, path: Path, groups: tuple[str, ...]) -> tuple[_Job | None, FileResult | None]:
+    def _plan(self, path: Path, groups: tuple[str, ...] | None) -> tuple[_Job | None, FileResult | None]:
         try:
             size, content_hash = self._measure(path)
         except DocumentError as exc:
             return None, FileResult(str(path), "failed", str(exc))
         document_id = document_id_for(path)
         previous = self.registry.get(document_id)
-        if previous and previous.content_hash == content_hash and previous.groups == groups:
-            return None, FileResult(str(path), "unchanged", chunks=previous.chunks, document_id=document_id)
+        if previous and previous.content_hash == content_hash:
+            return None, self._reshare(str(path), previous, groups)
         return _Job(path, document_id, content_hash, size, previous, groups), None
+
+    def _reshare(self, path: str, previous: DocumentRecord, groups: tuple[str, ...] | None) -> FileResult:
+        """A document stored already with this content: unchanged, or shared with other groups without being
+        embedded again."""
+        if groups is None or groups == previous.groups:
+            return FileResult(path, "unchanged", chunks=previous.chunks, document_id=previous.document_id)
+        try:
+            self.sharing.share(previous, groups)
+        except SharingRefused as exc:
+            return FileResult(path, "failed", str(exc), document_id=previous.document_id)
+        return FileResult(path, "updated", chunks=previous.chunks, document_id=previous.document_id)
 
     def _plan_reindex(self, record: DocumentRecord) -> tuple[_Job | None, FileResult | None]:
         """A job re-reading the document's kept source file (whatever its hash), keeping its id and groups."""
@@ -269,7 +296,7 @@ class Ingestor:
             size, content_hash = self._measure(path)
         except DocumentError as exc:
             return failed(str(exc))
-        return _Job(path, record.document_id, content_hash, size, record, record.groups), None
+        return _Job(path, record.document_id, content_hash, size, record, None), None
 
     def _measure(self, path: Path) -> tuple[int, str]:
         """The file's size and content hash; a DocumentError if it is too large or cannot be read."""

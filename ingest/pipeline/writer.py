@@ -7,7 +7,7 @@ from __future__ import annotations
 import threading
 import uuid
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING
 
@@ -53,6 +53,7 @@ class _Batch:
     documents: list[tuple[PendingDocument, DocumentRecord]] = field(default_factory=list)
     chunks: list[Chunk] = field(default_factory=list)
     texts: list[str] = field(default_factory=list)
+    keeping_groups: set[str] = field(default_factory=set)  # ids of the documents that keep the groups they have
 
 
 class ChunkWriter:
@@ -94,8 +95,13 @@ class ChunkWriter:
             self._writer.shutdown(wait=True)
             self._encoder.shutdown(wait=True)
 
-    def add(self, pending: PendingDocument, groups: tuple[str, ...], user: str) -> None:
+    def add(self, pending: PendingDocument, groups: tuple[str, ...] | None, user: str) -> None:
+        """Queue a parsed document, shared with `groups`; None: with the groups it has when it is written (a new
+        one: ENCLAVE_DEFAULT_GROUP), so a change of its groups made meanwhile is not undone by this write."""
         outcome = pending.outcome
+        if groups is None:
+            self.buffer.keeping_groups.add(pending.document_id)
+            groups = pending.previous.groups if pending.previous else (self.settings.default_group,)
         version = (pending.previous.version + 1) if pending.previous else 1
         now = datetime.now(timezone.utc).isoformat(timespec="seconds")
         chunks = [
@@ -146,6 +152,7 @@ class ChunkWriter:
         store_bytes = bytes_for_chunks(batch.texts, self.embedder.dimension) if embedded else 0
         ensure_free_space(settings.data_dir, store_bytes, mapped=settings.qdrant_path if embedded else None)
         self.registry.begin(*(r.document_id for r in records))  # before the store changes: see repair
+        records = self._current_groups(batch)
         spans = [slice(start, start + self.batch) for start in range(0, len(batch.chunks), self.batch)]
         # The dense encoder (all cores) runs one chunk batch ahead in its own thread: this one's single-threaded
         # share (lexical vectors, the store write) overlaps the next batch's encoding instead of idling a core.
@@ -172,6 +179,21 @@ class ChunkWriter:
             self.results.append(result)
             self.notify(Progress("stage", path=pending.key, stage="stored"))
             self.notify(Progress("file", path=pending.key, result=result))
+
+    def _current_groups(self, batch: _Batch) -> list[DocumentRecord]:
+        """The batch's records, those keeping their groups given them as the registry has them now: a revoke made
+        while the document was parsed is not undone by writing it. Read once they are marked pending, from when a
+        change of their groups is refused (`Sharing.share`) until they are written."""
+        changed: dict[str, tuple[str, ...]] = {}
+        for n, (pending, record) in enumerate(batch.documents):
+            current = self.registry.get(record.document_id) if record.document_id in batch.keeping_groups else None
+            if current is not None and current.groups != record.groups:
+                changed[record.document_id] = current.groups
+                batch.documents[n] = (pending, replace(record, groups=current.groups))
+        if changed:
+            batch.chunks = [replace(c, groups=changed[c.document_id]) if c.document_id in changed else c
+                            for c in batch.chunks]
+        return [record for _, record in batch.documents]
 
     def text_to_encode(self, chunk: Chunk, tokens: int | None = None) -> str:
         """The chunk led by its context header, when the header still fits in the model's window with it.
