@@ -50,9 +50,15 @@ class Enclave:
         """Where uploaded files are kept, for ingestion and to open later."""
         return self.components.settings.originals_dir
 
-    def ingest(self, paths: Sequence[str | Path], user: User, *, groups: Sequence[str] = ("everyone",),
+    @property
+    def default_group(self) -> str:
+        """The group a new document is shared with when none is given (ENCLAVE_DEFAULT_GROUP)."""
+        return self.components.settings.default_group
+
+    def ingest(self, paths: Sequence[str | Path], user: User, *, groups: Sequence[str] | None = None,
                sync: bool = False, progress: "ProgressCallback | None" = None) -> list["FileResult"]:
-        """Parse, chunk, embed and store files or folders, visible to `groups` (see `Ingestor.ingest`)."""
+        """Parse, chunk, embed and store files or folders, visible to `groups`; without groups, a new document is
+        shared with `default_group` and one stored already keeps its own (see `Ingestor.ingest`)."""
         return self._writer(user).ingest(paths, groups=groups, user=user.name, sync=sync, progress=progress)
 
     def reindex(self, keys: Sequence[str], user: User, *,
@@ -67,13 +73,29 @@ class Enclave:
         """Delete stored documents by id, file name or path."""
         return self._writer(user).remove(keys)
 
+    def grant(self, document: str, group: str, user: User) -> tuple[str, ...]:
+        """Share one stored document (by id, file name or path) with one more group, without embedding it again;
+        its groups after. From the next search on, members of the group find it, list it and open its original.
+
+        Raises NotAllowed for a member; DocumentNotFound for no such document (or a name several documents share);
+        SharingRefused for a group name that cannot work, DocumentBusy while another writer changes the document;
+        StoreUnavailable or DatabaseUnavailable when either does not answer (nothing is changed then)."""
+        return self._writer(user).grant(document, group).groups
+
+    def revoke(self, document: str, group: str, user: User) -> tuple[str, ...]:
+        """Stop sharing one stored document with a group; its groups after. When this returns, no search, listing or
+        original of it reaches a member through that group. Revoking its last group leaves it to admins alone (hidden
+        from every member, not deleted: `remove` deletes it). Raises as `grant` does, and SharingRefused when the
+        document is not shared with the group."""
+        return self._writer(user).revoke(document, group).groups
+
     def latest_batch(self, running: bool) -> "BatchStatus | None":
         """The last ingestion batch from the log (running: it is still under way), or None before the first."""
         return self._writer(None).jobs.latest(running=running)
 
     def _writer(self, user: User | None) -> "Ingestor":
         if user is not None and not user.is_admin:
-            raise NotAllowed(f"{user.name} may not add, re-index or delete documents: only admins can")
+            raise NotAllowed(f"{user.name} may not add, re-index, share or delete documents: only admins can")
         if self.ingestor is None:
             raise AssistantError("this Enclave was opened read-only: open it with read_only=False to change documents")
         return self.ingestor
