@@ -5,15 +5,18 @@ from __future__ import annotations
 
 import json
 import sys
-from typing import Callable, NoReturn
+from typing import TYPE_CHECKING, Callable, NoReturn
 
 import click
 
 from ingest import IngestError, StoreUnavailable, enforce_offline
 from ui.db_commands import database
 from ui.eval_commands import evaluate
-from ui.terminal import EXIT_FAILED_FILES, EXIT_OK, acting_user, cli_user, fail, opened_enclave, stderr
+from ui.terminal import EXIT_FAILED_FILES, EXIT_OK, EXIT_REFUSED, acting_user, cli_user, fail, opened_enclave, stderr
 from ui.user_commands import users
+
+if TYPE_CHECKING:
+    from assistant import Enclave
 
 # `search`, `ask` and `documents` see what one account may see: an admin checks what a member gets.
 act_as = click.option("--as", "as_name", metavar="USER", default=None,
@@ -30,8 +33,9 @@ def main() -> None:
 @main.command()
 @click.argument("paths", nargs=-1, required=True, type=click.Path())
 @click.option("--sync", is_flag=True, help="Also remove stored documents whose files are gone from these folders.")
-@click.option("--group", "groups", multiple=True, default=("everyone",), show_default=True,
-              help="Group allowed to see these documents (repeatable).")
+@click.option("--group", "groups", multiple=True,
+              help="Group allowed to see these documents (repeatable). Default: ENCLAVE_DEFAULT_GROUP (everyone) for "
+                   "new documents; stored ones keep theirs.")
 @click.option("--json", "as_json", is_flag=True, help="Print per-file results as a JSON list.")
 def ingest(paths: tuple[str, ...], sync: bool, groups: tuple[str, ...], as_json: bool) -> None:
     """Parse, chunk, embed and store files or folders (recursively)."""
@@ -39,7 +43,7 @@ def ingest(paths: tuple[str, ...], sync: bool, groups: tuple[str, ...], as_json:
 
     with opened_enclave(read_only=False, warm_parsers=True) as enclave:
         results = run_batch(lambda progress: enclave.ingest(
-            paths, cli_user(), groups=groups, sync=sync, progress=progress
+            paths, cli_user(), groups=groups or None, sync=sync, progress=progress
         ))
     report_batch(results, as_json, summarize(results))
 
@@ -67,7 +71,9 @@ def reindex(documents: tuple[str, ...], everything: bool, as_json: bool) -> None
 
 
 def run_batch(work: Callable[[Callable], list]) -> list:
-    """Run an ingest or re-index with progress bars on stderr; exit 2 with one line when the store is unreachable."""
+    """Run an ingest or re-index with progress bars on stderr; exit 2 with one line when the store is unreachable,
+    1 when a --group cannot be a group."""
+    from ingest import SharingRefused
     from ui.progress import IngestProgress
 
     try:
@@ -75,6 +81,8 @@ def run_batch(work: Callable[[Callable], list]) -> list:
             return work(progress)
     except StoreUnavailable as exc:
         fail(str(exc))
+    except SharingRefused as exc:
+        fail(str(exc), EXIT_REFUSED)
 
 
 def report_batch(results: list, as_json: bool, summary: str) -> NoReturn:
@@ -178,11 +186,20 @@ def remove(documents: tuple[str, ...]) -> None:
     sys.exit(EXIT_FAILED_FILES if any(r.status == "failed" for r in results) else EXIT_OK)
 
 
-@main.command()
-@click.option("--json", "as_json", is_flag=True)
+@main.group(invoke_without_command=True)
+@click.option("--json", "as_json", is_flag=True, help="Print the documents as a JSON list.")
 @act_as
-def documents(as_json: bool, as_name: str | None) -> None:
-    """List stored documents (with --as, those that account may see)."""
+@click.pass_context
+def documents(context: click.Context, as_json: bool, as_name: str | None) -> None:
+    """List stored documents (with --as, those that account may see); `grant` and `revoke` change who may see one.
+
+    Exit codes of grant and revoke: 0 done; 1 refused (no such document, a group it is not shared with, another
+    writer changing it); 2 the store or the database is unavailable.
+    """
+    if context.invoked_subcommand is not None:
+        if as_json or as_name is not None:
+            raise click.UsageError("--json and --as are for the listing: give them without grant or revoke")
+        return
     with opened_enclave(read_only=True) as enclave:
         records = enclave.documents(acting_user(enclave, as_name))
     if as_json:
@@ -191,6 +208,40 @@ def documents(as_json: bool, as_name: str | None) -> None:
     for r in records:
         click.echo(f"{r.document_id}  v{r.version}  {r.chunks:>5} chunks  {r.name}")
     click.echo(f"{len(records)} documents")
+
+
+@documents.command("grant")
+@click.argument("document")
+@click.argument("group")
+def documents_grant(document: str, group: str) -> None:
+    """Share DOCUMENT (its id, file name or path) with GROUP, without embedding it again: members of GROUP find,
+    list and open it from their next question on. Prints the groups it is shared with."""
+    change_groups(document, lambda enclave: enclave.grant(document, group, cli_user()))
+
+
+@documents.command("revoke")
+@click.argument("document")
+@click.argument("group")
+def documents_revoke(document: str, group: str) -> None:
+    """Stop sharing DOCUMENT with GROUP: once this returns, no member reaches it through GROUP. Revoking its last
+    group leaves it to admins alone (use `enclave remove` to delete it). Prints the groups it is shared with."""
+    change_groups(document, lambda enclave: enclave.revoke(document, group, cli_user()))
+
+
+def change_groups(document: str, change: Callable[[Enclave], tuple[str, ...]]) -> None:
+    """Run a grant or a revoke; print the document's groups after it, or exit 1 (refused) or 2 (unavailable)."""
+    from assistant import AssistantError
+    from ingest import DocumentNotFound, SharingRefused
+
+    with opened_enclave(read_only=False) as enclave:
+        try:
+            groups = change(enclave)
+        except (DocumentNotFound, SharingRefused, AssistantError) as exc:
+            fail(str(exc), EXIT_REFUSED)
+        except IngestError as exc:  # the store or the database did not answer: nothing was changed
+            fail(str(exc))
+    shared = ", ".join(groups) if groups else "no group (admins alone see it)"
+    click.echo(f"{document} is shared with: {shared}")
 
 
 @main.group()
