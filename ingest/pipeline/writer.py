@@ -53,7 +53,7 @@ class _Batch:
     documents: list[tuple[PendingDocument, DocumentRecord]] = field(default_factory=list)
     chunks: list[Chunk] = field(default_factory=list)
     texts: list[str] = field(default_factory=list)
-    keeping_groups: set[str] = field(default_factory=set)  # ids of the documents that keep the groups they have
+    keeping_groups: set[str] = field(default_factory=set)  # ids of stored documents that keep the groups they have
 
 
 class ChunkWriter:
@@ -99,9 +99,11 @@ class ChunkWriter:
         """Queue a parsed document, shared with `groups`; None: with the groups it has when it is written (a new
         one: ENCLAVE_DEFAULT_GROUP), so a change of its groups made meanwhile is not undone by this write."""
         outcome = pending.outcome
-        if groups is None:
+        if groups is None and pending.previous is not None:
             self.buffer.keeping_groups.add(pending.document_id)
-            groups = pending.previous.groups if pending.previous else (self.settings.default_group,)
+            groups = pending.previous.groups
+        elif groups is None:
+            groups = (self.settings.default_group,)
         version = (pending.previous.version + 1) if pending.previous else 1
         now = datetime.now(timezone.utc).isoformat(timespec="seconds")
         chunks = [
