@@ -80,14 +80,14 @@ class Enclave:
         Raises NotAllowed for a member; DocumentNotFound for no such document (or a name several documents share);
         SharingRefused for a group name that cannot work, DocumentBusy while another writer changes the document;
         StoreUnavailable or DatabaseUnavailable when either does not answer (nothing is changed then)."""
-        return self._writer(user).grant(document, group).groups
+        return self._writer(user).sharing.grant(document, group).groups
 
     def revoke(self, document: str, group: str, user: User) -> tuple[str, ...]:
         """Stop sharing one stored document with a group; its groups after. When this returns, no search, listing or
         original of it reaches a member through that group. Revoking its last group leaves it to admins alone (hidden
         from every member, not deleted: `remove` deletes it). Raises as `grant` does, and SharingRefused when the
         document is not shared with the group."""
-        return self._writer(user).revoke(document, group).groups
+        return self._writer(user).sharing.revoke(document, group).groups
 
     def latest_batch(self, running: bool) -> "BatchStatus | None":
         """The last ingestion batch from the log (running: it is still under way), or None before the first."""

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Iterable, Iterator, Sequence
 
 from ingest.components import Components, open_components
-from ingest.errors import DiskFull, DocumentError, FileTooLarge, SharingRefused
+from ingest.errors import DiskFull, DocumentError, FileTooLarge
 from ingest.hashing import hash_file
 from ingest.models import DocumentRecord, FileResult, Progress, ProgressCallback
 from ingest.parsing.chunking import ChunkingOptions
@@ -51,7 +51,7 @@ class Ingestor:
         self.settings = settings = components.settings
         self.store, self.embedder, self.sparse = components.store, components.embedder, components.sparse
         self.registry = components.registry
-        self.sharing = Sharing(self.registry, self.store)
+        self.sharing = Sharing(self.registry, self.store)  # grant, revoke: who may see a stored document
         self.parse_pool = parse_pool or ParsePool(settings.parse_workers)
         self.jobs = JobLog(components.database)
         self._owns_components = owns_components
@@ -195,7 +195,7 @@ class Ingestor:
             content_hash = hash_record(record)
             previous = self.registry.get(document_id)
             if previous and previous.content_hash == content_hash:
-                result = self._reshare(record.key, previous, groups)
+                result = self.sharing.ingested_again(record.key, previous, groups)
                 results.append(result)
                 notify(Progress("file", path=record.key, result=result))
                 continue
@@ -230,15 +230,6 @@ class Ingestor:
     def documents(self) -> list[DocumentRecord]:
         return self.registry.all()
 
-    def grant(self, key: str, group: str) -> DocumentRecord:
-        """Share one stored document (by id, file name or source path) with one more group, without embedding it
-        again (see `Sharing`); its record after."""
-        return self.sharing.grant(key, group)
-
-    def revoke(self, key: str, group: str) -> DocumentRecord:
-        """Stop sharing one stored document with a group; revoking its last leaves it to admins alone."""
-        return self.sharing.revoke(key, group)
-
     def repair(self) -> None:
         """Bring the store back in line with the registry after an interrupted run: of a document left pending, the
         chunks of a version the registry does not vouch for are deleted (all of them, when it has no record), and
@@ -268,19 +259,8 @@ class Ingestor:
         document_id = document_id_for(path)
         previous = self.registry.get(document_id)
         if previous and previous.content_hash == content_hash:
-            return None, self._reshare(str(path), previous, groups)
+            return None, self.sharing.ingested_again(str(path), previous, groups)
         return _Job(path, document_id, content_hash, size, previous, groups), None
-
-    def _reshare(self, path: str, previous: DocumentRecord, groups: tuple[str, ...] | None) -> FileResult:
-        """A document stored already with this content: unchanged, or shared with other groups without being
-        embedded again."""
-        if groups is None or groups == previous.groups:
-            return FileResult(path, "unchanged", chunks=previous.chunks, document_id=previous.document_id)
-        try:
-            self.sharing.share(previous, groups)
-        except SharingRefused as exc:
-            return FileResult(path, "failed", str(exc), document_id=previous.document_id)
-        return FileResult(path, "updated", chunks=previous.chunks, document_id=previous.document_id)
 
     def _plan_reindex(self, record: DocumentRecord) -> tuple[_Job | None, FileResult | None]:
         """A job re-reading the document's kept source file (whatever its hash), keeping its id and groups."""

@@ -16,7 +16,7 @@ import unicodedata
 from typing import TYPE_CHECKING, Iterable
 
 from ingest.errors import DocumentBusy, DocumentNotFound, IngestError, SharingRefused
-from ingest.models import DocumentRecord
+from ingest.models import DocumentRecord, FileResult
 from ingest.store.registry import Registry
 
 if TYPE_CHECKING:
@@ -97,6 +97,17 @@ class Sharing:
             raise
         self.registry.finish(document_id)
         return self.registry.get(document_id) or record
+
+    def ingested_again(self, path: str, previous: DocumentRecord, groups: tuple[str, ...] | None) -> FileResult:
+        """A file (or text) ingested again with the content stored already: unchanged, or only shared with the
+        groups given (None: it keeps its own), without being parsed or embedded again."""
+        if groups is None or groups == previous.groups:
+            return FileResult(path, "unchanged", chunks=previous.chunks, document_id=previous.document_id)
+        try:
+            self.share(previous, groups)
+        except SharingRefused as exc:
+            return FileResult(path, "failed", str(exc), document_id=previous.document_id)
+        return FileResult(path, "updated", chunks=previous.chunks, document_id=previous.document_id)
 
     def _undo(self, document_id: str, failure: BaseException) -> None:
         """A change that failed: the store back to the registry's groups and the mark cleared, if the store and the

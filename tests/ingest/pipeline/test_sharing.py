@@ -1,6 +1,6 @@
 """A document's groups change without embedding it again, and a crash at any step of the change leaves it with its old
-groups or its new ones, in the store and the registry alike: real files, model, embedded store and registry, faults
-injected between the steps (in this process, and one real kill -9)."""
+groups or its new ones, in the store and the registry alike: real files, model, embedded store, and the registry on
+SQLite and PostgreSQL (`database_url`), faults injected between the steps (in this process, and one real kill -9)."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from ingest import DocumentBusy, DocumentNotFound, SharingRefused
+from ingest import DocumentBusy, DocumentNotFound, SharingRefused, open_database
 from ingest.models import SearchFilter
 from ingest.settings import load_settings
 from ingest.store import Registry
@@ -39,10 +39,11 @@ def folder(tmp_path):
 
 
 @pytest.fixture
-def open_ingestor(data_dir, shared_models):
+def open_ingestor(data_dir, database_url, shared_models):
     opened = []
 
     def open_(**settings):
+        settings.setdefault("database_url", database_url)
         ingestor = shared_models.ingestor(load_settings(data_dir=data_dir, _env_file=None, **settings))
         opened.append(ingestor)
         return ingestor
@@ -88,9 +89,9 @@ def test_grant_and_revoke_change_the_store_and_the_registry_without_embedding_ag
 
     monkeypatch.setattr(ingestor.embedder, "embed_documents", no_embedding)
 
-    assert ingestor.grant("policy.txt", "finance").groups == ("hr", "legal", "finance")
+    assert ingestor.sharing.grant("policy.txt", "finance").groups == ("hr", "legal", "finance")
     assert_consistent(ingestor, ("hr", "legal", "finance"), before)
-    assert ingestor.revoke(before.document_id, "hr").groups == ("legal", "finance")
+    assert ingestor.sharing.revoke(before.document_id, "hr").groups == ("legal", "finance")
     assert_consistent(ingestor, ("legal", "finance"), before)
     assert {c.chunk_id for c in ingestor.store.document_chunks(before.document_id)} == chunk_ids
     (memo,) = ingestor.registry.find("memo.txt")
@@ -100,15 +101,15 @@ def test_grant_and_revoke_change_the_store_and_the_registry_without_embedding_ag
 def test_granting_a_group_the_document_has_changes_nothing(ingestor):
     before = policy_of(ingestor)
 
-    assert ingestor.grant(before.source, "legal") == before
+    assert ingestor.sharing.grant(before.source, "legal") == before
     assert_consistent(ingestor, ("hr", "legal"), before)
 
 
 def test_revoking_the_last_group_leaves_the_document_to_admins_alone(ingestor):
     before = policy_of(ingestor)
-    ingestor.revoke("policy.txt", "hr")
+    ingestor.sharing.revoke("policy.txt", "hr")
 
-    after = ingestor.revoke("policy.txt", "legal")
+    after = ingestor.sharing.revoke("policy.txt", "legal")
 
     assert after.groups == ()
     assert_consistent(ingestor, (), before)
@@ -119,14 +120,14 @@ def test_revoking_a_group_the_document_is_not_shared_with_is_refused_and_says_it
     before = policy_of(ingestor)
 
     with pytest.raises(SharingRefused, match=r"not shared with 'finanse'.*shared with hr, legal"):
-        ingestor.revoke("policy.txt", "finanse")
+        ingestor.sharing.revoke("policy.txt", "finanse")
     assert_consistent(ingestor, ("hr", "legal"), before)
 
 
 @pytest.mark.parametrize("group", ["", " hr", "a" * 129, "tab\there"])
 def test_a_group_name_that_cannot_work_is_refused(ingestor, group):
     with pytest.raises(SharingRefused, match="cannot be a group"):
-        ingestor.grant("policy.txt", group)
+        ingestor.sharing.grant("policy.txt", group)
     assert_consistent(ingestor, ("hr", "legal"), policy_of(ingestor))
 
 
@@ -137,10 +138,10 @@ def test_an_unknown_or_ambiguous_document_is_refused(ingestor, tmp_path):
     ingestor.ingest([other], groups=["ops"])
 
     with pytest.raises(DocumentNotFound, match="no stored document"):
-        ingestor.grant("nothing.pdf", "hr")
+        ingestor.sharing.grant("nothing.pdf", "hr")
     with pytest.raises(DocumentNotFound, match="2 stored documents are called 'policy.txt'"):
-        ingestor.grant("policy.txt", "finance")
-    assert ingestor.grant(str(other / "policy.txt"), "finance").groups == ("ops", "finance")  # by its path
+        ingestor.sharing.grant("policy.txt", "finance")
+    assert ingestor.sharing.grant(str(other / "policy.txt"), "finance").groups == ("ops", "finance")  # by its path
 
 
 def test_a_document_being_written_by_another_writer_is_refused_untouched(ingestor):
@@ -148,7 +149,7 @@ def test_a_document_being_written_by_another_writer_is_refused_untouched(ingesto
     assert ingestor.registry.claim(before.document_id)  # an ingestion of it, in another thread or process
 
     with pytest.raises(DocumentBusy, match="being written right now"):
-        ingestor.revoke("policy.txt", "hr")
+        ingestor.sharing.revoke("policy.txt", "hr")
 
     assert ingestor.registry.get(before.document_id).groups == ("hr", "legal")
     assert groups_in_store(ingestor, before.document_id) == {("hr", "legal")}
@@ -182,11 +183,11 @@ def test_a_change_that_fails_midway_is_undone_before_it_raises(ingestor, monkeyp
         monkeypatch.setattr(ingestor.registry, "set_groups", registry_write_fails)
 
     with pytest.raises(type(error)):
-        ingestor.revoke("policy.txt", "hr")
+        ingestor.sharing.revoke("policy.txt", "hr")
 
     monkeypatch.undo()
     assert_consistent(ingestor, ("hr", "legal"), before)
-    assert ingestor.revoke("policy.txt", "hr").groups == ("legal",)  # nothing stuck: it can be done again
+    assert ingestor.sharing.revoke("policy.txt", "hr").groups == ("legal",)  # nothing stuck: it can be done again
 
 
 # Where a crash can land, and the groups the document has once the next writer has opened (and repaired).
@@ -220,7 +221,7 @@ def test_a_crash_at_any_step_leaves_the_old_groups_or_the_new_ones_everywhere(in
         monkeypatch.setattr(sharing.registry, "set_groups", then_crash(sharing.registry.set_groups))
 
     with pytest.raises(Crash):
-        ingestor.revoke("policy.txt", "hr")
+        ingestor.sharing.revoke("policy.txt", "hr")
     assert ingestor.registry.pending() == [before.document_id]
     monkeypatch.undo()
     ingestor.close()
@@ -230,7 +231,8 @@ def test_a_crash_at_any_step_leaves_the_old_groups_or_the_new_ones_everywhere(in
     assert_consistent(reopened, expected, before)
 
 
-def test_kill_9_after_the_store_is_written_leaves_the_old_groups_after_repair(ingestor, data_dir):
+def test_kill_9_after_the_store_is_written_leaves_the_old_groups_after_repair(ingestor, open_ingestor, data_dir,
+                                                                             database_url):
     """A real process killed with SIGKILL between the store's write (flushed) and the registry's: the store alone
     has the new groups. Repair shares the chunks with the registry's groups again."""
     before = policy_of(ingestor)
@@ -241,29 +243,24 @@ def test_kill_9_after_the_store_is_written_leaves_the_old_groups_after_repair(in
         "from ingest.store import Registry\n"
         "ingestor = open_ingestor(load_settings(data_dir=sys.argv[1], _env_file=None))\n"
         "Registry.set_groups = lambda *_: os.kill(os.getpid(), signal.SIGKILL)\n"
-        "ingestor.revoke('policy.txt', 'hr')\n"
+        "ingestor.sharing.revoke('policy.txt', 'hr')\n"
         "sys.exit(3)  # not reached\n"
     )
+    env = dict(os.environ, **({"ENCLAVE_DATABASE_URL": database_url} if database_url else {}))
     killed = subprocess.run([sys.executable, "-c", script, str(data_dir)], cwd=Path(__file__).resolve().parents[3],
-                            capture_output=True, text=True, timeout=300)
+                            env=env, capture_output=True, text=True, timeout=300)
     assert killed.returncode == -9, killed.stderr
 
-    with _registry(data_dir) as registry:  # as the killed process left it: marked pending, old groups recorded
-        assert registry.pending() == [before.document_id]
-        assert registry.get(before.document_id).groups == ("hr", "legal")
-    from ingest import open_ingestor
-
-    reopened = open_ingestor(load_settings(data_dir=data_dir, _env_file=None))
-    try:
-        assert_consistent(reopened, ("hr", "legal"), before)
+    database = open_database(load_settings(data_dir=data_dir, database_url=database_url, _env_file=None))
+    try:  # as the killed process left it: marked pending, the old groups recorded
+        assert Registry(database).pending() == [before.document_id]
+        assert Registry(database).get(before.document_id).groups == ("hr", "legal")
     finally:
-        reopened.close()
+        database.close()
 
+    reopened = open_ingestor()  # the next writer repairs as it opens
 
-def _registry(data_dir: Path):
-    from databases import opened_registry
-
-    return opened_registry(data_dir)
+    assert_consistent(reopened, ("hr", "legal"), before)
 
 
 # -- ingestion and groups -------------------------------------------------------------------------------------------
@@ -271,7 +268,7 @@ def _registry(data_dir: Path):
 
 def test_ingesting_again_without_groups_keeps_a_revoke(ingestor, folder):
     before = policy_of(ingestor)
-    ingestor.revoke("policy.txt", "hr")
+    ingestor.sharing.revoke("policy.txt", "hr")
 
     results = ingestor.ingest([folder])  # a nightly run of `enclave ingest FOLDER`, no --group
 
@@ -303,7 +300,7 @@ def test_a_revoke_made_while_a_document_is_parsed_is_kept_by_its_reindex(ingesto
 
     def revoke_while_parsing(event):  # the admin's click, while the re-index parses the file
         if event.kind == "stage" and event.stage == "embedding" and not revoked:
-            revoked.append(ingestor.revoke("policy.txt", "hr"))
+            revoked.append(ingestor.sharing.revoke("policy.txt", "hr"))
 
     (result,) = ingestor.reindex(["policy.txt"], progress=revoke_while_parsing)
 
