@@ -30,6 +30,7 @@ from ingest.pipeline.worker import ParseOutcome, parse_and_chunk
 from ingest.pipeline.writer import ChunkWriter, PendingDocument
 from ingest.settings import IngestSettings
 
+
 @dataclass
 class _Job:
     path: Path
