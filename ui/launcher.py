@@ -14,12 +14,12 @@ import httpx
 from ui.errors import UIError
 from ui.settings import UISettings
 
-APP_FILE = Path(__file__).with_name("app.py")
+SERVER_FILE = Path(__file__).with_name("server.py")  # the app (app.py) with its sign-in cookie routes
 
 
 def streamlit_command(settings: UISettings) -> list[str]:
     return [
-        sys.executable, "-m", "streamlit", "run", str(APP_FILE),
+        sys.executable, "-m", "streamlit", "run", str(SERVER_FILE),
         "--server.address", settings.app_host,
         "--server.port", str(settings.app_port),
         "--server.headless", "true",
