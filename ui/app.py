@@ -36,14 +36,13 @@ def show_app() -> None:
     enclave = get_enclave()  # a start-up problem stops here, on whichever page was asked for
     try:
         user = who_is_asking(settings, enclave.accounts)
-    except AssistantError as exc:
+        pages = [door(enclave.accounts)] if user is None else pages_for(user)
+    except AssistantError as exc:  # the accounts' database is unreachable: nobody can be let in
         st.error(f"Cannot check who is signed in: {exc}", icon=":material/error:")
         st.stop()
 
-    if user is None:
-        page = st.navigation([door(enclave.accounts)], position="hidden")
-    else:
-        page = st.navigation(pages_for(user))
+    page = st.navigation(pages, position="hidden" if user is None else "sidebar")
+    if user is not None:
         show_sidebar(user, enclave.accounts, can_sign_out=settings.auth == "password")
     show_cookie_scripts()
     if error := st.session_state.pop(SIGN_OUT_ERROR_KEY, None):
