@@ -23,7 +23,9 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
+from browsers import CHROMIUM_FLAGS, chromium, shown, sign_in
 from shared_data import DOCS, SCIFACT
+from streamlit_apps import PASSWORD, data_dir_accounts
 
 from assistant.llm import find_free_port, packaged_test_model
 from infra.scripts.audit_egress import Report, Traced
@@ -246,19 +248,18 @@ def test_evaluating_on_a_beir_folder_attempts_nothing_outbound(small_beir, env, 
     assert json.loads(completed.stdout)["ndcg@10"] > 0.3
 
 
-# Chromium's own background services (updates, safe browsing, sync) would reach Google; the browser is the test's
-# client, not Enclave, and runs outside the trace, but it stays quiet too. What the app's pages make it fetch is
-# Enclave's doing, though: every request the page makes is recorded, and must go to the app.
-CHROMIUM_FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-sync",
-                  "--disable-background-networking", "--disable-component-update"]
+# The browser is the test's client, not Enclave, and runs outside the trace (quietly: tests/browsers.py). What the app's
+# pages make it fetch is Enclave's doing, though: every request the page makes is recorded, and must go to the app.
 
 
-def test_the_app_from_start_up_through_an_upload_and_a_question_attempts_nothing_outbound(
+def test_the_app_from_start_up_through_sign_in_an_upload_and_a_question_attempts_nothing_outbound(
         ingested_data_dir, llm_server, tmp_path):
     from playwright.sync_api import sync_playwright
 
     data = tmp_path / "data"
     shutil.copytree(ingested_data_dir, data)
+    with data_dir_accounts(data) as accounts:
+        accounts.create_first_admin("root", PASSWORD)
     port = find_free_port()
     app_env = dict(os.environ, ENCLAVE_DATA_DIR=str(data), ENCLAVE_APP_PORT=str(port),
                    ENCLAVE_LLM_BASE_URL=llm_server.base_url, ENCLAVE_LLM_MAX_TOKENS="48")
@@ -270,8 +271,7 @@ def test_the_app_from_start_up_through_an_upload_and_a_question_attempts_nothing
         page = browser.new_page()
         requested: list[str] = []  # what the app's pages make the browser fetch: an icon from a CDN leaks too
         page.on("request", lambda request: requested.append(request.url))
-        page.goto(url)
-        shown(page.get_by_text("Ask your documents"))  # the first load opens the store and loads the model
+        sign_in(page, url, "root", PASSWORD)  # the first load opens the store and loads the model
 
         page.get_by_role("link", name="Documents").click()
         page.locator("input[type=file]").set_input_files(str(DOCS / "stanley-cups.xlsx"))
@@ -292,16 +292,3 @@ def test_the_app_from_start_up_through_an_upload_and_a_question_attempts_nothing
     assert any(a.port == int(llm_server.base_url.rsplit(":", 1)[1].split("/")[0]) for a in report.loopback)
     assert any("streamlit" in p for p in report.processes)
 
-
-def shown(locator, seconds: float = 240) -> None:
-    """Wait until the element is on the page: a page load, an ingest or an answer on a slow CPU takes a while."""
-    from playwright.sync_api import expect
-
-    expect(locator).to_be_visible(timeout=seconds * 1000)
-
-
-def chromium() -> str:
-    path = shutil.which("chromium")
-    if path is None:
-        pytest.fail("Debian's chromium is missing: make test installs it (apt-get install chromium)")
-    return path

@@ -270,20 +270,23 @@ main.add_command(database)
 
 @main.command()
 def app() -> None:
-    """Start the Streamlit app."""
+    """Start the Streamlit app. Exit 2 with one line for a bad or unsafe setting (ENCLAVE_AUTH=none beyond
+    loopback)."""
+    from ui.errors import UIError
     from ui.launcher import run_app
     from ui.settings import load_ui_settings
 
     try:
         sys.exit(run_app(load_ui_settings()))
-    except IngestError as exc:
+    except (UIError, IngestError) as exc:
         fail(str(exc))
 
 
 @main.command()
 @click.option("--llm/--no-llm", "with_llm", default=True, help="Also start the embedded LLM server.")
 def up(with_llm: bool) -> None:
-    """Start the embedded LLM server and the app, wait until both are healthy, print the URL."""
+    """Start the embedded LLM server and the app, wait until both are healthy, print the URL. Exit 2 with one line
+    for a bad or unsafe setting (ENCLAVE_AUTH=none beyond loopback)."""
     from assistant import AssistantError
     from ui.errors import UIError
     from ui.launcher import run_stack

@@ -5,3 +5,7 @@ from __future__ import annotations
 
 class UIError(Exception):
     """Root of every error the ui package raises."""
+
+
+class UnsafeSettings(UIError):
+    """The settings would let anyone who can reach the app in: refused at start-up (the message says which to change)."""

@@ -12,14 +12,14 @@ from pathlib import Path
 import httpx
 
 from ui.errors import UIError
-from ui.settings import UISettings
+from ui.settings import UISettings, check_auth
 
-APP_FILE = Path(__file__).with_name("app.py")
+SERVER_FILE = Path(__file__).with_name("server.py")  # the app (app.py) with its sign-in cookie routes
 
 
 def streamlit_command(settings: UISettings) -> list[str]:
     return [
-        sys.executable, "-m", "streamlit", "run", str(APP_FILE),
+        sys.executable, "-m", "streamlit", "run", str(SERVER_FILE),
         "--server.address", settings.app_host,
         "--server.port", str(settings.app_port),
         "--server.headless", "true",
@@ -31,7 +31,8 @@ def streamlit_command(settings: UISettings) -> list[str]:
 
 
 def run_app(settings: UISettings) -> int:
-    """Run Streamlit in the foreground until it exits."""
+    """Run Streamlit in the foreground until it exits. Unsafe settings are refused first (UnsafeSettings)."""
+    check_auth(settings.auth, settings.app_host)
     return subprocess.call(streamlit_command(settings))
 
 
@@ -57,11 +58,13 @@ def llm_answers(base_url: str) -> bool:
 
 
 def run_stack(settings: UISettings, with_llm: bool = True) -> int:
-    """Start the embedded LLM server and the app; Ctrl-C stops both."""
+    """Start the embedded LLM server and the app; Ctrl-C stops both. Unsafe settings are refused before either
+    starts (UnsafeSettings)."""
     from contextlib import ExitStack
 
     from assistant import LlamaCppServer
 
+    check_auth(settings.auth, settings.app_host)
     base_url = os.environ.get("ENCLAVE_LLM_BASE_URL", f"http://{settings.llm_host}:{settings.llm_port}/v1")
     _stop_on_signals()
     with ExitStack() as stack:

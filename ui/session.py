@@ -1,4 +1,5 @@
-"""What every page needs: the one Enclave of this server process and the signed-in user of this session."""
+"""What every page needs: the one Enclave of this server process, the app's settings and address, and this session's
+conversation. Who is asking is ui/identity.py's."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from typing import Literal, NoReturn
 
 import streamlit as st
 
-from ui.settings import load_ui_settings
+from ui.settings import UISettings, load_ui_settings
 from ui.uploads import BackgroundIngest
 
 from assistant import (
@@ -18,14 +19,12 @@ from assistant import (
     Citation,
     Enclave,
     Sentence,
-    User,
     load_assistant_settings,
     open_enclave,
 )
 from ingest import IngestError, enforce_offline, load_settings
 
-# Everything this app keeps in st.session_state, by key:
-_USER_KEY = "user"  # User: who is signed in
+# What this app keeps in st.session_state, by key (signing in keeps a few more: ui/identity.py):
 _CHAT_KEY = "chat"  # list[ChatTurn]: the conversation on the Ask page
 _PENDING_KEY = "pending_answer"  # AnswerStream: the answer being streamed, until it is recorded or stopped
 
@@ -95,16 +94,26 @@ def write_lock() -> threading.Lock:
     return threading.Lock()
 
 
-def current_user() -> User:
-    """The user of this browser session. Until sign-in exists it is one local admin, named by
-    ENCLAVE_DEFAULT_USER (default "local"); a login page will set st.session_state["user"] instead."""
-    if _USER_KEY not in st.session_state:
-        name = load_ui_settings().default_user.strip() or "local"
-        st.session_state[_USER_KEY] = User(name=name, groups=("everyone",), is_admin=True)
-    user = st.session_state[_USER_KEY]
-    if not isinstance(user, User):
-        _stop_with("No signed-in user: reload the page.")
-    return user
+def app_settings() -> UISettings:
+    """The app's own settings (who may sign in, its address), read on each run: a few environment variables, where
+    the Enclave's settings are read once per process. A bad value is shown on the page, and the page stops."""
+    try:
+        return load_ui_settings()
+    except IngestError as exc:
+        _stop_with(f"Enclave could not start: {exc}")
+
+
+def sentence(message: str, name: str = "") -> str:
+    """An error's message (written to follow "error: " on a terminal) as a sentence on a page. A message that starts
+    with the account's `name`, or a quote, keeps its first letter: a name is shown as it is."""
+    keep = message.startswith(("'", '"')) or bool(name) and message.startswith(name)
+    return (message if keep else message[:1].upper() + message[1:]) + ("" if message.endswith((".", "?", "!")) else ".")
+
+
+def listen_address() -> str:
+    """The address this server listens on: ENCLAVE_APP_HOST, which `enclave app` hands to Streamlit. Empty when
+    Streamlit was started without one, and then it listens on every interface."""
+    return str(st.get_option("server.address") or "")
 
 
 def chat_history() -> list[ChatTurn]:

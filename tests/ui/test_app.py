@@ -1,32 +1,28 @@
-"""The Streamlit app end to end with AppTest: a real Enclave (embedded store, packaged embedder) and a real LLM."""
+"""The Streamlit app end to end with AppTest: a real Enclave (embedded store, packaged embedder) and a real LLM.
+
+Most tests run in ENCLAVE_AUTH=none (everyone is the local admin): signing in is not what they are about, and
+tests/ui/test_identity.py and app_pages/test_sign_in.py are. The question-answer flow runs signed in as a member too."""
 
 from __future__ import annotations
 
 import shutil
 import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 import streamlit as st
 from streamlit.testing.v1 import AppTest
+from streamlit_apps import APP, TIMEOUT, data_dir_accounts, open_app, signed_in_app
 
-import ui
 from assistant import find_free_port
 from databases import opened_registry
 from ingest import DocumentRecord
 from ui.session import ChatTurn, turn_from_answer
 
-APP = Path(ui.__file__).with_name("app.py")
 DOCUMENTS_PAGE = "app_pages/documents.py"
-TIMEOUT = 180  # the first run loads the embedding model; an answer waits for the CPU-bound LLM
 
-
-@pytest.fixture(autouse=True)
-def keep_main_module(monkeypatch: pytest.MonkeyPatch) -> None:
-    """AppTest leaves sys.modules["__main__"] set to the app script; later tests' spawned workers would re-run it."""
-    monkeypatch.setitem(sys.modules, "__main__", sys.modules["__main__"])
+pytestmark = pytest.mark.usefixtures("keep_main_module", "on_loopback")
 
 
 # st.cache_resource lives as long as the process, and the app opens its one Enclave there with the settings of that
@@ -36,17 +32,10 @@ def keep_main_module(monkeypatch: pytest.MonkeyPatch) -> None:
 # shared test finds cached is the shared Enclave, whichever tests ran before it.
 
 
-@pytest.fixture
-def own_enclave() -> Iterator[None]:
-    """No Enclave cached before the test, and the one it opens closed after it (on_release releases its store)."""
-    st.cache_resource.clear()
-    yield
-    st.cache_resource.clear()
-
-
 def use_data_dir(monkeypatch: pytest.MonkeyPatch, data: Path) -> None:
     monkeypatch.setenv("ENCLAVE_DATA_DIR", str(data))
     monkeypatch.setenv("ENCLAVE_LLM_MAX_TOKENS", "96")  # enough for an answer, quick on a CPU
+    monkeypatch.setenv("ENCLAVE_AUTH", "none")
     monkeypatch.delenv("ENCLAVE_DEFAULT_USER", raising=False)
 
 
@@ -80,14 +69,6 @@ def shared_data_dir(shared_copy: Path, live_llm: None, monkeypatch: pytest.Monke
     them. Every setting the Enclave reads when it opens is the same for all of them, the live LLM's address included."""
     use_data_dir(monkeypatch, shared_copy)
     return shared_copy
-
-
-def open_app(page: str | None = None) -> AppTest:
-    at = AppTest.from_file(str(APP), default_timeout=TIMEOUT).run()
-    if page is not None:
-        at.switch_page(page).run()
-    assert not at.exception, [e.value for e in at.exception]
-    return at
 
 
 def ask(at: AppTest, question: str) -> AppTest:
@@ -138,8 +119,25 @@ def test_the_local_user_is_named_by_enclave_default_user(shared_data_dir, monkey
 # --- Ask --------------------------------------------------------------------------------------------------------
 
 
-def test_question_answered_from_the_memo_shows_the_answer_and_its_source(shared_data_dir):
-    at = ask(open_app(), "How many bottles of water were delivered?")
+@pytest.fixture
+def member_of(shared_data_dir, monkeypatch):
+    """Sign-in required, and a member of the given groups with an account in the shared copy (made once: the copy is
+    shared by the module's tests). Returns an app signed in as them."""
+    monkeypatch.setenv("ENCLAVE_AUTH", "password")
+
+    def signed_in(name: str, groups: tuple[str, ...]) -> AppTest:
+        with data_dir_accounts() as accounts:
+            if name not in {a.name for a in accounts.list_users()}:
+                accounts.add_user(name, "member", groups)
+            return signed_in_app(accounts, name)
+
+    return signed_in
+
+
+def test_question_answered_from_the_memo_shows_the_answer_and_its_source(member_of):
+    at = ask(member_of("reader", ()), "How many bottles of water were delivered?")
+
+    assert at.sidebar.caption[0].value == "Signed in as **reader**"  # asked as a member, not the local admin
 
     user, assistant = at.chat_message
     assert user.markdown[0].value == "How many bottles of water were delivered?"
@@ -189,11 +187,11 @@ def test_unsupported_sentences_are_highlighted_and_explained(shared_data_dir):
     assert any("not supported by the sources" in c.value for c in at.chat_message[1].caption)
 
 
-def memo_citation(data_dir: Path) -> "Citation":
+def memo_citation(data_dir: Path, name: str = "memo-supply-delivery.pdf") -> "Citation":
     from assistant import Citation
 
     with opened_registry(data_dir) as registry:
-        [record] = registry.find("memo-supply-delivery.pdf")
+        [record] = registry.find(name)
     return Citation(n=1, document=record.name, page=1, chunk_id="c", text="20,000 bottles of water",
                     document_id=record.document_id)
 
@@ -211,13 +209,25 @@ def test_a_cited_pdf_page_is_shown_to_a_user_allowed_to_see_it(shared_data_dir):
     assert not at.warning
 
 
-def test_a_cited_page_is_refused_to_a_user_who_may_not_see_the_document(shared_data_dir):
-    from assistant import User
+def test_a_cited_page_is_refused_to_a_user_who_may_not_see_the_document(data_dir, shared_models, tmp_path,
+                                                                        monkeypatch):
+    from shared_data import DOCS
 
-    at = open_app()
-    at.session_state["user"] = User("mallory", groups=("contractors",))
+    from ingest import load_settings
+
+    hr_memo = tmp_path / "hr-memo.pdf"  # every account is in `everyone`: this one is for hr only
+    shutil.copy(DOCS / "memo-supply-delivery.pdf", hr_memo)
+    ingestor = shared_models.ingestor(load_settings(data_dir=data_dir, _env_file=None))
+    try:
+        assert [r.status for r in ingestor.ingest([hr_memo], groups=["hr"])] == ["added"]
+    finally:
+        ingestor.close()  # before the app opens the store
+    monkeypatch.setenv("ENCLAVE_AUTH", "password")
+    with data_dir_accounts() as accounts:
+        accounts.add_user("mallory", "member", ["contractors"])
+        at = signed_in_app(accounts, "mallory")
     at.session_state["chat"] = [ChatTurn("user", "How many bottles?"),
-                                ChatTurn("assistant", "20,000 [1].", (memo_citation(shared_data_dir),))]
+                                ChatTurn("assistant", "20,000 [1].", (memo_citation(data_dir, "hr-memo.pdf"),))]
     at.run()
     at.toggle(key="page-turn1-1").set_value(True).run()
 
@@ -308,8 +318,7 @@ def test_a_full_disk_is_shown_on_the_documents_page_and_questions_are_still_answ
 
     data = small_disk / "data"
     subprocess.run(["cp", "-a", "--sparse=always", str(ingested_data_dir), str(data)], check=True)  # store files are sparse
-    monkeypatch.setenv("ENCLAVE_DATA_DIR", str(data))
-    monkeypatch.setenv("ENCLAVE_LLM_MAX_TOKENS", "96")
+    use_data_dir(monkeypatch, data)
     at = open_app(DOCUMENTS_PAGE)
     fill(small_disk, leave=RESERVE_BYTES + 1 * MB)  # the upload (250 KB) fits, its ~250 chunks do not
     notes = "The warehouse shipped pallets of goods to the northern depot. " * 4000

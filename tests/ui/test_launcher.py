@@ -1,4 +1,5 @@
-"""`enclave up` (what `make run` runs): both servers start, the URL is printed, a signal stops everything."""
+"""`enclave up` (what `make run` runs): both servers start, the URL is printed, a signal stops everything; settings
+that would open the app to anyone are refused before anything starts."""
 
 from __future__ import annotations
 
@@ -10,6 +11,8 @@ import time
 from pathlib import Path
 
 import httpx
+import pytest
+from enclave_cli import run_process
 
 from assistant import find_free_port, packaged_test_model
 
@@ -57,3 +60,16 @@ def test_up_starts_llm_and_app_prints_the_url_and_sigterm_stops_both(tmp_path):
             process.wait(timeout=60)
             process.stdout.read()
     assert _port_is_free(app_port) and _port_is_free(llm_port)  # no orphaned child keeps serving
+
+
+@pytest.mark.parametrize(("command", "host"), [("app", "0.0.0.0"), ("up", "192.168.1.20")])
+def test_auth_none_beyond_loopback_is_refused_at_start_up_with_one_line(command, host, tmp_path):
+    env = dict(os.environ, ENCLAVE_DATA_DIR=str(tmp_path / "data"), ENCLAVE_AUTH="none", ENCLAVE_APP_HOST=host,
+               ENCLAVE_APP_PORT=str(find_free_port()))
+    completed = run_process(command, env=env, timeout=120)  # a refusal takes a moment: a start would not end
+
+    assert completed.returncode == 2
+    [line] = completed.stderr.splitlines()
+    assert line.startswith("error: ENCLAVE_AUTH=none lets anyone who reaches the app in as the admin")
+    assert host in line and "ENCLAVE_APP_HOST=127.0.0.1" in line
+    assert not (tmp_path / "data").exists()  # nothing was started or opened

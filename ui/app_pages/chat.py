@@ -8,11 +8,11 @@ from typing import Sequence
 import streamlit as st
 
 from assistant import AssistantError, Citation
+from ui.identity import current_user
 from ui.session import (
     ChatTurn,
     chat_history,
     conversation_turns,
-    current_user,
     get_enclave,
     pending_answer,
     set_pending_answer,
@@ -128,6 +128,7 @@ def answer(question: str) -> None:
     history.append(turn_from_answer(stream.answer))
 
 
+current_user()  # stops a page run without a signed-in user (the answers are asked as them below)
 history = chat_history()
 if pending_answer() is not None:  # an answer was interrupted (another question, or the page left): keep it
     stop_answer()

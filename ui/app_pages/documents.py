@@ -10,7 +10,8 @@ from streamlit.runtime.uploaded_file_manager import UploadedFile
 
 from assistant import AssistantError
 from ingest import BatchStatus, DiskFull, DocumentRecord, IngestError
-from ui.session import background_ingest, current_user, get_enclave, write_lock
+from ui.identity import current_user, require_admin
+from ui.session import background_ingest, get_enclave, write_lock
 from ui.uploads import parse_groups, save_uploads, summarize_batch
 
 # This page's st.session_state keys:
@@ -154,9 +155,7 @@ def show_library() -> None:
         show_record(record)
 
 
-if not current_user().is_admin:
-    st.error("Only admins can add or delete documents.")
-    st.stop()
+require_admin("add or delete documents")
 
 st.title("Documents")
 with st.form("upload", clear_on_submit=True):
