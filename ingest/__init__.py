@@ -53,6 +53,7 @@ if TYPE_CHECKING:  # what the lazy names below are, for the type checker
         current_revision,
         head_revision,
         open_database,
+        run_env,
         upgrade_tree,
     )
     from ingest.encoders.dense import Embedder
@@ -77,6 +78,7 @@ _LAZY = {
     "current_revision": "ingest.database",
     "head_revision": "ingest.database",
     "open_database": "ingest.database",
+    "run_env": "ingest.database",
     "upgrade_tree": "ingest.database",
     "Embedder": "ingest.encoders.dense",
     "Ingestor": "ingest.pipeline.ingestor",
@@ -124,6 +126,7 @@ __all__ = [
     "head_revision",
     "open_components",
     "open_database",
+    "run_env",
     "upgrade_tree",
     "open_ingestor",
     "open_store",

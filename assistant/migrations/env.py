@@ -1,5 +1,5 @@
 """Alembic's entry point for the assistant's tree: run by `upgrade_tree`, never imported."""
 
-from ingest.database.migrations import run_env
+from ingest import run_env
 
 run_env()

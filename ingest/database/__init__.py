@@ -12,7 +12,7 @@ legacy      the import of a data folder of the versions before the database (the
 from ingest.database import tables
 from ingest.database.engine import Database, database_url, hold_lock, open_database
 from ingest.errors import DatabaseUnavailable
-from ingest.database.migrations import MigrationTree, current_revision, head_revision, upgrade_tree
+from ingest.database.migrations import MigrationTree, current_revision, head_revision, run_env, upgrade_tree
 from ingest.database.schema import INGEST_TABLES
 from ingest.database.legacy import LegacyImport, import_legacy_files
 
@@ -29,5 +29,6 @@ __all__ = [
     "import_legacy_files",
     "open_database",
     "tables",
+    "run_env",
     "upgrade_tree",
 ]

@@ -2,7 +2,7 @@
 
 Each package that keeps tables has its own tree (a folder with `env.py` and `versions/`) and its own version table,
 so `ingest` migrates the registry and the ingestion log without knowing the tables `assistant` keeps, and the
-import layers hold. A tree's `env.py` is two lines: `from ingest.database.migrations import run_env; run_env()`.
+import layers hold. A tree's `env.py` is two lines: `from ingest import run_env; run_env()`.
 
 `upgrade_tree` runs in one transaction that first takes a lock (BEGIN IMMEDIATE on SQLite, an advisory lock on
 PostgreSQL): two processes starting at once migrate one after the other, and a migration that fails leaves the
