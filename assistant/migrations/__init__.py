@@ -1,4 +1,4 @@
-"""The migration tree of every table `assistant` keeps (accounts and sessions now; the audit trail, conversations and
+"""The migration tree of every table `assistant` keeps (accounts, sessions and the audit trail now; conversations and
 API keys later), with its own version table. `open_enclave` and `open_accounts` bring it up to date at start-up.
 
 Each revision in `versions/` writes its tables out in full, without importing the code that uses them: a revision
