@@ -67,13 +67,15 @@ def reindex(documents: tuple[str, ...], everything: bool, as_json: bool) -> None
 
 
 def run_batch(work: Callable[[Callable], list]) -> list:
-    """Run an ingest or re-index with progress bars on stderr; exit 2 with one line when the store is unreachable."""
+    """Run an ingest or re-index with progress bars on stderr; exit 2 with one line when the store is unreachable, or
+    the audit trail could not record what was done."""
+    from assistant import AuditError
     from ui.progress import IngestProgress
 
     try:
         with IngestProgress(stderr) as progress:
             return work(progress)
-    except StoreUnavailable as exc:
+    except (StoreUnavailable, AuditError) as exc:
         fail(str(exc))
 
 
@@ -171,8 +173,13 @@ def ask(question: str, as_json: bool, as_name: str | None) -> None:
 @click.argument("documents", nargs=-1, required=True)
 def remove(documents: tuple[str, ...]) -> None:
     """Delete stored documents by id, file name or path."""
+    from assistant import AuditError
+
     with opened_enclave(read_only=False) as enclave:
-        results = enclave.remove(documents, cli_user())
+        try:
+            results = enclave.remove(documents, cli_user())
+        except AuditError as exc:
+            fail(str(exc))
     for r in results:
         click.echo(f"{r.status} {r.path}" + (f": {r.reason}" if r.reason else ""))
     sys.exit(EXIT_FAILED_FILES if any(r.status == "failed" for r in results) else EXIT_OK)

@@ -36,7 +36,7 @@ def document_entries(action: str, results: Iterable["FileResult"],
         details: dict[str, Any] = {"path": result.path, "status": result.status}
         if result.reason:
             details["reason"] = result.reason
-        if result.status != "removed":
+        if action != "document.remove" and result.status != "removed":
             details["chunks"] = result.chunks
             if groups is not None:
                 details["groups"] = list(groups)
