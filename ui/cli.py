@@ -1,5 +1,5 @@
 """The `enclave` command line: ingest, reindex, search, ask, remove, documents, llm serve, eval (ui/eval_commands.py),
-users (ui/user_commands.py), db (ui/db_commands.py), app, up."""
+users (ui/user_commands.py), db (ui/db_commands.py), audit (ui/audit_commands.py), app, up."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from typing import Callable, NoReturn
 import click
 
 from ingest import IngestError, StoreUnavailable, enforce_offline
+from ui.audit_commands import audit
 from ui.db_commands import database
 from ui.eval_commands import evaluate
 from ui.terminal import EXIT_FAILED_FILES, EXIT_OK, acting_user, cli_user, fail, opened_enclave, stderr
@@ -222,6 +223,7 @@ def llm_serve(engine: str, port: int | None) -> None:
 main.add_command(evaluate)
 main.add_command(users)
 main.add_command(database)
+main.add_command(audit)
 
 
 @main.command()

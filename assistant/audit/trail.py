@@ -102,8 +102,8 @@ class AuditTrail:
                     action: str | None = None, target: str | None = None) -> Iterator[AuditRecord]:
         """As `records`, a batch at a time (an export of a year of them)."""
         query = _filtered(select(audit_records), since, until, actor, action, target).order_by(audit_records.c.seq)
-        with self._reading() as connection:
-            for row in connection.execution_options(yield_per=READ_BATCH).execute(query):
+        with self._reading() as connection, connection.execution_options(yield_per=READ_BATCH).execute(query) as rows:
+            for row in rows:  # the `with` closes PostgreSQL's server-side cursor when the reader stops early too
                 yield _record(row)
 
     def verify(self, known: Mapping[int, str] | None = None) -> ChainCheck:
@@ -113,10 +113,9 @@ class AuditTrail:
             if connection.dialect.name == "postgresql":  # else each statement sees the commits made before it
                 connection.execution_options(isolation_level="REPEATABLE READ")
             state = _state_or_none(connection)
-            rows = connection.execution_options(yield_per=READ_BATCH).execute(
-                select(audit_records).order_by(audit_records.c.seq)
-            )
-            return verify_chain((_record(row) for row in rows), state, known)
+            query = select(audit_records).order_by(audit_records.c.seq)
+            with connection.execution_options(yield_per=READ_BATCH).execute(query) as rows:  # closed at a break too
+                return verify_chain((_record(row) for row in rows), state, known)
 
     def close(self) -> None:
         if self._owns_database:
