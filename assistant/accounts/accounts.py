@@ -39,10 +39,10 @@ from assistant.errors import (
     UnknownUser,
     UserExists,
 )
-from assistant.migrations import ASSISTANT_TABLES
+from assistant.migrations import open_assistant_database
 from assistant.models import User
 from assistant.settings import AssistantSettings
-from ingest import Database, IngestSettings, open_database, upgrade_tree
+from ingest import Database, IngestSettings
 
 # One message for an unknown name, a wrong password and an account without one: which it was is not for the asker.
 REFUSED = "wrong name or password: check both and try again (an admin can set a new password)"
@@ -315,10 +315,5 @@ def open_accounts(ingest_settings: IngestSettings, assistant_settings: Assistant
     """Open the database and bring the assistant's tables up to date, without the embedding model or the store (for
     the `enclave users` commands). `close()` closes the database. Raises DatabaseUnavailable or SettingsError (as
     `open_database` does)."""
-    database = open_database(ingest_settings)
-    try:
-        upgrade_tree(database, ASSISTANT_TABLES)
-    except BaseException:
-        database.close()
-        raise
-    return Accounts(database, assistant_settings, clock=clock, passwords=passwords, owns_database=True)
+    return Accounts(open_assistant_database(ingest_settings), assistant_settings, clock=clock, passwords=passwords,
+                    owns_database=True)

@@ -19,9 +19,9 @@ from assistant.audit.chain import ChainCheck, ChainState, record_hash, verify_ch
 from assistant.audit.records import AUDIT_ACTIONS, SYSTEM, AuditEntry, AuditRecord, canonical_details, format_time
 from assistant.audit.tables import audit_chain, audit_records
 from assistant.errors import AuditError, AuditUnavailable
-from assistant.migrations import ASSISTANT_TABLES
+from assistant.migrations import open_assistant_database
 from assistant.settings import AssistantSettings
-from ingest import Database, IngestError, IngestSettings, open_database, upgrade_tree
+from ingest import Database, IngestError, IngestSettings
 
 Clock = Callable[[], datetime]
 # Pruning runs as records are appended, once the oldest is a day past the retention: a day's records go at a time,
@@ -229,10 +229,4 @@ def open_audit_trail(ingest_settings: IngestSettings, assistant_settings: Assist
     """Open the database and bring the assistant's tables up to date, without the models or the store (for
     `enclave audit`). `close()` closes the database. Raises DatabaseUnavailable or SettingsError (as `open_database`
     does)."""
-    database = open_database(ingest_settings)
-    try:
-        upgrade_tree(database, ASSISTANT_TABLES)
-    except BaseException:
-        database.close()
-        raise
-    return AuditTrail(database, assistant_settings, clock=clock, owns_database=True)
+    return AuditTrail(open_assistant_database(ingest_settings), assistant_settings, clock=clock, owns_database=True)
