@@ -54,7 +54,7 @@ def record_filters(command: Callable[..., None]) -> Callable[..., None]:
 
 @click.group("audit", invoke_without_command=True)
 @record_filters
-@click.option("--limit", type=click.IntRange(min=1), default=None, help="Only the newest N records.")
+@click.option("--limit", type=click.IntRange(min=1), default=None, metavar="N", help="Only the newest N records.")
 @click.option("--json", "as_json", is_flag=True,
               help='Print one JSON list [{"seq", "at", "actor", "action", "target", "details", "prev_hash", "hash"}].')
 @click.pass_context
