@@ -83,7 +83,16 @@ class Recorder:
     def documents(self, user: User, action: str, results: Sequence["FileResult"],
                   groups: Sequence[str] | None = None) -> None:
         """Record a batch's documents (`document_entries`). Raises AuditUnavailable when they cannot be."""
-        entries = document_entries(action, results, groups)
+        self._record_closed(user, document_entries(action, results, groups))
+
+    def sharing(self, user: User, action: str, document_id: str, group: str, groups: Sequence[str]) -> None:
+        """Record a document shared with a group or no longer (`document.grant`, `document.revoke`) and the groups it
+        has after. For `Enclave.grant` / `revoke`, once the change is made:
+        `self._recorder.sharing(user, "document.grant", record.document_id, group, record.groups)`.
+        Raises AuditUnavailable when it cannot be recorded."""
+        self._record_closed(user, [AuditEntry(action, document_id, {"group": group, "groups": list(groups)})])
+
+    def _record_closed(self, user: User, entries: list[AuditEntry]) -> None:
         try:
             self.trail.record_all(*_acting(user, entries))
         except AuditError as exc:
