@@ -3,6 +3,8 @@ through `ingest`'s public API; the command line and the app use only the names l
 
 service       one Enclave: the components built once, the assistant, the accounts, and (unless read-only) the ingestor
 accounts/     who may sign in, with which role and groups; passwords, throttled sign-in, sessions
+audit/        who did what, when: append-only records in a hash chain (sign-ins, account and document changes,
+              questions), verified, pruned past the retention
 migrations/   the migration tree of every table the assistant keeps (ASSISTANT_TABLES)
 answering/    the Assistant: a question through retrieval, the prompt and the LLM to a checked, cited answer
 prompting/    what the model is given: passages as quoted data (instructions in them cut), turns, outlines; [n] markers
@@ -20,6 +22,8 @@ from assistant.errors import (
     AccountError,
     AccountsUnavailable,
     AssistantError,
+    AuditError,
+    AuditUnavailable,
     InvalidQuestion,
     LastAdmin,
     LLMServerError,
@@ -44,6 +48,15 @@ if TYPE_CHECKING:  # what the lazy names below are, for the type checker
     from assistant.service import Enclave, open_enclave
     from assistant.accounts import Account, Accounts, Passwords, open_accounts
     from assistant.migrations import ASSISTANT_TABLES
+    from assistant.audit import (
+        AUDIT_ACTIONS,
+        AuditEntry,
+        AuditRecord,
+        AuditTrail,
+        ChainBreak,
+        ChainCheck,
+        open_audit_trail,
+    )
     from assistant.evaluation import (
         AnswerProgress,
         AnswerReport,
@@ -105,6 +118,14 @@ _LAZY = {
     "Passwords": "assistant.accounts",
     "open_accounts": "assistant.accounts",
     "ASSISTANT_TABLES": "assistant.migrations",
+    # The audit trail: the command line reads it with the database alone.
+    "AUDIT_ACTIONS": "assistant.audit",
+    "AuditEntry": "assistant.audit",
+    "AuditRecord": "assistant.audit",
+    "AuditTrail": "assistant.audit",
+    "ChainBreak": "assistant.audit",
+    "ChainCheck": "assistant.audit",
+    "open_audit_trail": "assistant.audit",
     # Alembic loads with the migrations: answering a question needs none.
     "TreeStatus": "assistant.schema",
     "TreeUpgrade": "assistant.schema",
@@ -123,6 +144,7 @@ def __getattr__(name: str) -> object:
 
 __all__ = [
     "ASSISTANT_TABLES",
+    "AUDIT_ACTIONS",
     "NOTHING_FOUND",
     "Account",
     "AccountError",
@@ -135,6 +157,13 @@ __all__ = [
     "Assistant",
     "AssistantError",
     "AssistantSettings",
+    "AuditEntry",
+    "AuditError",
+    "AuditRecord",
+    "AuditTrail",
+    "AuditUnavailable",
+    "ChainBreak",
+    "ChainCheck",
     "Citation",
     "EmbeddedReranker",
     "EvalReport",
@@ -156,6 +185,7 @@ __all__ = [
     "UserExists",
     "WeakPassword",
     "open_accounts",
+    "open_audit_trail",
     "Passage",
     "Sentence",
     "Reranker",

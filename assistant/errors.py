@@ -63,3 +63,12 @@ class SignInThrottled(SignInRefused):
     def __init__(self, message: str, retry_after: int) -> None:
         super().__init__(message)
         self.retry_after = retry_after
+
+
+class AuditError(AssistantError):
+    """The audit trail could not be read or written (the message names the database and what to check). For an
+    admin's change it stops the change, or reports it unrecorded; for a question it is logged and the answer given."""
+
+
+class AuditUnavailable(AuditError):
+    """The audit trail's database cannot be reached or refused a statement."""

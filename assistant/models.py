@@ -14,6 +14,8 @@ class User:
     name: str
     groups: tuple[str, ...] = ("everyone",)
     is_admin: bool = False
+    # The admin acting as this account (`--as`): sees what the account sees, and the audit trail names the admin.
+    impersonated_by: str = ""
 
 
 @dataclass(frozen=True)

@@ -1,6 +1,10 @@
 """One Enclave: the components built once (models, store, registry, database), the assistant that answers with them,
 the accounts kept in the same database and, unless opened read-only, the ingestor that writes with them. The command
-line and the app call its methods; they never reach past it into the ingestor, its log or its settings."""
+line and the app call its methods; they never reach past it into the ingestor, its log or its settings.
+
+Every document change, question and search is recorded in the audit trail (`enclave.audit`; assistant/audit): a
+document change right after it is made (an error if it cannot be recorded), an answer once it is complete (logged if
+it cannot be)."""
 
 from __future__ import annotations
 
@@ -20,6 +24,7 @@ from ingest import IngestSettings
 
 if TYPE_CHECKING:  # these load the embedding stack (or the database's): too heavy for a type
     from assistant.accounts import Accounts
+    from assistant.audit import AuditTrail, Recorder
     from ingest import BatchStatus, Components, DocumentRecord, FileResult, Ingestor, ProgressCallback
 
 
@@ -29,6 +34,11 @@ class Enclave:
     assistant: Assistant
     accounts: "Accounts"  # in the components' database (closed with them)
     ingestor: "Ingestor | None" = None  # None when opened read-only
+
+    @property
+    def audit(self) -> "AuditTrail":
+        """The audit trail: list and verify records, and `record(...)` a change made here (a document grant)."""
+        return self.accounts.audit
 
     # -- reading: any user, within what they may see ---------------------------------------------------------------
 
@@ -59,19 +69,27 @@ class Enclave:
                sync: bool = False, progress: "ProgressCallback | None" = None) -> list["FileResult"]:
         """Parse, chunk, embed and store files or folders, visible to `groups`; without groups, a new document is
         shared with `default_group` and one stored already keeps its own (see `Ingestor.ingest`)."""
-        return self._writer(user).ingest(paths, groups=groups, user=user.name, sync=sync, progress=progress)
+        results = self._writer(user).ingest(paths, groups=groups, user=user.name, sync=sync, progress=progress)
+        self._recorder.documents(user, "document.ingest", results, groups)
+        return results
 
     def reindex(self, keys: Sequence[str], user: User, *,
                 progress: "ProgressCallback | None" = None) -> list["FileResult"]:
         """Ingest these stored documents (by id, file name or path) again from their kept files."""
-        return self._writer(user).reindex(keys, user=user.name, progress=progress)
+        results = self._writer(user).reindex(keys, user=user.name, progress=progress)
+        self._recorder.documents(user, "document.reindex", results)
+        return results
 
     def reindex_all(self, user: User, *, progress: "ProgressCallback | None" = None) -> list["FileResult"]:
-        return self._writer(user).reindex_all(user=user.name, progress=progress)
+        results = self._writer(user).reindex_all(user=user.name, progress=progress)
+        self._recorder.documents(user, "document.reindex", results)
+        return results
 
     def remove(self, keys: Sequence[str], user: User) -> list["FileResult"]:
         """Delete stored documents by id, file name or path."""
-        return self._writer(user).remove(keys)
+        results = self._writer(user).remove(keys)
+        self._recorder.documents(user, "document.remove", results)
+        return results
 
     def grant(self, document: str, group: str, user: User) -> tuple[str, ...]:
         """Share one stored document (by id, file name or path) with one more group, without embedding it again;
@@ -79,19 +97,30 @@ class Enclave:
 
         Raises NotAllowed for a member; DocumentNotFound for no such document (or a name several documents share);
         SharingRefused for a group name that cannot work, DocumentBusy while another writer changes the document;
-        StoreUnavailable or DatabaseUnavailable when either does not answer (nothing is changed then)."""
-        return self._writer(user).sharing.grant(document, group).groups
+        StoreUnavailable or DatabaseUnavailable when either does not answer (nothing is changed then); AuditUnavailable
+        when the change was made but its audit record could not be written."""
+        record = self._writer(user).sharing.grant(document, group)
+        self._recorder.sharing(user, "document.grant", record.document_id, group, record.groups)
+        return record.groups
 
     def revoke(self, document: str, group: str, user: User) -> tuple[str, ...]:
         """Stop sharing one stored document with a group; its groups after. When this returns, no search, listing or
         original of it reaches a member through that group. Revoking its last group leaves it to admins alone (hidden
         from every member, not deleted: `remove` deletes it). Raises as `grant` does, and SharingRefused when the
         document is not shared with the group."""
-        return self._writer(user).sharing.revoke(document, group).groups
+        record = self._writer(user).sharing.revoke(document, group)
+        self._recorder.sharing(user, "document.revoke", record.document_id, group, record.groups)
+        return record.groups
 
     def latest_batch(self, running: bool) -> "BatchStatus | None":
         """The last ingestion batch from the log (running: it is still under way), or None before the first."""
         return self._writer(None).jobs.latest(running=running)
+
+    @property
+    def _recorder(self) -> "Recorder":
+        from assistant.audit import Recorder
+
+        return Recorder(self.audit)
 
     def _writer(self, user: User | None) -> "Ingestor":
         if user is not None and not user.is_admin:
@@ -120,6 +149,7 @@ def open_enclave(ingest_settings: IngestSettings, assistant_settings: AssistantS
     of what an interrupted ingestion left behind (that is a write, and another process may be ingesting right now).
     warm_parsers: start the parse workers while the models load (for a command about to ingest)."""
     from assistant.accounts import Accounts
+    from assistant.audit import AuditTrail, Recorder
     from assistant.migrations import ASSISTANT_TABLES
     from ingest import Ingestor, ParsePool, open_components, upgrade_tree
 
@@ -152,5 +182,6 @@ def open_enclave(ingest_settings: IngestSettings, assistant_settings: AssistantS
         timeout=assistant_settings.llm_timeout,
         reasoning_effort=assistant_settings.llm_reasoning_effort,
     )
-    assistant = Assistant(assistant_settings, retriever, llm, documents=components.documents)
-    return Enclave(components, assistant, Accounts(components.database, assistant_settings), ingestor)
+    audit = AuditTrail(components.database, assistant_settings)
+    assistant = Assistant(assistant_settings, retriever, llm, documents=components.documents, recorder=Recorder(audit))
+    return Enclave(components, assistant, Accounts(components.database, assistant_settings, audit=audit), ingestor)

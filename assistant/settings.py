@@ -74,6 +74,15 @@ class AssistantSettings(BaseSettings):
     sign_in_window_minutes: float = Field(
         15, gt=0, le=24 * 60, description="The window, in minutes, in which failed sign-ins for one name count."
     )
+    # A year: long enough for an annual access review and most incident timelines; 0 keeps everything.
+    audit_retention_days: int = Field(
+        365, ge=0, le=100 * 366, description="Days audit records are kept before they are pruned; 0 = forever."
+    )
+    # Off: a question can name a person or quote a contract, and the trail is kept for a year, shown to every admin and
+    # exported; which passages it revealed (the chunk ids) is what an access review needs.
+    audit_question_text: bool = Field(
+        False, description="Keep each question's text in its audit record (else only what it retrieved and cited)."
+    )
 
     @field_validator("llm_base_url")
     @classmethod

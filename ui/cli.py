@@ -1,5 +1,5 @@
 """The `enclave` command line: ingest, reindex, search, ask, remove, documents, llm serve, eval (ui/eval_commands.py),
-users (ui/user_commands.py), db (ui/db_commands.py), app, up."""
+users (ui/user_commands.py), db (ui/db_commands.py), audit (ui/audit_commands.py), app, up."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Callable, NoReturn
 import click
 
 from ingest import IngestError, StoreUnavailable, enforce_offline
+from ui.audit_commands import audit
 from ui.db_commands import database
 from ui.eval_commands import evaluate
 from ui.terminal import EXIT_FAILED_FILES, EXIT_OK, EXIT_REFUSED, acting_user, cli_user, fail, opened_enclave, stderr
@@ -71,15 +72,16 @@ def reindex(documents: tuple[str, ...], everything: bool, as_json: bool) -> None
 
 
 def run_batch(work: Callable[[Callable], list]) -> list:
-    """Run an ingest or re-index with progress bars on stderr; exit 2 with one line when the store is unreachable,
-    1 when a --group cannot be a group."""
+    """Run an ingest or re-index with progress bars on stderr; exit 2 with one line when the store is unreachable or
+    the audit trail could not record what was done, 1 when a --group cannot be a group."""
+    from assistant import AuditError
     from ingest import SharingRefused
     from ui.progress import IngestProgress
 
     try:
         with IngestProgress(stderr) as progress:
             return work(progress)
-    except StoreUnavailable as exc:
+    except (StoreUnavailable, AuditError) as exc:
         fail(str(exc))
     except SharingRefused as exc:
         fail(str(exc), EXIT_REFUSED)
@@ -179,8 +181,13 @@ def ask(question: str, as_json: bool, as_name: str | None) -> None:
 @click.argument("documents", nargs=-1, required=True)
 def remove(documents: tuple[str, ...]) -> None:
     """Delete stored documents by id, file name or path."""
+    from assistant import AuditError
+
     with opened_enclave(read_only=False) as enclave:
-        results = enclave.remove(documents, cli_user())
+        try:
+            results = enclave.remove(documents, cli_user())
+        except AuditError as exc:
+            fail(str(exc))
     for r in results:
         click.echo(f"{r.status} {r.path}" + (f": {r.reason}" if r.reason else ""))
     sys.exit(EXIT_FAILED_FILES if any(r.status == "failed" for r in results) else EXIT_OK)
@@ -229,13 +236,16 @@ def documents_revoke(document: str, group: str) -> None:
 
 
 def change_groups(document: str, change: Callable[[Enclave], tuple[str, ...]]) -> None:
-    """Run a grant or a revoke; print the document's groups after it, or exit 1 (refused) or 2 (unavailable)."""
-    from assistant import AssistantError
+    """Run a grant or a revoke; print the document's groups after it, or exit 1 (refused) or 2 (unavailable, or
+    made but not recorded in the audit trail)."""
+    from assistant import AssistantError, AuditError
     from ingest import DocumentNotFound, SharingRefused
 
     with opened_enclave(read_only=False) as enclave:
         try:
             groups = change(enclave)
+        except AuditError as exc:  # changed, but not recorded: as for a batch, exit 2
+            fail(str(exc))
         except (DocumentNotFound, SharingRefused, AssistantError) as exc:
             fail(str(exc), EXIT_REFUSED)
         except IngestError as exc:  # the store or the database did not answer: nothing was changed
@@ -266,6 +276,7 @@ def llm_serve(engine: str, port: int | None) -> None:
 main.add_command(evaluate)
 main.add_command(users)
 main.add_command(database)
+main.add_command(audit)
 
 
 @main.command()

@@ -61,12 +61,15 @@ def cli_user() -> User:
 
 def acting_user(enclave: Enclave, name: str | None) -> User:
     """Who a command acts as: `--as NAME`, that account as it is now (its role and groups, so it sees exactly what it
-    would see in the app), or, without it, whoever runs the command (`cli_user`). No such account: exit 1."""
+    would see in the app), or, without it, whoever runs the command (`cli_user`). No such account: exit 1. The audit
+    trail records what is done as the account under whoever runs the command."""
     if name is None:
         return cli_user()
+    from dataclasses import replace
+
     from assistant import AccountError
 
     try:
-        return enclave.accounts.get(name).user()
+        return replace(enclave.accounts.get(name).user(), impersonated_by=cli_user().name)
     except AccountError as exc:
         fail(str(exc), EXIT_REFUSED)

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Callable, TypeVar
 import click
 
 from ingest import IngestError
-from ui.terminal import EXIT_REFUSED, fail
+from ui.terminal import EXIT_REFUSED, cli_user, fail
 
 if TYPE_CHECKING:
     from assistant import Account, Accounts
@@ -31,7 +31,8 @@ def users() -> None:
     (ask questions of the documents shared with their groups).
 
     Every account is in the group `everyone`, which holds the documents ingested without --group. Accounts live in
-    the database: ENCLAVE_DATABASE_URL, or the SQLite file under ENCLAVE_DATA_DIR.
+    the database: ENCLAVE_DATABASE_URL, or the SQLite file under ENCLAVE_DATA_DIR. Each change is recorded in the
+    audit trail under your login (`enclave audit`).
 
     Exit codes: 0 done; 1 refused (the account exists or does not, a weak password, the last admin); 2 the database
     is unreachable or a setting is wrong.
@@ -49,7 +50,7 @@ def create_admin(name: str, password_stdin: bool) -> None:
     Example:  printf '%s\\n' "$ADMIN_PASSWORD" | enclave users create-admin root --password-stdin
     """
     password = required_password(password_stdin, "the first admin needs a password")
-    account = run(lambda accounts: accounts.create_first_admin(name, password))
+    account = run(lambda accounts: accounts.create_first_admin(name, password, by=cli_user().name))
     click.echo(f"created {account.name}, admin")
 
 
@@ -66,7 +67,7 @@ def create_admin(name: str, password_stdin: bool) -> None:
 def add(name: str, role: str, groups: tuple[str, ...], password_stdin: bool) -> None:
     """Add the account NAME (a login name or an e-mail address)."""
     password = read_password() if password_stdin else None
-    account = run(lambda accounts: accounts.add_user(name, role, groups, password))
+    account = run(lambda accounts: accounts.add_user(name, role, groups, password, by=cli_user().name))
     click.echo(f"added {describe(account)}")
 
 
@@ -96,7 +97,7 @@ def list_users(as_json: bool) -> None:
 def set_groups(name: str, groups: tuple[str, ...]) -> None:
     """Replace the groups of the account NAME with G... (`everyone` alone: no other group). Its open sessions see the
     change at their next request."""
-    account = run(lambda accounts: accounts.set_groups(name, groups))
+    account = run(lambda accounts: accounts.set_groups(name, groups, by=cli_user().name))
     click.echo(f"{account.name} is in {', '.join(account.groups)}")
 
 
@@ -107,7 +108,7 @@ def set_password(name: str, password_stdin: bool) -> None:
     """Set or replace the password of the account NAME. Its open sessions end: whoever knew the old password is
     signed out."""
     password = required_password(password_stdin, "set-password needs the password")
-    account = run(lambda accounts: accounts.set_password(name, password))
+    account = run(lambda accounts: accounts.set_password(name, password, by=cli_user().name))
     click.echo(f"set the password of {account.name}; its sessions ended")
 
 
@@ -115,7 +116,7 @@ def set_password(name: str, password_stdin: bool) -> None:
 @click.argument("name")
 def remove(name: str) -> None:
     """Delete the account NAME; its sessions end at once. The last admin cannot be removed."""
-    run(lambda accounts: accounts.remove_user(name))
+    run(lambda accounts: accounts.remove_user(name, by=cli_user().name))
     click.echo(f"removed {name}")
 
 

@@ -1,7 +1,8 @@
 """The Accounts service: who may sign in, with which role and groups, and their sessions. The command line and the
 app call it; it keeps its rows in the database `ingest` opens, in tables of the assistant's migration tree.
 
-Each change is one transaction. Refusals are AccountError's children (exit 1 on the command line); a database that
+Each change is one transaction with its audit record (assistant/audit): both commit, or neither; `by` names who makes
+it. Every sign-in is recorded too. Refusals are AccountError's children (exit 1 on the command line); a database that
 fails is AccountsUnavailable (exit 2). SQLAlchemy's errors are wrapped here, without their statement's parameters
 (a password hash is one)."""
 
@@ -28,6 +29,7 @@ from assistant.accounts.directory import (
 from assistant.accounts.passwords import Passwords, check_password
 from assistant.accounts.tables import ROLES, sign_in_attempts, user_groups, users
 from assistant.accounts.throttling import ThrottlePolicy, seconds_to_wait, throttled_until
+from assistant.audit import AuditEntry, AuditTrail
 from assistant.errors import (
     AccountError,
     AccountsUnavailable,
@@ -37,10 +39,10 @@ from assistant.errors import (
     UnknownUser,
     UserExists,
 )
-from assistant.migrations import ASSISTANT_TABLES
+from assistant.migrations import open_assistant_database
 from assistant.models import User
 from assistant.settings import AssistantSettings
-from ingest import Database, IngestSettings, open_database, upgrade_tree
+from ingest import Database, IngestSettings
 
 # One message for an unknown name, a wrong password and an account without one: which it was is not for the asker.
 REFUSED = "wrong name or password: check both and try again (an admin can set a new password)"
@@ -48,11 +50,14 @@ REFUSED = "wrong name or password: check both and try again (an admin can set a 
 
 class Accounts:
     """Accounts and sessions in one database. `clock` gives the time (tests pass their own to move it on);
-    `passwords` hashes and verifies (argon2id with argon2-cffi's defaults unless given)."""
+    `passwords` hashes and verifies (argon2id with argon2-cffi's defaults unless given); `audit` records each change
+    and sign-in (a trail on the same database and clock unless given)."""
 
     def __init__(self, database: Database, settings: AssistantSettings, *, clock: Clock = utc_now,
-                 passwords: Passwords | None = None, owns_database: bool = False) -> None:
+                 passwords: Passwords | None = None, owns_database: bool = False,
+                 audit: AuditTrail | None = None) -> None:
         self.database = database
+        self.audit = audit or AuditTrail(database, settings, clock=clock)
         self.session_lifetime = timedelta(hours=settings.session_hours)
         self.throttle = ThrottlePolicy(settings.sign_in_attempts, timedelta(minutes=settings.sign_in_window_minutes))
         self._clock = clock
@@ -61,9 +66,9 @@ class Accounts:
 
     # -- managing accounts (the command line, an admin's page) -----------------------------------------------------
 
-    def create_first_admin(self, name: str, password: str) -> Account:
+    def create_first_admin(self, name: str, password: str, *, by: str | None = None) -> Account:
         """The first account, an admin with a password. Refused once any account exists: from then on an admin adds
-        the others (`add_user`)."""
+        the others (`add_user`). `by`: who creates it (the command line's login); default, the new admin."""
         check_name(name)
         check_password(name, password)
         password_hash = self._passwords.hash(password)
@@ -73,10 +78,10 @@ class Accounts:
                 raise AccountError("accounts exist already, so there is a first admin: an admin adds more with "
                                    "`enclave users add NAME --role admin`")
             self._insert_user(connection, name, "admin", (), password_hash)
-            return self._account(connection, name)
+            return self._recorded(connection, by or name, "user.add", self._account(connection, name))
 
     def add_user(self, name: str, role: str = "member", groups: Sequence[str] = (),
-                 password: str | None = None) -> Account:
+                 password: str | None = None, *, by: str) -> Account:
         """A new account. Without a password it signs in only through single sign-on until one is set."""
         check_name(name)
         if role not in ROLES:
@@ -89,7 +94,7 @@ class Accounts:
             password_hash = self._passwords.hash(password)
         with self._transaction() as connection:
             self._insert_user(connection, name, role, kept, password_hash)
-            return self._account(connection, name)
+            return self._recorded(connection, by, "user.add", self._account(connection, name))
 
     def list_users(self) -> list[Account]:
         with self._transaction() as connection:
@@ -100,18 +105,19 @@ class Accounts:
         with self._transaction() as connection:
             return self._account(connection, name)
 
-    def set_groups(self, name: str, groups: Sequence[str]) -> Account:
+    def set_groups(self, name: str, groups: Sequence[str], *, by: str) -> Account:
         """Replace the account's groups (`everyone` stays implicit). Its sessions see the change at their next
         request."""
         kept = clean_groups(groups)
         with self._transaction() as connection:
-            user_id = self._user_id(connection, name)
+            user_id, before = self._find(connection, name)
             connection.execute(delete(user_groups).where(user_groups.c.user_id == user_id))
             if kept:
                 connection.execute(insert(user_groups), [{"user_id": user_id, "group_name": g} for g in kept])
-            return self._account(connection, name)
+            return self._recorded(connection, by, "user.set_groups", self._account(connection, name),
+                                  before=list(before.groups))
 
-    def set_password(self, name: str, password: str) -> Account:
+    def set_password(self, name: str, password: str, *, by: str) -> Account:
         """Set or replace the account's password. Its live sessions end: whoever knew the old password is out."""
         check_password(name, password)
         password_hash = self._passwords.hash(password)
@@ -119,9 +125,11 @@ class Accounts:
             user_id = self._user_id(connection, name)
             connection.execute(update(users).where(users.c.id == user_id).values(password_hash=password_hash))
             sessions.end_sessions_of(connection, user_id, self._clock())
-            return self._account(connection, name)
+            account = self._account(connection, name)
+            self.audit.append(connection, by, [AuditEntry("user.set_password", name)])  # that it changed, nothing more
+            return account
 
-    def remove_user(self, name: str) -> None:
+    def remove_user(self, name: str, *, by: str) -> None:
         """Delete the account; its groups and sessions go with it, so it is signed out at once. Refused for the last
         admin: nobody could manage accounts or documents any more."""
         with self._transaction() as connection:
@@ -133,6 +141,7 @@ class Accounts:
                     raise LastAdmin(f"{name} is the last admin and cannot be removed: add another admin first "
                                     "(`enclave users add NAME --role admin`)")
             connection.execute(delete(users).where(users.c.id == user_id))
+            self._recorded(connection, by, "user.remove", account)
 
     # -- signing in ------------------------------------------------------------------------------------------------
 
@@ -142,9 +151,12 @@ class Accounts:
         wait) until the window has moved past the oldest of them. The failure is recorded *before* the password is
         checked, so attempts made in parallel count too; a success then turns it into one and starts the count
         again. Unknown names are throttled and checked (against a dummy hash) like known ones; a name no account can
-        have (a space, a control character, too long) is checked against the dummy and refused, unrecorded."""
+        have (a space, a control character, too long) is checked against the dummy and refused, uncounted. Each
+        outcome goes into the audit trail: success and throttled with the attempt, a failure once it is known."""
         if not is_account_name(name):
             self._passwords.verify(None, password)
+            # Without the name: it is no account's, and what people type there by mistake is often a password.
+            self._record_alone("", AuditEntry("sign_in.failure", details={"reason": "not a user name"}))
             raise SignInRefused(REFUSED)
         now = self._clock()
         with self._transaction() as connection:
@@ -158,23 +170,33 @@ class Accounts:
             row = connection.execute(
                 select(users.c.id, users.c.password_hash).where(users.c.name == name)
             ).one_or_none()
+            if until is not None:
+                wait = seconds_to_wait(until, now)
+                self.audit.append(connection, name, [AuditEntry("sign_in.throttled", details={"retry_after": wait})])
         if until is not None:
-            wait = seconds_to_wait(until, now)
             raise SignInThrottled(f"too many failed sign-ins for this name: try again in {wait} s", retry_after=wait)
         verdict = self._passwords.verify(row.password_hash if row else None, password, name=name)
         if row is None or not verdict.matches:
+            reason = "no such account" if row is None else ("wrong password" if row.password_hash else "no password")
+            self._record_alone(name, AuditEntry("sign_in.failure", details={"reason": reason}))
             raise SignInRefused(REFUSED)
         renewed = self._passwords.hash(password) if verdict.needs_rehash else None  # before the write lock
         with self._transaction() as connection:
             current = connection.execute(select(users.c.password_hash).where(users.c.id == row.id)).one_or_none()
             found = find_account(connection, user_id=row.id)
-            if current is None or found is None or current.password_hash != row.password_hash:
-                raise SignInRefused(REFUSED)  # removed, or given a new password, while this one was being checked
-            connection.execute(
-                update(sign_in_attempts).where(sign_in_attempts.c.id == attempt_id).values(outcome="success")
-            )
-            if renewed is not None:
-                connection.execute(update(users).where(users.c.id == row.id).values(password_hash=renewed))
+            changed = current is None or found is None or current.password_hash != row.password_hash
+            if changed:  # removed, or given a new password, while this one was being checked
+                refused = AuditEntry("sign_in.failure", details={"reason": "changed meanwhile"})
+                self.audit.append(connection, name, [refused])
+            else:
+                connection.execute(
+                    update(sign_in_attempts).where(sign_in_attempts.c.id == attempt_id).values(outcome="success")
+                )
+                if renewed is not None:
+                    connection.execute(update(users).where(users.c.id == row.id).values(password_hash=renewed))
+                self.audit.append(connection, name, [AuditEntry("sign_in.success")])
+        if changed or found is None:
+            raise SignInRefused(REFUSED)
         return found[1].user()
 
     def _failures_since_success(self, connection: Connection, name: str, now: datetime) -> list[datetime]:
@@ -245,6 +267,17 @@ class Accounts:
         if groups:
             connection.execute(insert(user_groups), [{"user_id": user_id, "group_name": g} for g in groups])
 
+    def _record_alone(self, actor: str, entry: AuditEntry) -> None:
+        """Append a record in a transaction of its own (a sign-in refused after its attempt was committed)."""
+        with self._transaction() as connection:
+            self.audit.append(connection, actor, [entry])
+
+    def _recorded(self, connection: Connection, by: str, action: str, account: Account, **details: object) -> Account:
+        """Append the record of a change to this account, last in its transaction; the account, for the caller."""
+        said = {"role": account.role, "groups": list(account.groups), "has_password": account.has_password}
+        self.audit.append(connection, by, [AuditEntry(action, account.name, {**said, **details})])
+        return account
+
     def _find(self, connection: Connection, name: str) -> tuple[int, Account]:
         found = find_account(connection, name=name)
         if found is None:
@@ -282,10 +315,5 @@ def open_accounts(ingest_settings: IngestSettings, assistant_settings: Assistant
     """Open the database and bring the assistant's tables up to date, without the embedding model or the store (for
     the `enclave users` commands). `close()` closes the database. Raises DatabaseUnavailable or SettingsError (as
     `open_database` does)."""
-    database = open_database(ingest_settings)
-    try:
-        upgrade_tree(database, ASSISTANT_TABLES)
-    except BaseException:
-        database.close()
-        raise
-    return Accounts(database, assistant_settings, clock=clock, passwords=passwords, owns_database=True)
+    return Accounts(open_assistant_database(ingest_settings), assistant_settings, clock=clock, passwords=passwords,
+                    owns_database=True)

@@ -39,6 +39,7 @@ from assistant.answering.verification import Verifier, render
 if TYPE_CHECKING:
     from llama_index.core.postprocessor.types import BaseNodePostprocessor
 
+    from assistant.audit import Recorder
     from assistant.llm import LLMClient
     from ingest import DocumentRecord
 
@@ -106,16 +107,20 @@ def fixed_answer(answer: Answer) -> AnswerStream:
 
 class Assistant:
     def __init__(self, settings: AssistantSettings, retriever: Retriever, llm: "LLMClient",
-                 documents: Callable[[], list["DocumentRecord"]] = list) -> None:
+                 documents: Callable[[], list["DocumentRecord"]] = list, recorder: "Recorder | None" = None) -> None:
         self.settings = settings
         self.retriever = retriever
         self.llm = llm
         self.documents = documents  # every stored document's record (the overview picks among them)
+        self.recorder = recorder  # the audit trail's hooks: each answer and search, once given
         self.verifier = Verifier(retriever.embedder, retriever.sparse)
 
     def search(self, query: str, user: User, k: int = 10, method: str | None = None) -> list[Passage]:
         """Retrieval only, no LLM: the top passages the user may see."""
-        return self.retriever.search(query, user, k=k, method=method)
+        passages = self.retriever.search(query, user, k=k, method=method)
+        if self.recorder is not None:
+            self.recorder.searched(query, user, passages, method)
+        return passages
 
     def ask(self, question: str, user: User, history: Sequence[Turn] = ()) -> AnswerStream:
         """Start answering. Understanding and retrieval happen now; the LLM writes as the stream is read.
@@ -137,7 +142,9 @@ class Assistant:
         else:
             passages = self.retrieve(query, user)
         if not passages:
-            return fixed_answer(Answer(not_found_text(language), [], grounded=False, not_found=True, query=query))
+            nothing = Answer(not_found_text(language), [], grounded=False, not_found=True, query=query)
+            return AnswerStream([], iter([nothing.text]), lambda *_: self._answered(question, user, nothing),
+                                query=query)
         texts: dict[int, str] = {}
         for i, passage in enumerate(passages):
             cleaned, found = neutralize(passage.chunk.text)
@@ -151,8 +158,10 @@ class Assistant:
         pieces = self.llm.stream_events(messages, self.settings.llm_max_tokens, self.settings.llm_temperature)
 
         def finish(raw: str, reasoning: str, stopped: bool) -> Answer:
-            return self.check_answer(raw, used, question, query=query, language=language, reasoning=reasoning,
-                                     stopped=stopped, overview=overview is not None)
+            return self._answered(question, user, self.check_answer(
+                raw, used, question, query=query, language=language, reasoning=reasoning, stopped=stopped,
+                overview=overview is not None,
+            ))  # fmt: skip
 
         return AnswerStream(used, pieces, finish, messages=messages, query=query)
 
@@ -172,6 +181,12 @@ class Assistant:
         return [passage_from_node(node, i) for i, node in enumerate(nodes, start=1)]
 
     # -- steps ----------------------------------------------------------------------------------------------
+
+    def _answered(self, question: str, user: User, answer: Answer) -> Answer:
+        """The answer, once complete (read to its end, or stopped), recorded in the audit trail."""
+        if self.recorder is not None:
+            self.recorder.answered(question, user, answer)
+        return answer
 
     def _check(self, question: str) -> None:
         if not question:

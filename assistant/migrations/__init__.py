@@ -1,5 +1,6 @@
-"""The migration tree of every table `assistant` keeps (accounts and sessions now; the audit trail, conversations and
-API keys later), with its own version table. `open_enclave` and `open_accounts` bring it up to date at start-up.
+"""The migration tree of every table `assistant` keeps (accounts, sessions and the audit trail now; conversations and
+API keys later), with its own version table. `open_enclave`, `open_accounts` and `open_audit_trail` bring it up to date
+at start-up.
 
 Each revision in `versions/` writes its tables out in full, without importing the code that uses them: a revision
 must create the same tables next year, whatever the code has become by then."""
@@ -8,8 +9,22 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ingest import MigrationTree
+from ingest import Database, IngestSettings, MigrationTree, open_database, upgrade_tree
 
 ASSISTANT_TABLES = MigrationTree("assistant", Path(__file__).resolve().parent, "assistant_schema_version")
 
-__all__ = ["ASSISTANT_TABLES"]
+
+def open_assistant_database(ingest_settings: IngestSettings) -> Database:
+    """Open the database and bring the assistant's tables up to date, without the models or the store (what
+    `open_accounts` and `open_audit_trail` stand on). Raises DatabaseUnavailable or SettingsError (as `open_database`
+    does)."""
+    database = open_database(ingest_settings)
+    try:
+        upgrade_tree(database, ASSISTANT_TABLES)
+    except BaseException:
+        database.close()
+        raise
+    return database
+
+
+__all__ = ["ASSISTANT_TABLES", "open_assistant_database"]

@@ -12,6 +12,7 @@ from pathlib import Path
 
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
+from sqlalchemy import MetaData
 
 from assistant import ASSISTANT_TABLES, load_assistant_settings, open_accounts
 from ingest.database import current_revision, head_revision
@@ -24,15 +25,20 @@ def test_the_tree_brings_a_new_database_to_its_head_once(database_settings):
     accounts.close()
     accounts = open_accounts(database_settings, load_assistant_settings(_env_file=None))  # nothing left to do
     try:
-        assert current_revision(accounts.database, ASSISTANT_TABLES) == head_revision(ASSISTANT_TABLES) == "0001"
+        assert current_revision(accounts.database, ASSISTANT_TABLES) == head_revision(ASSISTANT_TABLES) == "0002"
     finally:
         accounts.close()
 
 
 def test_the_tables_the_code_uses_are_the_ones_the_migrations_create(database_settings):
-    """A change to assistant/accounts/tables.py without its revision (or the reverse) shows here."""
-    from assistant.accounts.tables import metadata
+    """A change to assistant/accounts/tables.py or assistant/audit/tables.py without its revision (or the reverse)
+    shows here."""
+    from assistant.accounts.tables import metadata as accounts_metadata
+    from assistant.audit.tables import metadata as audit_metadata
 
+    metadata = MetaData()
+    for table in (*accounts_metadata.tables.values(), *audit_metadata.tables.values()):
+        table.to_metadata(metadata)
     accounts = open_accounts(database_settings, load_assistant_settings(_env_file=None))
     try:
         with accounts.database.engine.connect() as connection:
@@ -58,7 +64,7 @@ def test_an_installed_enclave_finds_and_runs_the_tree(tmp_path):
                     str(source)], check=True, capture_output=True, cwd=tmp_path)
     [wheel] = (tmp_path / "dist").glob("enclave-*.whl")
     shipped = zipfile.ZipFile(wheel).namelist()
-    assert "assistant/migrations/env.py" in shipped and "assistant/migrations/versions/0001_accounts.py" in shipped
+    assert "assistant/migrations/env.py" in shipped and "assistant/migrations/versions/0002_audit.py" in shipped
 
     subprocess.run([*pip, "install", "--no-deps", "--no-index", "--target", str(tmp_path / "installed"), str(wheel)],
                    check=True, capture_output=True)
@@ -72,4 +78,4 @@ def test_an_installed_enclave_finds_and_runs_the_tree(tmp_path):
     ran = subprocess.run([sys.executable, "-c", script], env=env, cwd=tmp_path, capture_output=True, text=True)
 
     assert ran.returncode == 0, ran.stderr
-    assert ran.stdout.split() == [str(tmp_path / "installed" / "assistant" / "migrations"), "0001"]
+    assert ran.stdout.split() == [str(tmp_path / "installed" / "assistant" / "migrations"), "0002"]

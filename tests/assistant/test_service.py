@@ -103,7 +103,7 @@ def test_the_accounts_live_beside_the_documents_and_a_member_sees_those_of_every
     enclave = open_at(data_dir, read_only=True)
     try:
         enclave.accounts.create_first_admin("root", "correct horse battery staple")
-        enclave.accounts.add_user("alice", password="alice's long passphrase")
+        enclave.accounts.add_user("alice", password="alice's long passphrase", by="root")
         alice = enclave.accounts.sign_in("alice", "alice's long passphrase")
         assert enclave.documents(alice) == enclave.documents() != []
     finally:

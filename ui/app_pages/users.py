@@ -50,7 +50,7 @@ def add_clicked() -> None:
     def add() -> str:
         account = get_enclave().accounts.add_user(name, st.session_state.get(ADD_ROLE, "member"),
                                                   parse_groups(st.session_state.get(ADD_GROUPS, "")),
-                                                  password or None)
+                                                  password or None, by=current_user().name)
         st.session_state[ADD_NAME] = st.session_state[ADD_GROUPS] = ""
         return f"Added {describe(account)}."
 
@@ -59,7 +59,8 @@ def add_clicked() -> None:
 
 def set_groups_clicked(name: str, key: str) -> None:
     def set_groups() -> str:
-        account = get_enclave().accounts.set_groups(name, parse_groups(st.session_state.get(key, "")))
+        account = get_enclave().accounts.set_groups(name, parse_groups(st.session_state.get(key, "")),
+                                                    by=current_user().name)
         return f"{account.name} is in {', '.join(account.groups)}."
 
     change(name, set_groups)
@@ -72,7 +73,7 @@ def set_password_clicked(name: str) -> None:
         return
 
     def set_password() -> str:
-        get_enclave().accounts.set_password(name, password)
+        get_enclave().accounts.set_password(name, password, by=current_user().name)
         return f"Set the password of {name}; its sessions ended."
 
     change(name, set_password)
@@ -82,7 +83,7 @@ def remove_clicked(name: str) -> None:
     st.session_state.pop(CONFIRM_KEY, None)
 
     def remove() -> str:
-        get_enclave().accounts.remove_user(name)
+        get_enclave().accounts.remove_user(name, by=current_user().name)
         st.session_state.pop(SELECTED_KEY, None)
         return f"Removed {name}; its sessions ended."
 

@@ -1,8 +1,8 @@
-"""Fixtures for the accounts' tests: a clock the test moves on, a quick hasher, and Accounts on a real database."""
+"""Fixtures for the accounts' tests: a quick hasher, and Accounts on a real database with the test's clock
+(tests/clocks.py)."""
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
 from typing import Any, Iterator
 
 import pytest
@@ -19,21 +19,6 @@ ATTEMPTS = 3
 WINDOW_MINUTES = 10
 
 
-class TestClock:
-    """The time as the test says: moves only when told."""
-
-    __test__ = False  # not a test class, whatever its name
-
-    def __init__(self) -> None:
-        self.now = datetime(2030, 1, 7, 9, 0, tzinfo=timezone.utc)
-
-    def __call__(self) -> datetime:
-        return self.now
-
-    def advance(self, delta: timedelta = timedelta(0), **parts: float) -> None:
-        self.now += delta + timedelta(**parts)
-
-
 class CountingHasher(PasswordHasher):
     """The real hasher, noting the parameters of each hash it verifies against: to see that an unknown name costs
     the same work as a known one, without measuring time."""
@@ -45,11 +30,6 @@ class CountingHasher(PasswordHasher):
     def verify(self, hash: str | bytes, password: str | bytes) -> bool:
         self.verified.append(str(hash).rsplit("$", 2)[0])  # $argon2id$v=19$m=…,t=…,p=…
         return super().verify(hash, password)
-
-
-@pytest.fixture
-def clock() -> TestClock:
-    return TestClock()
 
 
 @pytest.fixture

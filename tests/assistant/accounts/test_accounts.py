@@ -49,7 +49,7 @@ def attempts(accounts, name: str) -> list[str]:
 def alice(accounts):
     """An admin, and alice, a member in hr with a password."""
     accounts.create_first_admin("root", ADMIN_PASSWORD)
-    return accounts.add_user("alice", "member", ["hr"], ALICE_PASSWORD)
+    return accounts.add_user("alice", "member", ["hr"], ALICE_PASSWORD, by="root")
 
 
 # -- managing accounts ---------------------------------------------------------------------------------------------
@@ -64,7 +64,7 @@ def test_the_first_admin_is_created_on_an_empty_database(accounts, clock):
 
 
 def test_the_first_admin_is_refused_once_any_account_exists(accounts):
-    accounts.add_user("bob")
+    accounts.add_user("bob", by="root")
 
     with pytest.raises(AccountError, match="accounts exist already.*enclave users add"):
         accounts.create_first_admin("root", ADMIN_PASSWORD)
@@ -72,7 +72,7 @@ def test_the_first_admin_is_refused_once_any_account_exists(accounts):
 
 
 def test_a_member_is_in_everyone_and_its_groups_without_duplicates(accounts):
-    account = accounts.add_user("alice", "member", ["hr", "everyone", "finance", "hr"])
+    account = accounts.add_user("alice", "member", ["hr", "everyone", "finance", "hr"], by="root")
 
     assert account.groups == ("everyone", "finance", "hr")
     assert accounts.get("alice") == account
@@ -80,33 +80,33 @@ def test_a_member_is_in_everyone_and_its_groups_without_duplicates(accounts):
 
 
 def test_an_account_without_a_password_cannot_sign_in_until_one_is_set(accounts):
-    assert not accounts.add_user("alice").has_password
+    assert not accounts.add_user("alice", by="root").has_password
     with pytest.raises(SignInRefused) as refused:
         accounts.sign_in("alice", ALICE_PASSWORD)
     assert type(refused.value) is SignInRefused
 
-    assert accounts.set_password("alice", ALICE_PASSWORD).has_password
+    assert accounts.set_password("alice", ALICE_PASSWORD, by="root").has_password
     assert accounts.sign_in("alice", ALICE_PASSWORD).name == "alice"
 
 
 def test_a_second_account_with_the_same_name_is_refused(accounts, alice):
     with pytest.raises(UserExists, match="alice exists already"):
-        accounts.add_user("alice", "admin")
+        accounts.add_user("alice", "admin", by="root")
     assert accounts.get("alice").role == "member"
 
 
 @pytest.mark.parametrize("name", ["", "two words", "tab\there", "x" * 129, "nul\x00"])
 def test_a_name_that_cannot_be_typed_or_stored_is_refused(accounts, name):
     with pytest.raises(AccountError, match="cannot be a user name"):
-        accounts.add_user(name)
+        accounts.add_user(name, by="root")
     assert accounts.list_users() == []
 
 
 def test_an_unknown_role_or_a_blank_group_is_refused(accounts):
     with pytest.raises(AccountError, match="not a role: use admin .* or member"):
-        accounts.add_user("alice", "owner")
+        accounts.add_user("alice", "owner", by="root")
     with pytest.raises(AccountError, match="cannot be a group"):
-        accounts.add_user("alice", "member", [" hr"])
+        accounts.add_user("alice", "member", [" hr"], by="root")
     assert accounts.list_users() == []
 
 
@@ -114,39 +114,40 @@ def test_a_weak_password_is_refused_and_nothing_is_created(accounts):
     with pytest.raises(WeakPassword):
         accounts.create_first_admin("root", "root")
     with pytest.raises(WeakPassword):
-        accounts.add_user("alice", password="short")
+        accounts.add_user("alice", password="short", by="root")
     assert accounts.list_users() == []
 
 
 def test_set_groups_replaces_the_groups_and_everyone_alone_clears_them(accounts, alice):
-    assert accounts.set_groups("alice", ["finance", "legal"]).groups == ("everyone", "finance", "legal")
-    assert accounts.set_groups("alice", ["everyone"]).groups == ("everyone",)
+    assert accounts.set_groups("alice", ["finance", "legal"], by="root").groups == ("everyone", "finance", "legal")
+    assert accounts.set_groups("alice", ["everyone"], by="root").groups == ("everyone",)
 
 
 def test_changing_or_removing_an_unknown_account_says_how_to_list_them(accounts, alice):
-    for change in (lambda: accounts.get("zed"), lambda: accounts.set_groups("zed", ["hr"]),
-                   lambda: accounts.set_password("zed", ALICE_PASSWORD), lambda: accounts.remove_user("zed")):
+    for change in (lambda: accounts.get("zed"), lambda: accounts.set_groups("zed", ["hr"], by="root"),
+                   lambda: accounts.set_password("zed", ALICE_PASSWORD, by="root"),
+                   lambda: accounts.remove_user("zed", by="root")):
         with pytest.raises(UnknownUser, match="no account is named zed: `enclave users list`"):
             change()
 
 
 def test_the_last_admin_cannot_be_removed_but_one_of_two_can(accounts, alice):
     with pytest.raises(LastAdmin, match="root is the last admin.*add another admin first"):
-        accounts.remove_user("root")
+        accounts.remove_user("root", by="root")
 
-    accounts.add_user("second", "admin", password=ADMIN_PASSWORD)
-    accounts.remove_user("root")
+    accounts.add_user("second", "admin", password=ADMIN_PASSWORD, by="root")
+    accounts.remove_user("root", by="root")
     assert [(a.name, a.role) for a in accounts.list_users()] == [("alice", "member"), ("second", "admin")]
     with pytest.raises(LastAdmin):
-        accounts.remove_user("second")
+        accounts.remove_user("second", by="root")
 
 
 def test_a_removed_account_is_gone_and_its_name_can_be_given_again(accounts, alice):
-    accounts.remove_user("alice")
+    accounts.remove_user("alice", by="root")
     with pytest.raises(UnknownUser):
         accounts.get("alice")
 
-    assert accounts.add_user("alice").groups == ("everyone",)  # nothing of the old account comes back
+    assert accounts.add_user("alice", by="root").groups == ("everyone",)  # nothing of the old account comes back
 
 
 def test_list_users_gives_every_account_by_name_and_no_hash(accounts, alice):
@@ -191,11 +192,11 @@ def test_a_name_no_account_can_have_is_refused_like_an_unknown_one(accounts, ali
 def test_the_password_is_kept_only_as_an_argon2id_hash_and_never_logged(accounts, caplog):
     with caplog.at_level(logging.DEBUG):
         accounts.create_first_admin("root", ADMIN_PASSWORD)
-        accounts.add_user("alice", password=ALICE_PASSWORD)
+        accounts.add_user("alice", password=ALICE_PASSWORD, by="root")
         accounts.sign_in("alice", ALICE_PASSWORD)
         with pytest.raises(SignInRefused) as refused:
             accounts.sign_in("alice", ADMIN_PASSWORD)
-        accounts.set_password("alice", ALICE_PASSWORD + "!")
+        accounts.set_password("alice", ALICE_PASSWORD + "!", by="root")
 
     stored = stored_text(accounts)
     assert stored.count("$argon2id$") == 2
@@ -240,8 +241,8 @@ class ChangedWhileChecking(Passwords):
 
 
 @pytest.mark.parametrize("change", [
-    lambda admin: admin.set_password("alice", "a new passphrase"),
-    lambda admin: admin.remove_user("alice"),
+    lambda admin: admin.set_password("alice", "a new passphrase", by="root"),
+    lambda admin: admin.remove_user("alice", by="root"),
 ])  # fmt: skip
 def test_a_password_replaced_or_an_account_removed_during_the_check_refuses_the_sign_in(
     accounts, alice, assistant_settings, clock, hasher, change
@@ -258,7 +259,7 @@ def test_a_password_replaced_or_an_account_removed_during_the_check_refuses_the_
 
 def test_a_signed_in_user_reflects_a_role_given_since(accounts, alice):
     """Signing in reads the account at that moment: groups changed by an admin apply from the next sign-in."""
-    accounts.set_groups("alice", ["legal"])
+    accounts.set_groups("alice", ["legal"], by="root")
     assert accounts.sign_in("alice", ALICE_PASSWORD).groups == ("everyone", "legal")
 
 

@@ -18,7 +18,7 @@ PASSWORD = "alice's long passphrase"
 def token(accounts):
     """A session of alice (a member in hr), started by signing in; root is the admin."""
     accounts.create_first_admin("root", "correct horse battery staple")
-    accounts.add_user("alice", "member", ["hr"], PASSWORD)
+    accounts.add_user("alice", "member", ["hr"], PASSWORD, by="root")
     return accounts.start_session(accounts.sign_in("alice", PASSWORD))
 
 
@@ -71,21 +71,21 @@ def test_an_ended_session_gives_nobody_and_ending_it_again_does_no_harm(accounts
 
 
 def test_a_removed_account_is_signed_out_at_once(accounts, token):
-    accounts.remove_user("alice")
+    accounts.remove_user("alice", by="root")
 
     assert accounts.user_for_session(token) is None
     assert stored_token_hashes(accounts) == []
 
 
 def test_a_new_account_with_a_removed_ones_name_does_not_inherit_its_sessions(accounts, token):
-    accounts.remove_user("alice")
-    accounts.add_user("alice", "admin", password=PASSWORD)
+    accounts.remove_user("alice", by="root")
+    accounts.add_user("alice", "admin", password=PASSWORD, by="root")
 
     assert accounts.user_for_session(token) is None
 
 
 def test_new_groups_apply_to_a_session_already_open(accounts, token):
-    accounts.set_groups("alice", ["finance"])
+    accounts.set_groups("alice", ["finance"], by="root")
 
     assert accounts.user_for_session(token) == User("alice", ("everyone", "finance"), is_admin=False)
 
@@ -93,7 +93,7 @@ def test_new_groups_apply_to_a_session_already_open(accounts, token):
 def test_a_new_password_ends_the_accounts_sessions(accounts, token):
     root = accounts.start_session(accounts.sign_in("root", "correct horse battery staple"))
 
-    accounts.set_password("alice", PASSWORD + " renewed")
+    accounts.set_password("alice", PASSWORD + " renewed", by="root")
 
     assert accounts.user_for_session(token) is None
     assert accounts.user_for_session(root) is not None  # another account's sessions stay
@@ -101,7 +101,7 @@ def test_a_new_password_ends_the_accounts_sessions(accounts, token):
 
 def test_a_session_cannot_be_started_for_an_account_that_is_gone(accounts, token):
     user = accounts.user_for_session(token)
-    accounts.remove_user("alice")
+    accounts.remove_user("alice", by="root")
 
     with pytest.raises(UnknownUser):
         accounts.start_session(user)
