@@ -131,8 +131,8 @@ def signed_in_app(accounts: Accounts, name: str, page: str | None = None) -> App
 
 
 def member(accounts: Accounts, name: str = "mia", groups: tuple[str, ...] = ()) -> User:
-    return accounts.add_user(name, "member", groups, PASSWORD).user()
+    return accounts.add_user(name, "member", groups, PASSWORD, by="root").user()
 
 
 def admin(accounts: Accounts, name: str = "root") -> User:
-    return accounts.add_user(name, "admin", (), PASSWORD).user()
+    return accounts.add_user(name, "admin", (), PASSWORD, by="root").user()

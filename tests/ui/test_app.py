@@ -128,7 +128,7 @@ def member_of(shared_data_dir, monkeypatch):
     def signed_in(name: str, groups: tuple[str, ...]) -> AppTest:
         with data_dir_accounts() as accounts:
             if name not in {a.name for a in accounts.list_users()}:
-                accounts.add_user(name, "member", groups)
+                accounts.add_user(name, "member", groups, by="root")
             return signed_in_app(accounts, name)
 
     return signed_in
@@ -224,7 +224,7 @@ def test_a_cited_page_is_refused_to_a_user_who_may_not_see_the_document(data_dir
         ingestor.close()  # before the app opens the store
     monkeypatch.setenv("ENCLAVE_AUTH", "password")
     with data_dir_accounts() as accounts:
-        accounts.add_user("mallory", "member", ["contractors"])
+        accounts.add_user("mallory", "member", ["contractors"], by="root")
         at = signed_in_app(accounts, "mallory")
     at.session_state["chat"] = [ChatTurn("user", "How many bottles?"),
                                 ChatTurn("assistant", "20,000 [1].", (memo_citation(data_dir, "hr-memo.pdf"),))]

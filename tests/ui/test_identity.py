@@ -99,7 +99,7 @@ def test_a_removed_account_is_signed_out_at_its_next_run(accounts):
     member(accounts, "mia")
     at = signed_in_app(accounts, "mia")
 
-    accounts.remove_user("mia")
+    accounts.remove_user("mia", by="root")
     at.run()
 
     assert at.title[0].value == "Sign in to Enclave"
@@ -109,7 +109,7 @@ def test_a_new_group_applies_at_the_next_run(accounts):
     member(accounts, "mia")
     at = signed_in_app(accounts, "mia")
 
-    accounts.set_groups("mia", ["hr"])
+    accounts.set_groups("mia", ["hr"], by="root")
     at.run()
 
     assert at.session_state["user"].groups == ("everyone", "hr")

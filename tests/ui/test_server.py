@@ -28,7 +28,7 @@ def data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A data folder without documents, where ana (a member) has an account."""
     data = tmp_path_factory.mktemp("server") / "data"
     with data_dir_accounts(data) as accounts:
-        accounts.add_user("ana", "member", (), PASSWORD)
+        accounts.add_user("ana", "member", (), PASSWORD, by="root")
     return data
 
 
