@@ -26,6 +26,16 @@ def data_dir(ingested_data_dir, tmp_path):
     return copy
 
 
+def last_seq(enclave):
+    """The place of the newest record: the session's data folder may already hold searches other tests made."""
+    newest = enclave.audit.records(limit=1)
+    return newest[-1].seq if newest else 0
+
+
+def records_after(enclave, seq, **filters):
+    return [record for record in enclave.audit.records(**filters) if record.seq > seq]
+
+
 @pytest.fixture
 def open_enclave_at(shared_models):
     opened = []
@@ -46,13 +56,14 @@ def test_each_document_a_batch_changes_is_recorded_and_an_unchanged_one_is_not(d
     policy = tmp_path / "policy.txt"
     policy.write_text("Employees may carry over five days of leave into the next year.\n")
 
+    before = last_seq(enclave)
     [added] = enclave.ingest([policy], ADMIN, groups=("hr",))
     enclave.ingest([policy], ADMIN, groups=("hr",))  # unchanged: nothing done, nothing recorded
     [reindexed] = enclave.reindex([added.document_id], ADMIN)
     [removed] = enclave.remove([added.document_id], ADMIN)
     [missing] = enclave.remove(["no-such-document"], ADMIN)
 
-    records = [(r.actor, r.action, r.target, r.details) for r in enclave.audit.records(action="document")]
+    records = [(r.actor, r.action, r.target, r.details) for r in records_after(enclave, before, action="document")]
     assert records == [
         ("root", "document.ingest", added.document_id,
          {"path": str(policy), "status": "added", "chunks": added.chunks, "groups": ["hr"]}),
@@ -78,9 +89,10 @@ def test_a_document_change_that_cannot_be_recorded_is_reported_and_stays_made(da
 def test_a_search_is_recorded_with_the_ids_it_returned_and_not_its_text(data_dir, open_enclave_at):
     enclave = open_enclave_at(data_dir, read_only=True)
 
+    before = last_seq(enclave)
     passages = enclave.assistant.search("bottles of water delivered", ALICE, k=3)
 
-    [record] = enclave.audit.records(action="search")
+    [record] = records_after(enclave, before, action="search")
     assert (record.actor, record.details) == ("alice", {
         "results": [{"chunk_id": p.chunk.chunk_id, "document_id": p.chunk.document_id} for p in passages],
     })
@@ -90,10 +102,11 @@ def test_a_search_is_recorded_with_the_ids_it_returned_and_not_its_text(data_dir
 def test_with_question_text_allowed_the_record_keeps_it(data_dir, open_enclave_at):
     enclave = open_enclave_at(data_dir, read_only=True, audit_question_text=True)
 
+    before = last_seq(enclave)
     enclave.assistant.ask(NOTHING_LIKE_IT, ALICE).read()
     enclave.assistant.search("bottles of water delivered", ALICE, k=1, method="dense")
 
-    [question, search] = enclave.audit.records()
+    [question, search] = records_after(enclave, before)
     assert question.details["question"] == NOTHING_LIKE_IT
     assert search.details["query"] == "bottles of water delivered" and search.details["method"] == "dense"
 
@@ -101,12 +114,13 @@ def test_with_question_text_allowed_the_record_keeps_it(data_dir, open_enclave_a
 def test_a_not_found_answer_is_recorded_once_read_with_nothing_revealed(data_dir, open_enclave_at):
     enclave = open_enclave_at(data_dir, read_only=True)
 
+    before = last_seq(enclave)
     stream = enclave.assistant.ask(NOTHING_LIKE_IT, ALICE)
-    assert enclave.audit.records() == []  # not yet: the answer is recorded once it is complete
+    assert records_after(enclave, before) == []  # not yet: the answer is recorded once it is complete
     answer = stream.read()
 
     assert answer.not_found
-    [record] = enclave.audit.records()
+    [record] = records_after(enclave, before)
     assert (record.actor, record.action, record.details) == (
         "alice", "question", {"cited": [], "retrieved": [], "not_found": True, "stopped": False},
     )
@@ -132,9 +146,10 @@ def test_an_answer_is_recorded_with_the_chunk_and_document_ids_it_cited_and_show
     enclave = open_enclave_at(data_dir, read_only=True, llm_base_url=llm_server.base_url)
     question = "How many bottles of water were delivered?"
 
+    before = last_seq(enclave)
     answer = enclave.assistant.ask(question, ALICE).read()
 
-    [record] = enclave.audit.records(action="question")
+    [record] = records_after(enclave, before, action="question")
     assert answer.citations  # the memo says it: the record is not trivially empty
     assert record.details == {
         "cited": [{"chunk_id": c.chunk_id, "document_id": c.document_id} for c in answer.citations],
