@@ -5,6 +5,8 @@ service       one Enclave: the components built once, the assistant, the account
 accounts/     who may sign in, with which role and groups; passwords, throttled sign-in, sessions
 audit/        who did what, when: append-only records in a hash chain (sign-ins, account and document changes,
               questions), verified, pruned past the retention
+conversations/ each user's saved conversations, reopened and continued with their history; feedback on answers for
+              the admins; both purged past the retention
 migrations/   the migration tree of every table the assistant keeps (ASSISTANT_TABLES)
 answering/    the Assistant: a question through retrieval, the prompt and the LLM to a checked, cited answer
 prompting/    what the model is given: passages as quoted data (instructions in them cut), turns, outlines; [n] markers
@@ -24,6 +26,9 @@ from assistant.errors import (
     AssistantError,
     AuditError,
     AuditUnavailable,
+    ConversationError,
+    ConversationNotFound,
+    ConversationsUnavailable,
     InvalidQuestion,
     LastAdmin,
     LLMServerError,
@@ -48,6 +53,15 @@ if TYPE_CHECKING:  # what the lazy names below are, for the type checker
     from assistant.service import Enclave, open_enclave
     from assistant.accounts import Account, Accounts, Passwords, open_accounts
     from assistant.migrations import ASSISTANT_TABLES
+    from assistant.conversations import (
+        Conversation,
+        Conversations,
+        ConversationSummary,
+        ConversationTurn,
+        Feedback,
+        feedback_csv,
+        open_conversations,
+    )
     from assistant.audit import (
         AUDIT_ACTIONS,
         AuditEntry,
@@ -126,6 +140,14 @@ _LAZY = {
     "ChainBreak": "assistant.audit",
     "ChainCheck": "assistant.audit",
     "open_audit_trail": "assistant.audit",
+    # Conversations: the command line lists and changes them with the database alone.
+    "Conversation": "assistant.conversations",
+    "ConversationSummary": "assistant.conversations",
+    "ConversationTurn": "assistant.conversations",
+    "Conversations": "assistant.conversations",
+    "Feedback": "assistant.conversations",
+    "feedback_csv": "assistant.conversations",
+    "open_conversations": "assistant.conversations",
     # Alembic loads with the migrations: answering a question needs none.
     "TreeStatus": "assistant.schema",
     "TreeUpgrade": "assistant.schema",
@@ -165,8 +187,16 @@ __all__ = [
     "ChainBreak",
     "ChainCheck",
     "Citation",
+    "Conversation",
+    "ConversationError",
+    "ConversationNotFound",
+    "ConversationSummary",
+    "ConversationTurn",
+    "Conversations",
+    "ConversationsUnavailable",
     "EmbeddedReranker",
     "EvalReport",
+    "Feedback",
     "Enclave",
     "LLMClient",
     "LLMDelta",
@@ -186,6 +216,7 @@ __all__ = [
     "WeakPassword",
     "open_accounts",
     "open_audit_trail",
+    "open_conversations",
     "Passage",
     "Sentence",
     "Reranker",
@@ -201,6 +232,7 @@ __all__ = [
     "create_llm_server",
     "evaluate_answers",
     "evaluate_beir",
+    "feedback_csv",
     "find_free_port",
     "load_answer_set",
     "load_assistant_settings",

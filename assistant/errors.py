@@ -72,3 +72,17 @@ class AuditError(AssistantError):
 
 class AuditUnavailable(AuditError):
     """The audit trail's database cannot be reached or refused a statement."""
+
+
+class ConversationsUnavailable(AssistantError):
+    """The conversations' database cannot be reached or refused a statement (the message names it and what to check)."""
+
+
+class ConversationError(AssistantError):
+    """A conversation request refused as asked (an empty title, a rating that is not up or down); the children say
+    why."""
+
+
+class ConversationNotFound(ConversationError):
+    """No conversation with this id is the asking user's: the same error whether it does not exist, was deleted or
+    purged, or is someone else's (which of these it was is not for the asker)."""

@@ -84,6 +84,13 @@ class AssistantSettings(BaseSettings):
         False, description="Keep each question's text in its audit record (else only what it retrieved and cited)."
     )
 
+    # A year, as the audit trail: a conversation goes a year after its last question, feedback a year after it was
+    # given. 0 keeps both for good.
+    conversation_retention_days: int = Field(
+        365, ge=0, le=100 * 366,
+        description="Days a conversation is kept after its last question, and feedback after it is given; 0 = forever.",
+    )
+
     @field_validator("llm_base_url")
     @classmethod
     def _check_url(cls, value: str) -> str:

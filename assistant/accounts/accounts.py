@@ -30,6 +30,7 @@ from assistant.accounts.passwords import Passwords, check_password
 from assistant.accounts.tables import ROLES, sign_in_attempts, user_groups, users
 from assistant.accounts.throttling import ThrottlePolicy, seconds_to_wait, throttled_until
 from assistant.audit import AuditEntry, AuditTrail
+from assistant.conversations import delete_conversations_of
 from assistant.errors import (
     AccountError,
     AccountsUnavailable,
@@ -130,7 +131,8 @@ class Accounts:
             return account
 
     def remove_user(self, name: str, *, by: str) -> None:
-        """Delete the account; its groups and sessions go with it, so it is signed out at once. Refused for the last
+        """Delete the account; its groups, sessions and saved conversations go with it, so it is signed out at once
+        (the feedback it gave stays with the admins until the retention). Refused for the last
         admin: nobody could manage accounts or documents any more."""
         with self._transaction() as connection:
             _lock_users(connection)
@@ -141,6 +143,7 @@ class Accounts:
                     raise LastAdmin(f"{name} is the last admin and cannot be removed: add another admin first "
                                     "(`enclave users add NAME --role admin`)")
             connection.execute(delete(users).where(users.c.id == user_id))
+            delete_conversations_of(connection, name)  # a new account given the name later must not find them
             self._recorded(connection, by, "user.remove", account)
 
     # -- signing in ------------------------------------------------------------------------------------------------

@@ -15,7 +15,7 @@ error and the answer is still given (see recording.py).
 """
 
 from assistant.audit.chain import GENESIS, ChainBreak, ChainCheck, ChainState, record_hash, verify_chain
-from assistant.audit.recording import Recorder, document_entries, question_entry, search_entry
+from assistant.audit.recording import Recorder, acting_entries, document_entries, question_entry, search_entry
 from assistant.audit.records import AUDIT_ACTIONS, SYSTEM, AuditEntry, AuditRecord, format_time, parse_time
 from assistant.audit.trail import AuditTrail, open_audit_trail
 
@@ -30,6 +30,7 @@ __all__ = [
     "ChainCheck",
     "ChainState",
     "Recorder",
+    "acting_entries",
     "document_entries",
     "format_time",
     "open_audit_trail",

@@ -94,7 +94,7 @@ class Recorder:
 
     def _record_closed(self, user: User, entries: list[AuditEntry]) -> None:
         try:
-            self.trail.record_all(*_acting(user, entries))
+            self.trail.record_all(*acting_entries(user, entries))
         except AuditError as exc:
             raise AuditUnavailable(f"{len(entries)} document changes were made but could not be recorded in the audit "
                                    f"trail ({exc}); `enclave documents` shows what is stored now") from exc
@@ -107,13 +107,13 @@ class Recorder:
 
     def _record_open(self, user: User, entry: AuditEntry) -> None:
         try:
-            self.trail.record_all(*_acting(user, [entry]))
+            self.trail.record_all(*acting_entries(user, [entry]))
         except AuditError as exc:
             log.error("the audit trail could not record a %s by %s (%s); the answer was given: %s",
                       entry.action, user.impersonated_by or user.name, entry.details, exc)
 
 
-def _acting(user: User, entries: list[AuditEntry]) -> tuple[str, list[AuditEntry]]:
+def acting_entries(user: User, entries: list[AuditEntry]) -> tuple[str, list[AuditEntry]]:
     """Who to record, and the entries: an admin acting as an account (`--as`) is recorded as the admin, with the
     account in the details."""
     if not user.impersonated_by:

@@ -28,6 +28,9 @@ AUDIT_ACTIONS: dict[str, str] = {
                 "text only with ENCLAVE_AUDIT_QUESTION_TEXT)",
     "search": "a search without the LLM (details: the chunk and document ids it returned; its text only with "
               "ENCLAVE_AUDIT_QUESTION_TEXT)",
+    "conversation.delete": "a saved conversation deleted by its owner (target: conversation id; details: turns)",
+    "feedback": "an answer rated (target: conversation id; details: turn, rating, cited chunk ids, model; the comment "
+                "is kept with the feedback, not here)",
     "audit.prune": "records older than the retention removed (details: removed, first_kept, anchor, before)",
 }
 

@@ -25,19 +25,21 @@ def test_the_tree_brings_a_new_database_to_its_head_once(database_settings):
     accounts.close()
     accounts = open_accounts(database_settings, load_assistant_settings(_env_file=None))  # nothing left to do
     try:
-        assert current_revision(accounts.database, ASSISTANT_TABLES) == head_revision(ASSISTANT_TABLES) == "0002"
+        assert current_revision(accounts.database, ASSISTANT_TABLES) == head_revision(ASSISTANT_TABLES) == "0003"
     finally:
         accounts.close()
 
 
 def test_the_tables_the_code_uses_are_the_ones_the_migrations_create(database_settings):
-    """A change to assistant/accounts/tables.py or assistant/audit/tables.py without its revision (or the reverse)
-    shows here."""
+    """A change to assistant/accounts/tables.py, assistant/audit/tables.py or assistant/conversations/tables.py without
+    its revision (or the reverse) shows here."""
     from assistant.accounts.tables import metadata as accounts_metadata
     from assistant.audit.tables import metadata as audit_metadata
+    from assistant.conversations.tables import metadata as conversations_metadata
 
     metadata = MetaData()
-    for table in (*accounts_metadata.tables.values(), *audit_metadata.tables.values()):
+    tables = (accounts_metadata, audit_metadata, conversations_metadata)
+    for table in (table for tables_of in tables for table in tables_of.tables.values()):
         table.to_metadata(metadata)
     accounts = open_accounts(database_settings, load_assistant_settings(_env_file=None))
     try:
@@ -64,7 +66,7 @@ def test_an_installed_enclave_finds_and_runs_the_tree(tmp_path):
                     str(source)], check=True, capture_output=True, cwd=tmp_path)
     [wheel] = (tmp_path / "dist").glob("enclave-*.whl")
     shipped = zipfile.ZipFile(wheel).namelist()
-    assert "assistant/migrations/env.py" in shipped and "assistant/migrations/versions/0002_audit.py" in shipped
+    assert "assistant/migrations/env.py" in shipped and "assistant/migrations/versions/0003_conversations.py" in shipped
 
     subprocess.run([*pip, "install", "--no-deps", "--no-index", "--target", str(tmp_path / "installed"), str(wheel)],
                    check=True, capture_output=True)
@@ -78,4 +80,4 @@ def test_an_installed_enclave_finds_and_runs_the_tree(tmp_path):
     ran = subprocess.run([sys.executable, "-c", script], env=env, cwd=tmp_path, capture_output=True, text=True)
 
     assert ran.returncode == 0, ran.stderr
-    assert ran.stdout.split() == [str(tmp_path / "installed" / "assistant" / "migrations"), "0002"]
+    assert ran.stdout.split() == [str(tmp_path / "installed" / "assistant" / "migrations"), "0003"]
