@@ -4,18 +4,23 @@ line and the app call its methods; they never reach past it into the ingestor, i
 
 Every document change, question and search is recorded in the audit trail (`enclave.audit`; assistant/audit): a
 document change right after it is made (an error if it cannot be recorded), an answer once it is complete (logged if
-it cannot be)."""
+it cannot be).
+
+Each user's conversations are kept in the same database (`enclave.conversations`; assistant/conversations): an answer
+is kept as its conversation's next turn (`keep_turn`), and a conversation reopened (`open_conversation`) gives the
+history a follow-up reads, exactly as a live session would."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Sequence
 
 from assistant.answering.assistant import Assistant
 from assistant.errors import AssistantError, NotAllowed
 from assistant.llm import LLMClient
-from assistant.models import User
+from assistant.models import Answer, Citation, User
 from assistant.originals import OriginalFile, original_file
 from assistant.retrieval.reranking import open_reranker
 from assistant.retrieval.search import Retriever
@@ -25,6 +30,7 @@ from ingest import IngestSettings
 if TYPE_CHECKING:  # these load the embedding stack (or the database's): too heavy for a type
     from assistant.accounts import Accounts
     from assistant.audit import AuditTrail, Recorder
+    from assistant.conversations import Conversation, Conversations, ConversationTurn
     from ingest import BatchStatus, Components, DocumentRecord, FileResult, Ingestor, ProgressCallback
 
 
@@ -52,6 +58,45 @@ class Enclave:
     def original_file(self, user: User, document_id: str) -> OriginalFile:
         """The kept file behind a citation, if the user may see its document (see `original_file`)."""
         return original_file(self.components.document(document_id), user, document_id)
+
+    # -- conversations: each user's own ------------------------------------------------------------------------------
+
+    @cached_property
+    def conversations(self) -> "Conversations":
+        """Each user's saved conversations and the feedback on their answers (list, rename, delete, rate; admins
+        list the feedback)."""
+        from assistant.conversations import Conversations
+
+        return Conversations(self.components.database, self.assistant.settings, audit=self.audit)
+
+    def open_conversation(self, user: User, conversation_id: str) -> "Conversation":
+        """The user's conversation with its turns (`history` is what a follow-up reads); ConversationNotFound for an
+        id that is not theirs. A cited passage whose document the user may no longer see (its group revoked, or the
+        document removed) is kept out: its text and document id are withheld, its number and document name stay."""
+        conversation = self.conversations.open(user, conversation_id)
+        visible = {record.document_id for record in self.documents(user)}
+
+        def shown(answer: Answer) -> Answer:
+            cited = [c if c.document_id in visible else _withheld(c) for c in answer.citations]
+            return replace(answer, citations=cited, retrieved=[c for c in answer.retrieved if c.document_id in visible])
+
+        return replace(conversation, turns=tuple(replace(t, answer=shown(t.answer)) for t in conversation.turns))
+
+    def keep_turn(self, user: User, conversation_id: str | None, question: str, answer: Answer) -> "ConversationTurn":
+        """Keep a question and its checked answer as the next turn of the user's conversation, or of a new one
+        (conversation_id None) titled with the question; the turn says which (`conversation_id`)."""
+        if conversation_id is None:
+            conversation_id = self.conversations.start(user, question).id
+        return self.conversations.add_turn(user, conversation_id, question, answer, model=self._model_of(answer))
+
+    def _model_of(self, answer: Answer) -> str:
+        """The LLM that wrote an answer; "" when Enclave answered without asking it (nothing relevant was found)."""
+        if not (answer.citations or answer.retrieved or answer.sentences):
+            return ""
+        try:
+            return self.assistant.llm.model  # known once it answered: no request
+        except AssistantError:
+            return ""
 
     # -- writing: admins only ----------------------------------------------------------------------------------------
 
@@ -184,4 +229,17 @@ def open_enclave(ingest_settings: IngestSettings, assistant_settings: AssistantS
     )
     audit = AuditTrail(components.database, assistant_settings)
     assistant = Assistant(assistant_settings, retriever, llm, documents=components.documents, recorder=Recorder(audit))
-    return Enclave(components, assistant, Accounts(components.database, assistant_settings, audit=audit), ingestor)
+    enclave = Enclave(components, assistant, Accounts(components.database, assistant_settings, audit=audit), ingestor)
+    try:
+        enclave.conversations.purge()  # what is past the retention goes at start-up (and as conversations start)
+    except BaseException:
+        enclave.close()
+        raise
+    return enclave
+
+
+WITHHELD = "(This passage is no longer available to you: its document was removed or is no longer shared with you.)"
+
+
+def _withheld(citation: Citation) -> Citation:
+    return replace(citation, text=WITHHELD, document_id="", section=())
