@@ -1,5 +1,6 @@
 """The `enclave` command line: ingest, reindex, search, ask, remove, documents, llm serve, eval (ui/eval_commands.py),
-users (ui/user_commands.py), db (ui/db_commands.py), audit (ui/audit_commands.py), app, up."""
+users (ui/user_commands.py), db (ui/db_commands.py), audit (ui/audit_commands.py), conversations and feedback
+(ui/conversation_commands.py), app, up."""
 
 from __future__ import annotations
 
@@ -11,13 +12,14 @@ import click
 
 from ingest import IngestError, StoreUnavailable, enforce_offline
 from ui.audit_commands import audit
+from ui.conversation_commands import conversations, feedback
 from ui.db_commands import database
 from ui.eval_commands import evaluate
 from ui.terminal import EXIT_FAILED_FILES, EXIT_OK, EXIT_REFUSED, acting_user, cli_user, fail, opened_enclave, stderr
 from ui.user_commands import users
 
 if TYPE_CHECKING:
-    from assistant import Enclave
+    from assistant import Answer, ConversationTurn, Enclave
 
 # `search`, `ask` and `documents` see what one account may see: an admin checks what a member gets.
 act_as = click.option("--as", "as_name", metavar="USER", default=None,
@@ -132,19 +134,32 @@ def search(query: str, k: int, method: str | None, as_json: bool, as_name: str |
 @main.command()
 @click.argument("question")
 @click.option("--json", "as_json", is_flag=True,
-              help="Print {answer, citations, sentences, also_retrieved, not_found, ...} as JSON.")
+              help="Print {answer, citations, sentences, also_retrieved, not_found, ..., conversation, turn} as JSON.")
+@click.option("--conversation", "conversation_id", metavar="ID", default=None,
+              help="Continue this saved conversation: a follow-up reads its earlier questions and answers.")
 @act_as
-def ask(question: str, as_json: bool, as_name: str | None) -> None:
+def ask(question: str, as_json: bool, conversation_id: str | None, as_name: str | None) -> None:
     """Answer QUESTION from the stored documents, with numbered sources.
 
     The answer streams as the model writes it, then is checked against its sources: citations are corrected,
     a sentence no source supports is listed as unsupported, and "not found" is said plainly.
+
+    The question and its answer are kept as a conversation of yours (with --as, of that account): a new one, whose
+    id is printed on stderr, or the one --conversation names (exit 1 if no conversation of yours has that id).
+    `enclave conversations` lists them.
     """
-    from assistant import AssistantError
+    from assistant import AssistantError, ConversationError
 
     with opened_enclave(read_only=True) as enclave:
+        user = acting_user(enclave, as_name)
         try:
-            stream = enclave.assistant.ask(question, acting_user(enclave, as_name))
+            history = [] if conversation_id is None else enclave.open_conversation(user, conversation_id).history
+        except ConversationError as exc:
+            fail(str(exc), EXIT_REFUSED)
+        except AssistantError as exc:
+            fail(str(exc))
+        try:
+            stream = enclave.assistant.ask(question, user, history=history)
             if as_json:
                 answer = stream.read()
             else:
@@ -156,10 +171,26 @@ def ask(question: str, as_json: bool, as_name: str | None) -> None:
             if not as_json:
                 click.echo()
             fail(str(exc))
+        turn: ConversationTurn | None = None
+        try:
+            turn = enclave.keep_turn(user, conversation_id, question, answer)
+        except AssistantError as exc:  # answered, but not kept: said after the answer (exit 2)
+            kept_error = str(exc)
     if as_json:
-        click.echo(json.dumps(answer.to_json(), ensure_ascii=False, indent=2))
-        return
-    if answer.text.strip() != stream.partial_text.strip():
+        kept = {} if turn is None else {"conversation": turn.conversation_id, "turn": turn.n}
+        click.echo(json.dumps({**answer.to_json(), **kept}, ensure_ascii=False, indent=2))
+    else:
+        print_checked(answer, stream.partial_text)
+    if turn is None:
+        fail(f"the answer could not be kept in a conversation: {kept_error}")
+    if conversation_id is None:
+        stderr.print(f"conversation {turn.conversation_id}: continue it with "
+                     f"`enclave ask --conversation {turn.conversation_id} QUESTION`", highlight=False)
+
+
+def print_checked(answer: Answer, streamed: str) -> None:
+    """After the streamed text: the checked answer where it differs, unsupported sentences, warnings, sources."""
+    if answer.text.strip() != streamed.strip():
         click.echo("\nChecked against the sources:\n" + answer.text)
     for sentence in answer.unsupported:
         click.echo(f"\nNot supported by the sources: {sentence.text}")
@@ -277,6 +308,8 @@ main.add_command(evaluate)
 main.add_command(users)
 main.add_command(database)
 main.add_command(audit)
+main.add_command(conversations)
+main.add_command(feedback)
 
 
 @main.command()
