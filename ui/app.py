@@ -65,7 +65,8 @@ def pages_for(user: User) -> list[st.Page]:
     if not user.is_admin:
         return [ask]
     return [ask, st.Page("app_pages/documents.py", title="Documents", icon=":material/folder_open:"),
-            st.Page("app_pages/users.py", title="Users", icon=":material/group:")]
+            st.Page("app_pages/users.py", title="Users", icon=":material/group:"),
+            st.Page("app_pages/feedback.py", title="Feedback", icon=":material/thumbs_up_down:")]
 
 
 def show_sidebar(user: User, accounts: Accounts, can_sign_out: bool) -> None:

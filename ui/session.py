@@ -4,7 +4,7 @@ conversation. Who is asking is ui/identity.py's."""
 from __future__ import annotations
 
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Literal, NoReturn
 
 import streamlit as st
@@ -17,6 +17,7 @@ from assistant import (
     AnswerStream,
     AssistantError,
     Citation,
+    Conversation,
     Enclave,
     Sentence,
     load_assistant_settings,
@@ -27,6 +28,7 @@ from ingest import IngestError, enforce_offline, load_settings
 # What this app keeps in st.session_state, by key (signing in keeps a few more: ui/identity.py):
 _CHAT_KEY = "chat"  # list[ChatTurn]: the conversation on the Ask page
 _PENDING_KEY = "pending_answer"  # AnswerStream: the answer being streamed, until it is recorded or stopped
+_CONVERSATION_KEY = "conversation"  # str: the id of the saved conversation the chat continues; absent for a new one
 
 
 @dataclass(frozen=True)
@@ -42,12 +44,21 @@ class ChatTurn:
     warnings: tuple[str, ...] = ()
     reasoning: str = ""
     stopped: bool = False
+    n: int | None = None  # an answer's number in its saved conversation, once kept (feedback names it)
 
 
 def turn_from_answer(answer: Answer) -> ChatTurn:
     return ChatTurn("assistant", answer.text, tuple(answer.citations), sentences=answer.sentences,
                     retrieved=tuple(answer.retrieved), warnings=answer.warnings, reasoning=answer.reasoning,
                     stopped=answer.stopped)
+
+
+def chat_turns(conversation: Conversation) -> list[ChatTurn]:
+    """A saved conversation as the chat shows it: each question, then its answer with its sources and number."""
+    turns = []
+    for turn in conversation.turns:
+        turns += [ChatTurn("user", turn.question), replace(turn_from_answer(turn.answer), n=turn.n)]
+    return turns
 
 
 def conversation_turns(history: list[ChatTurn]) -> list[tuple[str, str]]:
@@ -119,6 +130,18 @@ def listen_address() -> str:
 def chat_history() -> list[ChatTurn]:
     """This session's conversation (appended to in place)."""
     return st.session_state.setdefault(_CHAT_KEY, [])
+
+
+def current_conversation() -> str | None:
+    """The id of the saved conversation this session's chat continues; None until its first answer is kept."""
+    return st.session_state.get(_CONVERSATION_KEY)
+
+
+def set_current_conversation(conversation_id: str | None) -> None:
+    if conversation_id is None:
+        st.session_state.pop(_CONVERSATION_KEY, None)
+    else:
+        st.session_state[_CONVERSATION_KEY] = conversation_id
 
 
 def pending_answer() -> AnswerStream | None:

@@ -1,25 +1,35 @@
 """Ask: questions answered from the documents the user may see, streamed as they are written, checked, with their
-sources; follow-ups read the conversation; an answer can be stopped."""
+sources; follow-ups read the conversation; an answer can be stopped. Each answer is kept in the user's saved
+conversations, listed in the sidebar to reopen (and continue), rename or delete; each can be rated up or down."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Sequence
 
 import streamlit as st
 
-from assistant import AssistantError, Citation
+from assistant import Answer, AssistantError, Citation, ConversationNotFound, ConversationSummary, User
 from ui.identity import current_user
 from ui.session import (
     ChatTurn,
     chat_history,
+    chat_turns,
     conversation_turns,
+    current_conversation,
     get_enclave,
     pending_answer,
+    sentence,
+    set_current_conversation,
     set_pending_answer,
     turn_from_answer,
 )
 
 UNSUPPORTED_NOTE = "Highlighted sentences are not supported by the sources: check them before relying on them."
+
+# This page's st.session_state keys (the chat and the conversation it continues are ui/session.py's):
+NOTICE_KEY = "chat.notice"  # (kind, message) to show once: a conversation that could not be opened, a rating sent
+CONFIRM_KEY = "chat.confirm_delete"  # the conversation id waiting for "Delete for good", or absent
 
 
 def source_label(citation: Citation) -> str:
@@ -76,6 +86,11 @@ def marked_text(turn: ChatTurn) -> str:
     return "".join(parts).strip()
 
 
+def plain(text: str) -> str:
+    """Text typed by a user (a title) shown as itself in a label that renders markdown."""
+    return "".join("\\" + c if c in "\\`*_{}[]()#+-.!<>|~:$" else c for c in text)
+
+
 def show_turn(turn: ChatTurn, index: int) -> None:
     with st.chat_message(turn.role):
         if turn.reasoning:
@@ -92,6 +107,50 @@ def show_turn(turn: ChatTurn, index: int) -> None:
         if turn.error:
             show_error(turn.error)
         show_sources(turn.citations, turn.retrieved, key=f"turn{index}")
+        show_rating(turn)
+
+
+def show_rating(turn: ChatTurn) -> None:
+    """Thumbs up or down on a kept answer, then an optional comment; each sent to the admins as it is given."""
+    conversation_id = current_conversation()
+    if turn.n is None or conversation_id is None:
+        return
+    key = f"rating-{conversation_id}-{turn.n}"
+    if st.feedback("thumbs", key=key, on_change=rate, args=(conversation_id, turn.n, key)) is None:
+        return
+    comment_key = f"comment-{conversation_id}-{turn.n}"
+    with st.form(f"comment-form-{conversation_id}-{turn.n}", border=False):
+        st.text_input("Comment (optional)", key=comment_key, placeholder="What was right or wrong with this answer?")
+        st.form_submit_button("Send comment", key=f"send-{comment_key}", on_click=rate,
+                              args=(conversation_id, turn.n, key, comment_key))
+
+
+def rate(conversation_id: str, n: int, key: str, comment_key: str = "") -> None:
+    value = st.session_state.get(key)
+    if value is None:  # the thumb taken back: the rating given stays with the admins until rated again
+        return
+    comment = str(st.session_state.get(comment_key, "")) if comment_key else ""
+    try:
+        get_enclave().conversations.record_feedback(current_user(), conversation_id, n, "up" if value == 1 else "down",
+                                                    comment)
+        st.session_state[NOTICE_KEY] = ("success", "Thank you: your feedback was sent to the admins.")
+    except AssistantError as exc:
+        st.session_state[NOTICE_KEY] = ("error", f"Your feedback could not be saved: {sentence(str(exc))}")
+
+
+def keep(question: str, answer: Answer) -> ChatTurn:
+    """The answer as a chat turn, kept as the next turn of the saved conversation (a new one for the first answer)."""
+    turn = turn_from_answer(answer)
+    enclave, user = get_enclave(), current_user()
+    try:
+        try:
+            kept = enclave.keep_turn(user, current_conversation(), question, answer)
+        except ConversationNotFound:  # deleted in another tab meanwhile: the answer starts a new one
+            kept = enclave.keep_turn(user, None, question, answer)
+    except AssistantError as exc:
+        return replace(turn, warnings=(*turn.warnings, f"This answer could not be saved in your conversations: {exc}"))
+    set_current_conversation(kept.conversation_id)
+    return replace(turn, n=kept.n)
 
 
 def stop_answer() -> None:
@@ -99,7 +158,94 @@ def stop_answer() -> None:
     stream = pending_answer()
     if stream is not None:
         set_pending_answer(None)
-        chat_history().append(turn_from_answer(stream.stop()))
+        history = chat_history()
+        question = history[-1].text if history and history[-1].role == "user" else ""
+        history.append(keep(question, stream.stop()))
+
+
+# -- the sidebar: the user's saved conversations ---------------------------------------------------------------------
+
+
+def new_conversation() -> None:
+    chat_history().clear()
+    set_current_conversation(None)
+    st.session_state.pop(CONFIRM_KEY, None)
+
+
+def open_clicked(conversation_id: str) -> None:
+    """Show a saved conversation with its sources; the next question continues it with its history."""
+    st.session_state.pop(CONFIRM_KEY, None)
+    try:
+        conversation = get_enclave().open_conversation(current_user(), conversation_id)
+    except AssistantError as exc:
+        st.session_state[NOTICE_KEY] = ("error", f"The conversation cannot be opened: {sentence(str(exc))}")
+        return
+    chat_history()[:] = chat_turns(conversation)
+    set_current_conversation(conversation.id)
+
+
+def rename_clicked(conversation_id: str, key: str) -> None:
+    try:
+        get_enclave().conversations.rename(current_user(), conversation_id, str(st.session_state.get(key, "")))
+    except AssistantError as exc:
+        st.session_state[NOTICE_KEY] = ("error", f"The conversation cannot be renamed: {sentence(str(exc))}")
+
+
+def delete_clicked(conversation_id: str) -> None:
+    st.session_state.pop(CONFIRM_KEY, None)
+    try:
+        get_enclave().conversations.delete(current_user(), conversation_id)
+    except AssistantError as exc:
+        st.session_state[NOTICE_KEY] = ("error", f"The conversation cannot be deleted: {sentence(str(exc))}")
+        return
+    if current_conversation() == conversation_id:
+        new_conversation()
+
+
+def ask_to_delete(conversation_id: str) -> None:
+    st.session_state[CONFIRM_KEY] = conversation_id
+
+
+def keep_conversation() -> None:
+    st.session_state.pop(CONFIRM_KEY, None)
+
+
+def show_conversations(user: User) -> None:
+    """The sidebar: a new conversation, the user's saved ones (the one continued last first), and the open one's
+    title and delete button."""
+    st.button("New conversation", key="new-conversation", icon=":material/add_comment:", on_click=new_conversation,
+              disabled=not chat_history() and current_conversation() is None)
+    try:
+        listing = get_enclave().conversations.list_for(user)
+    except AssistantError as exc:
+        st.warning(f"Your conversations cannot be listed right now: {sentence(str(exc))}", icon=":material/warning:")
+        return
+    if listing:
+        st.caption("Your conversations")
+    current = current_conversation()
+    for summary in listing:
+        st.button(f"{plain(summary.title)} · {summary.updated_at:%d %b %Y}", key=f"conversation-{summary.id}",
+                  type="primary" if summary.id == current else "tertiary", on_click=open_clicked, args=(summary.id,),
+                  help=f"{summary.turns} questions, the last on {summary.updated_at:%Y-%m-%d %H:%M} UTC")
+    opened = next((summary for summary in listing if summary.id == current), None)
+    if opened is not None:
+        show_opened(opened)
+
+
+def show_opened(summary: ConversationSummary) -> None:
+    with st.expander("This conversation", icon=":material/edit:"):
+        key = f"title-{summary.id}"
+        with st.form(f"rename-{summary.id}", border=False):
+            st.text_input("Title", value=summary.title, key=key, max_chars=200)
+            st.form_submit_button("Rename", key="rename-conversation", on_click=rename_clicked, args=(summary.id, key))
+        if st.session_state.get(CONFIRM_KEY) != summary.id:
+            st.button("Delete", key="delete-conversation", icon=":material/delete:", on_click=ask_to_delete,
+                      args=(summary.id,))
+            return
+        st.warning("Delete this conversation for good?")
+        st.button("Delete for good", key="delete-conversation-confirm", type="primary", on_click=delete_clicked,
+                  args=(summary.id,))
+        st.button("Keep it", key="keep-conversation", on_click=keep_conversation)
 
 
 def answer(question: str) -> None:
@@ -125,14 +271,19 @@ def answer(question: str) -> None:
         return
     set_pending_answer(None)
     assert stream.answer is not None  # set once the stream is read to its end
-    history.append(turn_from_answer(stream.answer))
+    history.append(keep(question, stream.answer))
 
 
-current_user()  # stops a page run without a signed-in user (the answers are asked as them below)
+me = current_user()  # stops a page run without a signed-in user (the answers are asked as them below)
 history = chat_history()
 if pending_answer() is not None:  # an answer was interrupted (another question, or the page left): keep it
     stop_answer()
+with st.sidebar:
+    show_conversations(me)
 st.title("Ask your documents")
+if notice := st.session_state.pop(NOTICE_KEY, None):
+    kind, message = notice
+    (st.success if kind == "success" else st.error)(message)
 if not history and not get_enclave().documents(current_user()):
     st.info("No documents have been added yet: add some on the Documents page, then ask here.")
 for index, turn in enumerate(history):
@@ -144,6 +295,3 @@ if question := st.chat_input("Ask a question about your documents"):
     with st.chat_message("assistant"):
         answer(question)
     st.rerun()  # draw the checked answer (markers corrected, unsupported sentences marked) in place of the stream
-
-if history:
-    st.sidebar.button("New conversation", icon=":material/add_comment:", on_click=history.clear)
