@@ -151,8 +151,8 @@ def ask(question: str, as_json: bool, conversation_id: str | None, as_name: str 
     from assistant import AssistantError, ConversationError
 
     with opened_enclave(read_only=True) as enclave:
-        user = acting_user(enclave, as_name)
         try:
+            user = acting_user(enclave, as_name)
             history = [] if conversation_id is None else enclave.open_conversation(user, conversation_id).history
         except ConversationError as exc:
             fail(str(exc), EXIT_REFUSED)

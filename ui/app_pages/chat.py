@@ -213,8 +213,9 @@ def keep_conversation() -> None:
 def show_conversations(user: User) -> None:
     """The sidebar: a new conversation, the user's saved ones (the one continued last first), and the open one's
     title and delete button."""
-    st.button("New conversation", key="new-conversation", icon=":material/add_comment:", on_click=new_conversation,
-              disabled=not chat_history() and current_conversation() is None)
+    if chat_history() or current_conversation() is not None:  # an empty chat is a new conversation already
+        st.button("New conversation", key="new-conversation", icon=":material/add_comment:",
+                  on_click=new_conversation)
     try:
         listing = get_enclave().conversations.list_for(user)
     except AssistantError as exc:

@@ -165,3 +165,4 @@ def test_new_conversation_starts_an_empty_chat_and_keeps_the_saved_one(accounts,
 
     assert not at.chat_message and "conversation" not in at.session_state
     assert list(listed(at)) == [conversation_id]
+    assert "new-conversation" not in [b.key for b in at.sidebar.button]  # the chat is a new one already
