@@ -105,19 +105,19 @@ class SpentSignIns:
 SPENT = SpentSignIns()
 
 
-def returned_claims(spent: SpentSignIns = SPENT) -> dict[str, Any] | None:
+def returned_claims(spent: SpentSignIns = SPENT) -> Mapping[str, Any] | None:
     """The claims of a sign-in at the provider not yet used here, once; None otherwise (no single sign-on set up,
     nobody signed in at the provider, or a sign-in used already or expired)."""
-    if configured_auth() is None or not st.user.is_logged_in:
+    if configured_auth() is None:
         return None
     claims = st.user.to_dict()
-    return claims if spent.take(claims) else None
+    return claims if claims.get("is_logged_in") is True and spent.take(claims) else None
 
 
 def sign_out_of_provider() -> None:
     """Forget the provider's sign-in in this browser and, where the provider offers it, end it there too (st.logout
     goes through its end-session page and back to the app)."""
-    if configured_auth() is not None and st.user.is_logged_in:
+    if configured_auth() is not None and st.user.to_dict().get("is_logged_in") is True:
         st.logout()
 
 

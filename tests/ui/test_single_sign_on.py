@@ -150,18 +150,24 @@ def data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return data
 
 
-@pytest.fixture(scope="module")
-def app_url(data_dir: Path, provider: str) -> Iterator[str]:
-    """`enclave app` on a free loopback port, its secrets file (outside the working folder) naming the provider."""
-    port = find_free_port()
+def app_env(data_dir: Path, port: int, provider: str) -> dict[str, str]:
+    """The environment of `enclave app` on this data folder and port, with a secrets file beside the folder (not in
+    the app's working folder, so ENCLAVE_SECRETS_FILE is what finds it) naming the provider."""
     secrets_file = data_dir.parent / "secrets.toml"
     secrets_file.write_text(secrets_toml(port, provider))
     env = {k: v for k, v in os.environ.items() if k not in ("ENCLAVE_AUTH", "ENCLAVE_APP_HOST")}
     env.update(ENCLAVE_DATA_DIR=str(data_dir), ENCLAVE_APP_PORT=str(port), ENCLAVE_SECRETS_FILE=str(secrets_file),
                ENCLAVE_OIDC_ADMIN_GROUP=ADMIN_GROUP)
+    return env
+
+
+@pytest.fixture(scope="module")
+def app_url(data_dir: Path, provider: str) -> Iterator[str]:
+    """`enclave app` on a free loopback port, its secrets file (outside the working folder) naming the provider."""
+    port = find_free_port()
     with open(data_dir.parent / "app.log", "w") as log:
-        app = subprocess.Popen([ENCLAVE, "app"], env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
-                               cwd=data_dir.parent)
+        app = subprocess.Popen([ENCLAVE, "app"], env=app_env(data_dir, port, provider), stdout=log,
+                               stderr=subprocess.STDOUT, start_new_session=True, cwd=data_dir.parent)
     url = f"http://127.0.0.1:{port}"
     try:
         wait_for_app(url, app, timeout=180)
@@ -281,3 +287,25 @@ def test_a_removed_account_is_out_at_once_and_signing_in_again_is_refused_and_re
     on_the_sign_in_page(page)
     action, _, details = records(data_dir, "rita")[-1]
     assert (action, details["method"]) == ("sign_in.failure", "sso") and "removed" in details["reason"]
+
+
+def test_a_sign_in_through_the_provider_makes_the_app_contact_the_provider_and_nothing_else(provider, browser, tmp_path):
+    """Under strace (tests/test_egress.py's audit): from start-up through a sign-in at the provider, the app's
+    processes connect to loopback only, the provider among it, and ask no resolver for any name."""
+    from infra.scripts.audit_egress import Traced
+
+    data = tmp_path / "data"
+    with data_dir_accounts(data) as accounts:
+        accounts.create_first_admin("root", PASSWORD)
+    port = find_free_port()
+    url = f"http://127.0.0.1:{port}"
+    with Traced([ENCLAVE, "app"], tmp_path / "app.log", env=app_env(data, port, provider), cwd=tmp_path,
+                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL) as app:
+        wait_for_app(url, app.process, timeout=300)
+        context = browser.new_context()
+        signed_in_through_the_provider(context.new_page(), url, "ana")
+        context.close()
+    report = app.report()
+
+    assert not report.outbound, report.summary()
+    assert any(attempt.port == int(provider.rsplit(":", 1)[1]) for attempt in report.loopback)

@@ -42,7 +42,7 @@ st.title("Create the first admin")
 if get_enclave().accounts.list_users():  # someone was first, in another tab: this page is no longer open
     st.info("The first admin exists already: reload the page to sign in.", icon=":material/info:")
     st.stop()
-offer_single_sign_on("Members of the identity provider's admin group can sign in above. Or:")
+offer_single_sign_on("A member of the identity provider's admin group who signs in above is the first admin. Or:")
 if not is_loopback(listen_address()):
     st.info("Enclave has no account yet. This app can be reached from other machines, so the first admin is created "
             "on the server itself, where Enclave runs (the password is read from the terminal, never shown):",
