@@ -65,6 +65,12 @@ class SignInThrottled(SignInRefused):
         self.retry_after = retry_after
 
 
+class SingleSignOnRefused(SignInRefused):
+    """A person the identity provider vouched for is not let in: the claims name no account Enclave can have, an
+    admin removed the account, or there is no admin yet. Unlike a wrong password, the message says which: the provider
+    has already told who this is."""
+
+
 class AuditError(AssistantError):
     """The audit trail could not be read or written (the message names the database and what to check). For an
     admin's change it stops the change, or reports it unrecorded; for a question it is logged and the answer given."""

@@ -91,6 +91,15 @@ class AssistantSettings(BaseSettings):
         description="Days a conversation is kept after its last question, and feedback after it is given; 0 = forever.",
     )
 
+    # Single sign-on (OpenID Connect through the app's .streamlit/secrets.toml): which ID token claims name the
+    # account and its groups, and which group makes an admin. docs/sso.md has them for Keycloak, Entra ID and Okta.
+    oidc_name_claim: str = Field(
+        "preferred_username", min_length=1,
+        description="ID token claim that names the account (its `email` claim when the provider sends none).")
+    oidc_groups_claim: str = Field("groups", min_length=1, description="ID token claim that lists the groups.")
+    oidc_admin_group: str = Field(
+        "", description="Group of the groups claim whose members are admins; empty = the provider decides no roles.")
+
     @field_validator("llm_base_url")
     @classmethod
     def _check_url(cls, value: str) -> str:

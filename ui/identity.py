@@ -1,7 +1,7 @@
 """Who is asking, on every run of the app: the person signed in to this browser session, checked against their
 server-side session each time, so signing out in another tab, a removed account or an expired session ends it at
-once and a changed role or group applies to the next click. Signing in and out, and the local admin everyone is
-when ENCLAVE_AUTH=none.
+once and a changed role or group applies to the next click. Signing in (with a password, or through single sign-on:
+ui/single_sign_on.py) and out, and the local admin everyone is when ENCLAVE_AUTH=none.
 
 A session's token is kept in st.session_state for the tab that signed in, and in an HttpOnly cookie for reloads and
 other tabs (ui/session_cookie.py): a new browser session reads it from st.context.cookies, sent with the WebSocket's
@@ -14,8 +14,9 @@ from typing import NoReturn
 
 import streamlit as st
 
-from assistant import Accounts, User
+from assistant import Accounts, SingleSignOnRefused, User
 from ui.session_cookie import COOKIE_NAME, HANDOVERS, app_base_path, drop_script, take_script
+from ui.single_sign_on import REFUSED_KEY, returned_claims, sign_out_of_provider
 from ui.settings import UISettings
 
 # What signing in keeps in st.session_state, by key:
@@ -31,9 +32,11 @@ def who_is_asking(settings: UISettings, accounts: Accounts) -> User | None:
     then read it with current_user(). A session that ended since the last run takes the tab back to a blank state, so
     the next person to sign in here sees nothing of the last one's conversation."""
     user = local_admin(settings) if settings.auth == "none" else _session_user(accounts)
+    if user is None and st.session_state.get(USER_KEY) is not None:
+        _start_over()
+    if user is None and settings.auth == "password":
+        user = _provider_user(accounts)  # back from signing in at the identity provider
     if user is None:
-        if st.session_state.get(USER_KEY) is not None:
-            _start_over()
         return None
     st.session_state[USER_KEY] = user
     return user
@@ -48,11 +51,7 @@ def sign_in(accounts: Accounts, name: str, password: str) -> User:
     """Check the password (SignInRefused, SignInThrottled) and start a session for this tab; the browser gets the
     cookie on the next run (show_cookie_scripts)."""
     user = accounts.sign_in(name, password)
-    token = accounts.start_session(user)
-    _start_over()
-    st.session_state[_TOKEN_KEY] = token
-    st.session_state[USER_KEY] = user
-    st.session_state[_HANDOVER_KEY] = HANDOVERS.issue(token, int(accounts.session_lifetime.total_seconds()))
+    _start_session(accounts, user)
     return user
 
 
@@ -67,6 +66,10 @@ def sign_out(accounts: Accounts) -> None:
         _start_over(drop_cookie=True)  # signed out here even when the database failed to record it
         if cookie:
             st.session_state[_SPENT_COOKIE_KEY] = cookie
+        # Also at the identity provider, when signed in there through this browser. The browser leaves for its page
+        # before the cookie is cleared: what stays behind is the token of a session that has ended, which signs
+        # nobody in (a new browser session tries it once, and forgets it).
+        sign_out_of_provider()
 
 
 def show_cookie_scripts() -> None:
@@ -109,6 +112,30 @@ def _session_user(accounts: Accounts) -> User | None:
         return None
     st.session_state[_TOKEN_KEY] = token
     return user
+
+
+def _provider_user(accounts: Accounts) -> User | None:
+    """The person the identity provider has just signed in, with a session of their own; None when nobody came back
+    from it, or when the accounts refused them (why is kept for the sign-in page)."""
+    claims = returned_claims()
+    if claims is None:
+        return None
+    try:
+        user = accounts.sign_in_with_sso(claims)
+    except SingleSignOnRefused as exc:
+        st.session_state[REFUSED_KEY] = f"Single sign-on worked, but Enclave did not let you in: {exc}."
+        return None
+    _start_session(accounts, user)
+    return user
+
+
+def _start_session(accounts: Accounts, user: User) -> None:
+    """A session for this tab; the browser gets the cookie on the next run (show_cookie_scripts)."""
+    token = accounts.start_session(user)
+    _start_over()
+    st.session_state[_TOKEN_KEY] = token
+    st.session_state[USER_KEY] = user
+    st.session_state[_HANDOVER_KEY] = HANDOVERS.issue(token, int(accounts.session_lifetime.total_seconds()))
 
 
 def _cookie_token() -> str | None:

@@ -13,11 +13,14 @@ import httpx
 
 from ui.errors import UIError
 from ui.settings import UISettings, check_auth
+from ui.single_sign_on import check_secrets
 
 SERVER_FILE = Path(__file__).with_name("server.py")  # the app (app.py) with its sign-in cookie routes
 
 
 def streamlit_command(settings: UISettings) -> list[str]:
+    # Streamlit reads its secrets from the working folder's and the home folder's .streamlit/secrets.toml, unless told.
+    secrets = ["--secrets.files", str(Path(settings.secrets_file).expanduser())] if settings.secrets_file else []
     return [
         sys.executable, "-m", "streamlit", "run", str(SERVER_FILE),
         "--server.address", settings.app_host,
@@ -27,12 +30,15 @@ def streamlit_command(settings: UISettings) -> list[str]:
         "--browser.gatherUsageStats", "false",  # no telemetry, ever
         "--global.developmentMode", "false",
         "--client.toolbarMode", "viewer",  # no "Deploy" button or developer menu for users
+        *secrets,
     ]
 
 
 def run_app(settings: UISettings) -> int:
-    """Run Streamlit in the foreground until it exits. Unsafe settings are refused first (UnsafeSettings)."""
+    """Run Streamlit in the foreground until it exits. Unsafe settings, and a single sign-on set-up that cannot work,
+    are refused first (UnsafeSettings)."""
     check_auth(settings.auth, settings.app_host)
+    check_secrets(settings.secrets_file)
     return subprocess.call(streamlit_command(settings))
 
 
@@ -65,6 +71,7 @@ def run_stack(settings: UISettings, with_llm: bool = True) -> int:
     from assistant import LlamaCppServer
 
     check_auth(settings.auth, settings.app_host)
+    check_secrets(settings.secrets_file)
     base_url = os.environ.get("ENCLAVE_LLM_BASE_URL", f"http://{settings.llm_host}:{settings.llm_port}/v1")
     _stop_on_signals()
     with ExitStack() as stack:

@@ -21,6 +21,9 @@ class UISettings(LLMServerSettings):
         "password", description="password: everyone signs in with an account. none: no sign-in, everyone is the "
         "local admin ENCLAVE_DEFAULT_USER (a laptop used by one person; refused beyond loopback).")
     default_user: str = Field("local", description="Name of the local admin everyone is when ENCLAVE_AUTH=none.")
+    secrets_file: str = Field(
+        "", description="The app's secrets.toml, whose [auth] section sets up single sign-on (docs/sso.md); empty = "
+        "Streamlit's: .streamlit/secrets.toml in the working folder, then in the home folder.")
     app_host: str = Field("127.0.0.1", description="Address the Streamlit app listens on.")
     app_port: int = Field(8501, ge=1, le=65535)
 

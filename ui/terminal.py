@@ -8,6 +8,7 @@ from contextlib import contextmanager
 from typing import TYPE_CHECKING, Iterator, NoReturn
 
 from rich.console import Console
+from rich.markup import escape
 
 from ingest import IngestError
 
@@ -24,7 +25,8 @@ stderr = Console(stderr=True, soft_wrap=True)  # one error, one line: scripts re
 
 
 def fail(message: str, code: int = EXIT_UNAVAILABLE) -> NoReturn:
-    stderr.print(f"[bold red]error:[/bold red] {message}", highlight=False)
+    # Escaped: a message quotes paths and settings, and "[auth]" or "[draft].pdf" is text, not rich's markup.
+    stderr.print(f"[bold red]error:[/bold red] {escape(message)}", highlight=False)
     sys.exit(code)
 
 

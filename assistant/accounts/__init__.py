@@ -1,6 +1,7 @@
 """Accounts: who may sign in, with which role and groups, and their sessions, in the database `ingest` opens.
 
-accounts    the Accounts service (manage accounts, sign in with throttling, sessions) and open_accounts
+accounts    the Accounts service (manage accounts, sign in with throttling or single sign-on, sessions), open_accounts
+claims      who a single sign-on is: the account name, groups and role in an identity provider's claims (a pure function)
 directory   the Account record, reading accounts, what a user or group name may be (`everyone` is implicit)
 passwords   the password policy and argon2id hashes
 throttling  until when a name's sign-ins wait, from its recent failures (a pure function)
@@ -10,6 +11,7 @@ clock       the time the service goes by, injectable
 """
 
 from assistant.accounts.accounts import Accounts, open_accounts
+from assistant.accounts.claims import ClaimMapping, SsoIdentity, identity_from_claims
 from assistant.accounts.clock import Clock, utc_now
 from assistant.accounts.directory import EVERYONE, Account
 from assistant.accounts.passwords import MIN_LENGTH, Passwords, check_password
@@ -21,9 +23,12 @@ __all__ = [
     "ROLES",
     "Account",
     "Accounts",
+    "ClaimMapping",
     "Clock",
     "Passwords",
+    "SsoIdentity",
     "check_password",
+    "identity_from_claims",
     "open_accounts",
     "utc_now",
 ]

@@ -2,7 +2,7 @@
 app call it; it keeps its rows in the database `ingest` opens, in tables of the assistant's migration tree.
 
 Each change is one transaction with its audit record (assistant/audit): both commit, or neither; `by` names who makes
-it. Every sign-in is recorded too. Refusals are AccountError's children (exit 1 on the command line); a database that
+it. Every sign-in is recorded too, with a password or through single sign-on (an identity provider's claims). Refusals are AccountError's children (exit 1 on the command line); a database that
 fails is AccountsUnavailable (exit 2). SQLAlchemy's errors are wrapped here, without their statement's parameters
 (a password hash is one)."""
 
@@ -11,12 +11,13 @@ from __future__ import annotations
 import zlib
 from contextlib import contextmanager
 from datetime import datetime, timedelta
-from typing import Iterator, Sequence
+from typing import Any, Iterator, Mapping, Sequence
 
 from sqlalchemy import Connection, delete, func, insert, select, text, update
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
 from assistant.accounts import sessions
+from assistant.accounts.claims import ClaimMapping, SsoIdentity, identity_from_claims
 from assistant.accounts.clock import Clock, utc_now
 from assistant.accounts.directory import (
     Account,
@@ -37,6 +38,7 @@ from assistant.errors import (
     LastAdmin,
     SignInRefused,
     SignInThrottled,
+    SingleSignOnRefused,
     UnknownUser,
     UserExists,
 )
@@ -61,6 +63,7 @@ class Accounts:
         self.audit = audit or AuditTrail(database, settings, clock=clock)
         self.session_lifetime = timedelta(hours=settings.session_hours)
         self.throttle = ThrottlePolicy(settings.sign_in_attempts, timedelta(minutes=settings.sign_in_window_minutes))
+        self.claim_mapping = ClaimMapping(settings.oidc_name_claim, settings.oidc_groups_claim, settings.oidc_admin_group)
         self._clock = clock
         self._passwords = passwords or Passwords()
         self._owns_database = owns_database  # opened by open_accounts: closed with the accounts
@@ -138,8 +141,7 @@ class Accounts:
             _lock_users(connection)
             user_id, account = self._find(connection, name)
             if account.is_admin:
-                admins = connection.execute(select(func.count()).select_from(users).where(users.c.role == "admin"))
-                if admins.scalar_one() <= 1:
+                if _admin_count(connection) <= 1:
                     raise LastAdmin(f"{name} is the last admin and cannot be removed: add another admin first "
                                     "(`enclave users add NAME --role admin`)")
             connection.execute(delete(users).where(users.c.id == user_id))
@@ -216,6 +218,80 @@ class Accounts:
             )
         ).scalars())
 
+    # -- single sign-on --------------------------------------------------------------------------------------------
+
+    def sign_in_with_sso(self, claims: Mapping[str, Any]) -> User:
+        """The user an identity provider vouched for, from the claims of an ID token the caller has checked
+        (Streamlit's st.login does); `claim_mapping` says which claims name the account, its groups and admins.
+
+        The first sign-in creates the account, without a password. An account without a password is the provider's to
+        describe: each sign-in sets its groups, and its role when an admin group is configured (but the last admin
+        stays one). An account with a password is the admins' to describe (the first admin, a local account kept for
+        when the provider is down): single sign-on signs it in and changes nothing. Refused, and recorded
+        (SingleSignOnRefused), when the claims name no account Enclave can have, when an admin removed the account
+        (the provider does not bring it back: an admin adds it again), and while there is no admin and the claims do
+        not make one. No password is checked, so nothing is throttled: the provider guards its own sign-in."""
+        try:
+            identity = identity_from_claims(claims, self.claim_mapping)
+        except SingleSignOnRefused as exc:
+            claimed = claims.get(self.claim_mapping.name_claim)
+            actor = claimed if isinstance(claimed, str) and is_account_name(claimed) else ""
+            self._record_alone(actor, AuditEntry("sign_in.failure", details={"method": "sso", "reason": str(exc)}))
+            raise
+        with self._transaction() as connection:
+            _lock_users(connection)  # the checks below ("removed", "no admin yet", "not the last admin") hold
+            found = find_account(connection, name=identity.name)
+            refusal, entries = None, []
+            if found is None:
+                refusal = self._creation_refusal(connection, identity)
+                if refusal is None:
+                    role = "admin" if identity.is_admin else "member"
+                    self._insert_user(connection, identity.name, role, identity.groups, None)
+                    entries.append(_entry("user.add", self._account(connection, identity.name), method="sso"))
+            elif not found[1].has_password:
+                entries += self._update_from_sso(connection, *found, identity)
+            details: dict[str, Any] = {"method": "sso", "reason": refusal} if refusal else {"method": "sso"}
+            if identity.ignored_groups:
+                details["ignored_groups"] = list(identity.ignored_groups)
+            entries.append(AuditEntry("sign_in.failure" if refusal else "sign_in.success", details=details))
+            self.audit.append(connection, identity.name, entries)
+            account = None if refusal else self._account(connection, identity.name)
+        if account is None:
+            raise SingleSignOnRefused(str(refusal))
+        return account.user()
+
+    def _creation_refusal(self, connection: Connection, identity: SsoIdentity) -> str | None:
+        """Why single sign-on may not create this account, or None."""
+        name = identity.name
+        # An admin's removal holds: the trail's newest word on the name says whether it was removed since it was last
+        # added. Nothing else remembers a removed account, so the word lasts as long as the trail keeps the record.
+        if self.audit.latest_action(connection, name, ("user.add", "user.remove")) == "user.remove":
+            return (f"an admin removed the account {name}, and single sign-on does not bring it back: ask an admin to "
+                    f"add it again (`enclave users add {name}`, or the Users page)")
+        if not identity.is_admin and not _admin_count(connection):
+            return ("Enclave has no admin yet, so no account is made by single sign-on: create the first admin "
+                    "(`enclave users create-admin NAME --password-stdin`), or sign in first as a member of "
+                    "ENCLAVE_OIDC_ADMIN_GROUP")
+        return None
+
+    def _update_from_sso(self, connection: Connection, user_id: int, account: Account,
+                         identity: SsoIdentity) -> list[AuditEntry]:
+        """Give a single sign-on account the groups and role of the claims; the records of what changed."""
+        entries = []
+        if sorted(identity.groups) != list(account.groups[1:]):  # after `everyone`, sorted
+            connection.execute(delete(user_groups).where(user_groups.c.user_id == user_id))
+            if identity.groups:
+                connection.execute(insert(user_groups), [{"user_id": user_id, "group_name": g} for g in identity.groups])
+            changed = self._account(connection, account.name)
+            entries.append(_entry("user.set_groups", changed, before=list(account.groups), method="sso"))
+        demoting_last = account.is_admin and _admin_count(connection) <= 1
+        if identity.is_admin is not None and identity.is_admin != account.is_admin and not demoting_last:
+            role = "admin" if identity.is_admin else "member"
+            connection.execute(update(users).where(users.c.id == user_id).values(role=role))
+            entries.append(_entry("user.set_role", self._account(connection, account.name), before=account.role,
+                                  method="sso"))
+        return entries
+
     # -- sessions --------------------------------------------------------------------------------------------------
 
     def start_session(self, user: User) -> str:
@@ -277,8 +353,7 @@ class Accounts:
 
     def _recorded(self, connection: Connection, by: str, action: str, account: Account, **details: object) -> Account:
         """Append the record of a change to this account, last in its transaction; the account, for the caller."""
-        said = {"role": account.role, "groups": list(account.groups), "has_password": account.has_password}
-        self.audit.append(connection, by, [AuditEntry(action, account.name, {**said, **details})])
+        self.audit.append(connection, by, [_entry(action, account, **details)])
         return account
 
     def _find(self, connection: Connection, name: str) -> tuple[int, Account]:
@@ -292,6 +367,16 @@ class Accounts:
 
     def _account(self, connection: Connection, name: str) -> Account:
         return self._find(connection, name)[1]
+
+
+def _entry(action: str, account: Account, **details: object) -> AuditEntry:
+    """The record of a change to this account, saying what it is now (as _recorded does)."""
+    said = {"role": account.role, "groups": list(account.groups), "has_password": account.has_password}
+    return AuditEntry(action, account.name, {**said, **details})
+
+
+def _admin_count(connection: Connection) -> int:
+    return int(connection.execute(select(func.count()).select_from(users).where(users.c.role == "admin")).scalar_one())
 
 
 def _lock_users(connection: Connection) -> None:

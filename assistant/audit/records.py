@@ -11,12 +11,15 @@ from typing import Any, Mapping
 # Every action the trail accepts, with what its record holds. A new action is added here (and in the README's table)
 # before anything records it: a misspelt name fails at once instead of slipping past a filter.
 AUDIT_ACTIONS: dict[str, str] = {
-    "sign_in.success": "a sign-in with the right password (actor: the account)",
-    "sign_in.failure": "a refused sign-in (actor: the name as typed; details: reason)",
+    "sign_in.success": "a sign-in with the right password, or through single sign-on (actor: the account; details: "
+                       "method sso, groups the claim had that cannot be Enclave groups)",
+    "sign_in.failure": "a refused sign-in (actor: the name as typed or claimed; details: reason, method sso)",
     "sign_in.throttled": "a sign-in refused unchecked after too many failures (details: retry_after seconds)",
-    "user.add": "an account created (target: the account; details: role, groups, has_password)",
+    "user.add": "an account created (target: the account; details: role, groups, has_password; method sso when "
+                "its first single sign-on created it)",
     "user.remove": "an account deleted (target; details: role, groups)",
     "user.set_groups": "an account's groups replaced (target; details: groups, before)",
+    "user.set_role": "an account's role changed, by single sign-on's admin group (target; details: role, before)",
     "user.set_password": "an account's password set or replaced, never the password (target)",
     "document.ingest": "a file added, updated, or failed to be (target: document id; details: path, status, reason, "
                        "chunks, groups)",

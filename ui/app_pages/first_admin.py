@@ -1,5 +1,6 @@
 """Create the first admin, while there is no account at all. Only on the machine itself: an app that listens beyond
-loopback could be reached by anyone before its admin, so there the page says how to create one on the server."""
+loopback could be reached by anyone before its admin, so there the page says how to create one on the server. With
+single sign-on set up, a member of the provider's admin group can sign in instead, and is the first admin."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from assistant import AccountError, AssistantError
 from ui.identity import sign_in
 from ui.session import get_enclave, listen_address, sentence
 from ui.settings import is_loopback
+from ui.single_sign_on import offer_single_sign_on
 
 # This page's st.session_state keys (the passwords' are emptied as soon as they are read):
 NAME_KEY = "first-admin.name"
@@ -40,6 +42,7 @@ st.title("Create the first admin")
 if get_enclave().accounts.list_users():  # someone was first, in another tab: this page is no longer open
     st.info("The first admin exists already: reload the page to sign in.", icon=":material/info:")
     st.stop()
+offer_single_sign_on("A member of the identity provider's admin group who signs in above is the first admin. Or:")
 if not is_loopback(listen_address()):
     st.info("Enclave has no account yet. This app can be reached from other machines, so the first admin is created "
             "on the server itself, where Enclave runs (the password is read from the terminal, never shown):",

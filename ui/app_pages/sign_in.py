@@ -1,5 +1,6 @@
-"""Sign in: a name and a password, checked by the accounts. Any wrong pair gets the same message, whether the name
-exists or not; after too many failures for a name, how long to wait."""
+"""Sign in: through the identity provider when the app's secrets set up single sign-on, or with a name and a
+password, checked by the accounts. Any wrong pair gets the same message, whether the name exists or not; after too
+many failures for a name, how long to wait."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import streamlit as st
 from assistant import AssistantError, SignInRefused, SignInThrottled
 from ui.identity import sign_in
 from ui.session import get_enclave
+from ui.single_sign_on import offer_single_sign_on
 
 # This page's st.session_state keys (the password's is emptied as soon as it is read: it is never kept):
 NAME_KEY = "sign-in.name"
@@ -35,6 +37,7 @@ def submit() -> None:
 
 
 st.title("Sign in to Enclave")
+offer_single_sign_on("Or, for an account with a password:")
 if error := st.session_state.pop(ERROR_KEY, None):
     st.error(error, icon=":material/error:")
 with st.form("sign-in"):

@@ -75,3 +75,23 @@ def test_after_too_many_failures_the_page_says_how_long_to_wait_even_for_the_rig
     [error] = at.error
     assert re.fullmatch(r"Too many failed sign-ins for this name: try again in \d+ s\.", error.value), error.value
     assert at.title[0].value == "Sign in to Enclave"
+
+
+def test_a_single_sign_on_set_up_that_cannot_work_is_named_on_the_page_instead_of_its_button(accounts):
+    from streamlit.testing.v1 import AppTest
+
+    from streamlit_apps import APP, TIMEOUT
+
+    member(accounts)
+    at = AppTest.from_file(str(APP), default_timeout=TIMEOUT)
+    at.secrets["auth"] = {"redirect_uri": "http://127.0.0.1:8501/", "cookie_secret": "short", "client_id": "enclave",
+                          "client_secret": "x", "server_metadata_url": "http://127.0.0.1:9/.well-known/x"}
+    at.run()
+
+    assert not at.exception
+    [problem] = [e.value for e in at.error]
+    assert problem.startswith("Single sign-on cannot work: redirect_uri must be the app's address followed by "
+                              "/oauth2callback")
+    assert "cookie_secret must be at least 32 random characters" in problem
+    assert [b.label for b in at.button] == ["Sign in"]  # the password form's, and no single sign-on
+    assert at.title[0].value == "Sign in to Enclave"
