@@ -17,6 +17,7 @@ AUDIT_ACTIONS: dict[str, str] = {
     "user.add": "an account created (target: the account; details: role, groups, has_password)",
     "user.remove": "an account deleted (target; details: role, groups)",
     "user.set_groups": "an account's groups replaced (target; details: groups, before)",
+    "user.set_role": "an account made an admin or a member (target; details: role, groups, before: the old role)",
     "user.set_password": "an account's password set or replaced, never the password (target)",
     "document.ingest": "a file added, updated, or failed to be (target: document id; details: path, status, reason, "
                        "chunks, groups)",
