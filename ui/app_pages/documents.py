@@ -130,7 +130,8 @@ def change_groups(record: DocumentRecord, key: str, verb: str,
         for group in groups:
             after = change(group)
     except (IngestError, AssistantError) as exc:
-        st.session_state[NOTICE_KEY] = ("error", f"Could not {verb} {group!r} for {record.name}: {exc}")
+        done = f" It is shared with {group_names(after)} now." if after != record.groups else ""
+        st.session_state[NOTICE_KEY] = ("error", f"Could not {verb} {group!r}: {str(exc).rstrip('.')}.{done}")
         return
     finally:
         lock.release()
@@ -143,12 +144,14 @@ def change_groups(record: DocumentRecord, key: str, verb: str,
 
 def grant_groups(record: DocumentRecord, key: str) -> None:
     enclave, user = get_enclave(), current_user()
-    change_groups(record, key, "share with", lambda group: enclave.grant(record.document_id, group, user))
+    change_groups(record, key, f"share {record.name} with",
+                  lambda group: enclave.grant(record.document_id, group, user))
 
 
 def revoke_groups(record: DocumentRecord, key: str) -> None:
     enclave, user = get_enclave(), current_user()
-    change_groups(record, key, "stop sharing with", lambda group: enclave.revoke(record.document_id, group, user))
+    change_groups(record, key, f"stop sharing {record.name} with",
+                  lambda group: enclave.revoke(record.document_id, group, user))
 
 
 def show_sharing(record: DocumentRecord, offered: Sequence[str]) -> None:

@@ -139,7 +139,8 @@ def test_sharing_with_mias_group_and_stopping_changes_what_she_finds_on_the_ask_
                        ("root", "document.revoke", "finance")]
 
 
-def test_a_group_the_document_has_is_not_offered_and_nothing_chosen_changes_nothing(page, empty_data_dir):
+def test_a_group_the_document_has_is_not_offered_and_nothing_chosen_or_no_group_changes_nothing(page,
+                                                                                                  empty_data_dir):
     at = upload(page, ["hr"])
     [notes] = records(empty_data_dir)
     run(at.button(key=f"share-{notes.document_id}").click().run())
@@ -147,5 +148,10 @@ def test_a_group_the_document_has_is_not_offered_and_nothing_chosen_changes_noth
     assert "hr" not in at.multiselect(key=f"documents.grant.{notes.document_id}").options
     assert at.multiselect(key=f"documents.revoke.{notes.document_id}").options == ["hr"]
     at = share(at, notes.document_id, "grant", [])
-    assert "Choose a group to share with first." in [w.value for w in at.warning]
-    assert records(empty_data_dir)[0].groups == ("hr",)
+    assert "Choose a group to share warehouse-notes.txt with first." in [w.value for w in at.warning]
+    at = share(at, notes.document_id, "grant", ["legal", "x" * 200])  # the second cannot be a group
+
+    [error] = at.error
+    assert error.value.startswith(f"Could not share warehouse-notes.txt with '{'x' * 200}': ")
+    assert "cannot be a group" in error.value and error.value.endswith("It is shared with hr, legal now.")
+    assert records(empty_data_dir)[0].groups == ("hr", "legal")
