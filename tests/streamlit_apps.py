@@ -40,6 +40,27 @@ def own_enclave() -> Iterator[None]:
     st.cache_resource.clear()
 
 
+@pytest.fixture
+def downloads(monkeypatch: pytest.MonkeyPatch) -> dict[str, bytes]:
+    """What the app's download buttons hand the browser, by the URL on the button (`at.download_button[0].proto.url`).
+    AppTest keeps such files in a media store of each run's own and drops it when the run ends: this one keeps a copy
+    of what is put in, and is the real store otherwise."""
+    import streamlit.testing.v1.app_test as app_test
+    from streamlit.runtime.memory_media_file_storage import MemoryMediaFileStorage
+
+    kept: dict[str, bytes] = {}
+
+    class KeptMediaFiles(MemoryMediaFileStorage):
+        def load_and_get_id(self, path_or_data: str | bytes, mimetype: str, kind: Any,
+                            filename: str | None = None) -> str:
+            file_id = super().load_and_get_id(path_or_data, mimetype, kind, filename)
+            kept[self.get_url(file_id)] = self.get_file(file_id).content
+            return file_id
+
+    monkeypatch.setattr(app_test, "MemoryMediaFileStorage", KeptMediaFiles)
+    return kept
+
+
 @contextmanager
 def listening_on(address: str) -> Iterator[None]:
     """The address the app listens on, as `enclave app` gives it to Streamlit (--server.address, from

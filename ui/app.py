@@ -47,7 +47,8 @@ def show_app() -> None:
     show_cookie_scripts()
     if error := st.session_state.pop(SIGN_OUT_ERROR_KEY, None):
         st.warning(error, icon=":material/warning:")
-    st.set_page_config(layout="wide" if page.title in ("Documents", "Users") else "centered")  # tables need the width
+    wide = page.title in ("Documents", "Users", "Audit", "Feedback")  # tables need the width
+    st.set_page_config(layout="wide" if wide else "centered")
     page.run()
 
 
@@ -66,6 +67,7 @@ def pages_for(user: User) -> list[st.Page]:
         return [ask]
     return [ask, st.Page("app_pages/documents.py", title="Documents", icon=":material/folder_open:"),
             st.Page("app_pages/users.py", title="Users", icon=":material/group:"),
+            st.Page("app_pages/audit.py", title="Audit", icon=":material/policy:"),
             st.Page("app_pages/feedback.py", title="Feedback", icon=":material/thumbs_up_down:")]
 
 

@@ -3,7 +3,6 @@ chain, export them as CSV. Nothing here changes a record."""
 
 from __future__ import annotations
 
-import csv
 import json
 import sys
 from datetime import datetime, timezone
@@ -12,13 +11,13 @@ from typing import IO, TYPE_CHECKING, Any, Callable, Iterable, TypeVar
 import click
 
 from ingest import IngestError
+from ui.audit_csv import write_csv
 from ui.terminal import EXIT_OK, EXIT_REFUSED, fail
 
 if TYPE_CHECKING:
     from assistant import AuditRecord, AuditTrail
 
 T = TypeVar("T")
-CSV_COLUMNS = ("seq", "at", "actor", "action", "target", "details", "prev_hash", "hash")
 
 
 class Moment(click.ParamType):
@@ -114,16 +113,8 @@ def export(csv_file: IO[str], since: datetime | None, until: datetime | None, ac
     """Export records, oldest first, as CSV: seq, at, actor, action, target, details (JSON), prev_hash, hash. The
     hashes let someone verify the file without Enclave (the chain's format is in the README)."""
 
-    def write(trail: AuditTrail) -> int:
-        writer = csv.writer(csv_file)
-        writer.writerow(CSV_COLUMNS)
-        count = 0
-        for r in trail.each_record(since=since, until=until, actor=actor, action=action, target=target):
-            writer.writerow((r.seq, r.at, r.actor, r.action, r.target, r.details_json, r.prev_hash, r.hash))
-            count += 1
-        return count
-
-    count = run(write)
+    count = run(lambda trail: write_csv(trail.each_record(since=since, until=until, actor=actor, action=action,
+                                                          target=target), csv_file))
     if csv_file is not sys.stdout and getattr(csv_file, "name", "-") != "-":
         click.echo(f"exported {count} records to {csv_file.name}", err=True)
 

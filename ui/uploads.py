@@ -72,6 +72,19 @@ def parse_groups(text: str) -> tuple[str, ...]:
     return groups or ("everyone",)
 
 
+def chosen_groups(values: Iterable[str]) -> tuple[str, ...]:
+    """The groups picked or typed in a group picker: spaces at either end dropped, blanks and repeats too; may be
+    empty."""
+    return tuple(dict.fromkeys(v.strip() for v in values if v.strip()))
+
+
+def known_groups(default: str, *group_lists: Iterable[str]) -> list[str]:
+    """The groups a picker offers: the default one (ENCLAVE_DEFAULT_GROUP) first, then every other group given (the
+    accounts' and the documents'), sorted."""
+    others = {g for groups in group_lists for g in groups} - {default}
+    return [default, *sorted(others)]
+
+
 class BackgroundIngest:
     """Runs one batch at a time (an upload, a re-index) in a thread of its own, so that reloading or leaving the page
     does not stop it (Streamlit stops a page's script when the browser goes away). Progress lives in the ingestion

@@ -34,8 +34,8 @@ def users() -> None:
     the database: ENCLAVE_DATABASE_URL, or the SQLite file under ENCLAVE_DATA_DIR. Each change is recorded in the
     audit trail under your login (`enclave audit`).
 
-    Exit codes: 0 done; 1 refused (the account exists or does not, a weak password, the last admin); 2 the database
-    is unreachable or a setting is wrong.
+    Exit codes: 0 done; 1 refused (the account exists or does not, a weak password, the last admin removed or made a
+    member); 2 the database is unreachable or a setting is wrong.
     """
 
 
@@ -99,6 +99,16 @@ def set_groups(name: str, groups: tuple[str, ...]) -> None:
     change at their next request."""
     account = run(lambda accounts: accounts.set_groups(name, groups, by=cli_user().name))
     click.echo(f"{account.name} is in {', '.join(account.groups)}")
+
+
+@users.command("set-role")
+@click.argument("name")
+@click.argument("role", type=click.Choice(["admin", "member"]))
+def set_role(name: str, role: str) -> None:
+    """Make the account NAME an admin or a member. Its open sessions get the new role at their next request. The
+    last admin cannot become a member."""
+    account = run(lambda accounts: accounts.set_role(name, role, by=cli_user().name))
+    click.echo(f"{account.name} is {'an admin' if account.is_admin else 'a member'}")
 
 
 @users.command("set-password")

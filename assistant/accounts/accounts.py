@@ -88,9 +88,7 @@ class Accounts:
                  password: str | None = None, *, by: str) -> Account:
         """A new account. Without a password it signs in only through single sign-on until one is set."""
         check_name(name)
-        if role not in ROLES:
-            raise AccountError(f"{role!r} is not a role: use admin (manages accounts and documents, sees every "
-                               "document) or member (asks questions of the documents shared with its groups)")
+        _check_role(role)
         kept = clean_groups(groups)
         password_hash = None
         if password is not None:
@@ -121,6 +119,20 @@ class Accounts:
             return self._recorded(connection, by, "user.set_groups", self._account(connection, name),
                                   before=list(before.groups))
 
+    def set_role(self, name: str, role: str, *, by: str) -> Account:
+        """Make the account an admin or a member. Its sessions get the new role at their next request (the app's next
+        click): nobody is signed out. Refused for the last admin made a member, as removing it is."""
+        _check_role(role)
+        with self._transaction() as connection:
+            _lock_users(connection)
+            user_id, before = self._find(connection, name)
+            if before.is_admin and role != "admin":
+                _refuse_last_admin(connection, f"{name} is the last admin and cannot become a member: make another "
+                                               "account an admin first (`enclave users set-role NAME admin`)")
+            connection.execute(update(users).where(users.c.id == user_id).values(role=role))
+            return self._recorded(connection, by, "user.set_role", self._account(connection, name),
+                                  before=before.role)
+
     def set_password(self, name: str, password: str, *, by: str) -> Account:
         """Set or replace the account's password. Its live sessions end: whoever knew the old password is out."""
         check_password(name, password)
@@ -141,9 +153,8 @@ class Accounts:
             _lock_users(connection)
             user_id, account = self._find(connection, name)
             if account.is_admin:
-                if _admin_count(connection) <= 1:
-                    raise LastAdmin(f"{name} is the last admin and cannot be removed: add another admin first "
-                                    "(`enclave users add NAME --role admin`)")
+                _refuse_last_admin(connection, f"{name} is the last admin and cannot be removed: add another admin "
+                                               "first (`enclave users add NAME --role admin`)")
             connection.execute(delete(users).where(users.c.id == user_id))
             delete_conversations_of(connection, name)  # a new account given the name later must not find them
             self._recorded(connection, by, "user.remove", account)
@@ -384,6 +395,21 @@ def _lock_users(connection: Connection) -> None:
     the last admin") still holds when the change is written. SQLite: BEGIN IMMEDIATE has done so already."""
     if connection.dialect.name == "postgresql":
         connection.execute(text("LOCK TABLE users IN SHARE ROW EXCLUSIVE MODE"))
+
+
+def _check_role(role: str) -> None:
+    if role not in ROLES:
+        raise AccountError(f"{role!r} is not a role: use admin (manages accounts and documents, sees every "
+                           "document) or member (asks questions of the documents shared with its groups)")
+
+
+def _refuse_last_admin(connection: Connection, why: str) -> None:
+    """LastAdmin (saying `why`) when one admin is left, whose removal or demotion is asked: nobody could manage
+    accounts or documents any more. Call it with the users locked (`_lock_users`), so the count still holds when the
+    change is written."""
+    admins = connection.execute(select(func.count()).select_from(users).where(users.c.role == "admin"))
+    if admins.scalar_one() <= 1:
+        raise LastAdmin(why)
 
 
 def _lock_name(connection: Connection, name: str) -> None:

@@ -19,7 +19,8 @@ AUDIT_ACTIONS: dict[str, str] = {
                 "its first single sign-on created it)",
     "user.remove": "an account deleted (target; details: role, groups)",
     "user.set_groups": "an account's groups replaced (target; details: groups, before)",
-    "user.set_role": "an account's role changed, by single sign-on's admin group (target; details: role, before)",
+    "user.set_role": "an account made an admin or a member, by an admin or by single sign-on's admin group (target; "
+                     "details: role, before: the old role; groups)",
     "user.set_password": "an account's password set or replaced, never the password (target)",
     "document.ingest": "a file added, updated, or failed to be (target: document id; details: path, status, reason, "
                        "chunks, groups)",

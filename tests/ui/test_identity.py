@@ -15,7 +15,7 @@ from ui.session_cookie import DROP_PATH
 pytestmark = pytest.mark.usefixtures("keep_main_module")
 
 PAGES = Path(__file__).resolve().parents[2] / "ui" / "app_pages"
-ASK, DOCUMENTS, USERS = "app_pages/chat.py", "app_pages/documents.py", "app_pages/users.py"
+ASK, DOCUMENTS, USERS, AUDIT = "app_pages/chat.py", "app_pages/documents.py", "app_pages/users.py", "app_pages/audit.py"
 
 
 def offers(at: AppTest, page: str) -> bool:
@@ -33,30 +33,32 @@ def test_a_member_is_offered_ask_only(accounts):
 
     assert at.title[0].value == "Ask your documents"
     assert at.sidebar.caption[0].value == "Signed in as **mia**"
-    assert [offers(at, page) for page in (ASK, DOCUMENTS, USERS)] == [True, False, False]
+    assert [offers(at, page) for page in (ASK, DOCUMENTS, USERS, AUDIT)] == [True, False, False, False]
 
 
-def test_an_admin_is_offered_ask_documents_and_users(accounts):
+def test_an_admin_is_offered_ask_documents_users_and_audit(accounts):
     admin(accounts, "root")
     at = signed_in_app(accounts, "root")
 
     assert at.sidebar.caption[0].value == "Signed in as **root** (admin)"
     assert at.switch_page(DOCUMENTS).run().title[0].value == "Documents"
     assert at.switch_page(USERS).run().title[0].value == "Users"
+    assert at.switch_page(AUDIT).run().title[0].value == "Audit"
 
 
-@pytest.mark.parametrize("page", [DOCUMENTS, USERS])
+@pytest.mark.parametrize("page", [DOCUMENTS, USERS, AUDIT])
 def test_a_member_opening_an_admin_page_by_its_address_gets_the_ask_page(accounts, page):
     member(accounts, "mia")
     at = signed_in_app(accounts, "mia", page=page)
 
     assert at.title[0].value == "Ask your documents"
-    assert not at.file_uploader and not at.dataframe
+    assert not at.file_uploader and not at.dataframe and not at.download_button
 
 
 @pytest.mark.parametrize(("page", "refusal"), [
     ("documents.py", "Only admins can add or delete documents."),
     ("users.py", "Only admins can manage accounts."),
+    ("audit.py", "Only admins can read the audit trail."),
 ])
 def test_an_admin_page_refuses_a_member_by_itself_whatever_the_navigation(accounts, page, refusal):
     at = AppTest.from_file(str(PAGES / page), default_timeout=TIMEOUT)
@@ -64,7 +66,7 @@ def test_an_admin_page_refuses_a_member_by_itself_whatever_the_navigation(accoun
     at.run()
 
     assert [e.value for e in at.error] == [refusal]
-    assert not at.title and not at.file_uploader and not at.dataframe
+    assert not at.title and not at.file_uploader and not at.dataframe and not at.download_button
 
 
 def test_signing_out_ends_the_session_forgets_the_tab_and_has_the_browser_drop_the_cookie(accounts):

@@ -105,6 +105,7 @@ def test_list_shows_a_table_and_json_with_no_hash(with_root):
 @pytest.mark.parametrize("args", [
     ("add", "root"),
     ("set-groups", "zed", "hr"),
+    ("set-role", "zed", "admin"),
     ("remove", "zed"),
 ])  # fmt: skip
 def test_an_existing_or_unknown_account_is_refused_with_exit_1(with_root, args):
@@ -165,11 +166,35 @@ def test_the_last_admin_cannot_be_removed(with_root):
     assert [u["name"] for u in listed(with_root)] == ["root"]
 
 
+def test_set_role_makes_a_member_an_admin_and_back_and_an_open_session_sees_it(with_root, accounts):
+    invoke("users", "add", "alice", "--password-stdin", input=ALICE_PASSWORD + "\n", env=with_root)
+    token = accounts.start_session(accounts.sign_in("alice", ALICE_PASSWORD))
+
+    promoted = invoke("users", "set-role", "alice", "admin", env=with_root)
+
+    assert (promoted.exit_code, promoted.stdout) == (0, "alice is an admin\n"), promoted.stderr
+    assert accounts.user_for_session(token).is_admin  # the same session, at its next request
+    demoted = invoke("users", "set-role", "alice", "member", env=with_root)
+    assert (demoted.exit_code, demoted.stdout) == (0, "alice is a member\n"), demoted.stderr
+    assert not accounts.user_for_session(token).is_admin
+    assert [(u["name"], u["role"]) for u in listed(with_root)] == [("alice", "member"), ("root", "admin")]
+
+
+def test_the_last_admin_cannot_be_made_a_member(with_root):
+    result = invoke("users", "set-role", "root", "member", env=with_root)
+
+    assert result.exit_code == 1
+    [line] = result.stderr.strip().splitlines()
+    assert "root is the last admin and cannot become a member" in line
+    assert [u["role"] for u in listed(with_root)] == ["admin"]
+
+
 @pytest.mark.parametrize("args", [
     ("users", "add", "alice", "--password", ALICE_PASSWORD),  # no such option: argv is readable by others
     ("users", "create-admin", "root"),  # the first admin needs a password, from stdin
     ("users", "set-password", "root"),
     ("users", "set-groups", "root"),  # replacing the groups with nothing is said as `everyone`
+    ("users", "set-role", "root", "owner"),  # not a role
 ])  # fmt: skip
 def test_a_password_from_the_command_line_or_a_missing_argument_is_a_usage_error(env, args):
     result = invoke(*args, env=env)
@@ -207,7 +232,7 @@ def test_help_explains_roles_groups_passwords_and_exit_codes():
     overview = help_text("users")
     for words in ("admin", "member", "everyone", "ENCLAVE_DATABASE_URL", "Exit codes: 0 done; 1 refused"):
         assert words in overview
-    for command in ("create-admin", "add", "list", "set-groups", "set-password", "remove"):
+    for command in ("create-admin", "add", "list", "set-groups", "set-role", "set-password", "remove"):
         assert command in overview
     assert "single sign-on" in help_text("users", "add")
     assert "Read the password from stdin" in help_text("users", "create-admin")

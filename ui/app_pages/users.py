@@ -1,5 +1,5 @@
-"""Users (admins only): the accounts that may sign in; add one, change an account's groups or password, remove one.
-The accounts decide what is allowed, as for `enclave users`: a refusal is shown as it is said there."""
+"""Users (admins only): the accounts that may sign in; add one, change an account's role, groups or password, remove
+one. The accounts decide what is allowed, as for `enclave users`: a refusal is shown as it is said there."""
 
 from __future__ import annotations
 
@@ -20,6 +20,8 @@ ADD_NAME, ADD_ROLE, ADD_GROUPS = "users.add.name", "users.add.role", "users.add.
 ADD_PASSWORD, ADD_AGAIN = "users.add.password", "users.add.password-again"
 NEW_PASSWORD, NEW_AGAIN = "users.set.password", "users.set.password-again"
 
+ROLE_HELP = ("admin: manages accounts and documents, sees every document. member: asks questions of the documents "
+             "shared with its groups.")
 GROUPS_HELP = ("Comma-separated, as given to `enclave ingest --group`. Every account is in `everyone` too, which holds "
                "the documents added without a group.")
 
@@ -64,6 +66,15 @@ def set_groups_clicked(name: str, key: str) -> None:
         return f"{account.name} is in {', '.join(account.groups)}."
 
     change(name, set_groups)
+
+
+def set_role_clicked(name: str, key: str) -> None:
+    def set_role() -> str:
+        account = get_enclave().accounts.set_role(name, st.session_state.get(key, "member"), by=current_user().name)
+        return (f"{account.name} is {'an admin' if account.is_admin else 'a member'} from their next click on "
+                "(nobody is signed out).")
+
+    change(name, set_role)
 
 
 def set_password_clicked(name: str) -> None:
@@ -117,9 +128,7 @@ def show_add_form() -> None:
     with st.form("add-user"):
         name, role = st.columns([3, 1])
         name.text_input("Name", key=ADD_NAME, help="A login name or an e-mail address.")
-        role.selectbox("Role", ["member", "admin"], key=ADD_ROLE,
-                       help="admin: manages accounts and documents, sees every document. member: asks questions of "
-                       "the documents shared with its groups.")
+        role.selectbox("Role", ["member", "admin"], key=ADD_ROLE, help=ROLE_HELP)
         st.text_input("Groups", key=ADD_GROUPS, help=GROUPS_HELP)
         first, again = st.columns(2)
         first.text_input("Password", key=ADD_PASSWORD, type="password", autocomplete="new-password",
@@ -138,6 +147,15 @@ def show_change_forms(account: Account, me: str) -> None:
                       "click.")
         st.form_submit_button("Set groups", key="set-groups-submit", on_click=set_groups_clicked,
                               args=(account.name, groups_key))
+    role_key = f"users.set.role.{account.name}"  # one per account: it starts from that account's role
+    with st.form("set-role"):
+        st.selectbox("Role", ["member", "admin"], index=["member", "admin"].index(account.role), key=role_key,
+                     help=ROLE_HELP + " Open sessions get the new role at their next click. The last admin cannot "
+                     "become a member.")
+        if yourself and account.is_admin:
+            st.caption("Made a member, you lose this page at your next click.")
+        st.form_submit_button("Set role", key="set-role-submit", on_click=set_role_clicked,
+                              args=(account.name, role_key))
     with st.form("set-password"):
         first, again = st.columns(2)
         first.text_input("New password", key=NEW_PASSWORD, type="password", autocomplete="new-password")
@@ -171,7 +189,6 @@ except AssistantError as exc:
 show_accounts(accounts)
 show_add_form()
 st.subheader("Change an account")
-st.caption("A role is set when the account is added: changing it is not supported yet.")
 by_name = {a.name: a for a in accounts}
 if st.session_state.get(SELECTED_KEY) not in by_name:
     st.session_state.pop(SELECTED_KEY, None)

@@ -142,6 +142,39 @@ def test_the_last_admin_cannot_be_removed_but_one_of_two_can(accounts, alice):
         accounts.remove_user("second", by="root")
 
 
+def test_set_role_makes_a_member_an_admin_and_an_admin_a_member(accounts, alice):
+    assert accounts.set_role("alice", "admin", by="root").role == "admin"
+    assert accounts.sign_in("alice", ALICE_PASSWORD).is_admin
+
+    assert accounts.set_role("root", "member", by="alice").role == "member"  # one admin is left: alice
+    assert [(a.name, a.role) for a in accounts.list_users()] == [("alice", "admin"), ("root", "member")]
+    assert accounts.get("root").groups == ("everyone",) and accounts.get("alice").groups == ("everyone", "hr")
+
+
+def test_the_last_admin_cannot_be_made_a_member_but_stays_an_admin_when_asked(accounts, alice):
+    with pytest.raises(LastAdmin, match="root is the last admin and cannot become a member.*set-role NAME admin"):
+        accounts.set_role("root", "member", by="root")
+
+    assert accounts.set_role("root", "admin", by="root").is_admin  # nothing changes: allowed
+    assert accounts.get("root").is_admin
+
+
+def test_a_role_that_is_not_one_is_refused(accounts, alice):
+    with pytest.raises(AccountError, match="'owner' is not a role: use admin .* or member"):
+        accounts.set_role("alice", "owner", by="root")
+    with pytest.raises(UnknownUser, match="no account is named zed"):
+        accounts.set_role("zed", "admin", by="root")
+    assert accounts.get("alice").role == "member"
+
+
+def test_a_new_role_applies_to_an_open_session_at_its_next_request(accounts, alice):
+    token = accounts.start_session(accounts.sign_in("alice", ALICE_PASSWORD))
+
+    accounts.set_role("alice", "admin", by="root")
+
+    assert accounts.user_for_session(token) == User("alice", ("everyone", "hr"), is_admin=True)
+
+
 def test_a_removed_account_is_gone_and_its_name_can_be_given_again(accounts, alice):
     accounts.remove_user("alice", by="root")
     with pytest.raises(UnknownUser):

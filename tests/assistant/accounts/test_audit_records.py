@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from assistant import AuditError, SignInRefused, SignInThrottled, UserExists
+from assistant import AuditError, LastAdmin, SignInRefused, SignInThrottled, UserExists
 from audit_trails import tamper
 
 ADMIN_PASSWORD = "correct horse battery staple"
@@ -21,6 +21,7 @@ def test_each_account_change_is_recorded_with_who_made_it_and_never_a_password(a
     accounts.add_user("alice", "member", ["hr"], ALICE_PASSWORD, by="root")
     accounts.set_groups("alice", ["finance"], by="root")
     accounts.set_password("alice", ALICE_PASSWORD + " renewed", by="root")
+    accounts.set_role("alice", "admin", by="root")
     accounts.remove_user("alice", by="admin-login")
 
     assert trail_of(accounts) == [
@@ -29,7 +30,9 @@ def test_each_account_change_is_recorded_with_who_made_it_and_never_a_password(a
         ("root", "user.set_groups", "alice",
          {"role": "member", "groups": ["everyone", "finance"], "has_password": True, "before": ["everyone", "hr"]}),
         ("root", "user.set_password", "alice", {}),
-        ("admin-login", "user.remove", "alice", {"role": "member", "groups": ["everyone", "finance"],
+        ("root", "user.set_role", "alice",
+         {"role": "admin", "groups": ["everyone", "finance"], "has_password": True, "before": "member"}),
+        ("admin-login", "user.remove", "alice", {"role": "admin", "groups": ["everyone", "finance"],
                                                  "has_password": True}),
     ]
     stored = "".join(r.details_json for r in accounts.audit.records())
@@ -47,6 +50,8 @@ def test_a_refused_change_leaves_no_record(accounts):
     accounts.create_first_admin("root", ADMIN_PASSWORD)
     with pytest.raises(UserExists):
         accounts.add_user("root", by="root")
+    with pytest.raises(LastAdmin):
+        accounts.set_role("root", "member", by="root")
 
     assert [action for _, action, _, _ in trail_of(accounts)] == ["user.add"]
 

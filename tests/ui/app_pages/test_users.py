@@ -1,5 +1,5 @@
-"""The Users page with AppTest, signed in as an admin on a real Enclave and its accounts: list, add, change groups or
-a password, remove; a refusal is shown as the accounts say it, as `enclave users` does."""
+"""The Users page with AppTest, signed in as an admin on a real Enclave and its accounts: list, add, change a role,
+groups or a password, remove; a refusal is shown as the accounts say it, as `enclave users` does."""
 
 from __future__ import annotations
 
@@ -86,6 +86,42 @@ def test_an_admin_replaces_an_accounts_groups(page, accounts):
 
     assert accounts.get("mia").groups == ("everyone", "legal")
     assert at.success[0].value == "mia is in everyone, legal."
+
+
+def set_role(at, name: str, role: str):
+    at = choose(at, name)
+    at.selectbox(key=f"users.set.role.{name}").select(role)
+    return run(at.button(key="set-role-submit").click().run())
+
+
+def test_an_admin_makes_a_member_an_admin_who_gets_the_admin_pages_at_the_next_click(page, accounts):
+    mias_tab = signed_in_app(accounts, "mia")
+    assert not mias_tab.session_state["user"].is_admin
+
+    at = set_role(page, "mia", "admin")
+
+    assert at.success[0].value == "mia is an admin from their next click on (nobody is signed out)."
+    assert accounts.get("mia").is_admin
+    assert list(at.dataframe[0].value["Role"]) == ["admin", "admin"]
+    mias_tab.run()  # her next click, in the same session: no new sign-in
+    assert mias_tab.sidebar.caption[0].value == "Signed in as **mia** (admin)"
+    assert mias_tab.switch_page(USERS).run().title[0].value == "Users"
+
+
+def test_an_admin_made_a_member_loses_the_admin_pages_at_the_next_click(page, accounts):
+    set_role(page, "mia", "admin")
+    at = set_role(page, "root", "member")  # root demotes itself: mia is the admin left
+
+    assert accounts.get("root").role == "member"
+    assert at.title[0].value == "Ask your documents"  # this very click: the Users page is not root's any more
+
+
+def test_the_last_admin_cannot_be_made_a_member(page, accounts):
+    at = set_role(page, "root", "member")
+
+    assert at.error[0].value.startswith("root is the last admin and cannot become a member")
+    assert accounts.get("root").is_admin
+    assert at.title[0].value == "Users"
 
 
 def test_setting_a_password_ends_that_accounts_sessions(page, accounts):
