@@ -184,8 +184,9 @@ def test_conversations_and_feedback_past_the_retention_are_hidden_then_purged(co
     conversations.record_feedback(ALICE, old, 1, "up")
     clock.advance(days=days - 1)
     recent = kept(conversations)
+    clock.advance(minutes=1)  # continued after `recent` was started, so listed before it (the same time would tie)
     conversations.add_turn(ALICE, old, "and in May?", FOLLOW_UP)  # continued: counted from its last question
-    clock.advance(days=days - 1)
+    clock.advance(days=days - 1, minutes=-1)
 
     assert [c.id for c in conversations.list_for(ALICE)] == [old, recent]
     assert conversations.list_feedback(ADMIN) == []  # given 2 * days - 2 days ago
