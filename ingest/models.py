@@ -151,7 +151,7 @@ class Progress:
     path: str = ""
     total: int = 0
     count: int = 0
-    stage: str = ""  # for kind="stage": queued | parsing | embedding | stored | failed
+    stage: str = ""  # for kind="stage": queued | parsing | embedding | waiting (for another writer) | stored | failed
     result: FileResult | None = None
 
 

@@ -2,7 +2,8 @@
 the ingestion log, and, from `assistant`, users, sessions, the audit trail and conversations).
 
 engine      open the database the settings name (a SQLite file under the data folder, or PostgreSQL), with its
-            connection rules, transactions, and its errors wrapped
+            connection rules, transactions, locks (`Database.locking`), and its errors wrapped
+locks       the locks behind `Database.locking`: advisory locks on PostgreSQL, flock files beside a SQLite file
 migrations  Alembic migration trees: each package that keeps tables has its own, with its own version table, and
             every tree is brought up to date at start-up (or by `enclave db upgrade`)
 tables      ingest's tables (registry, ingestion log) for SQLAlchemy Core; schema/ is their tree, INGEST_TABLES

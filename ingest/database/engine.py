@@ -7,7 +7,7 @@ from __future__ import annotations
 import zlib
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Iterator, Sequence
 
 from sqlalchemy import Connection, Engine, Table, create_engine, event, make_url, text
 from sqlalchemy.dialects import postgresql, sqlite
@@ -15,6 +15,7 @@ from sqlalchemy.engine import URL
 from sqlalchemy.exc import ArgumentError, DBAPIError, InterfaceError, OperationalError, SQLAlchemyError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 
+from ingest.database.locks import OnWait, holding
 from ingest.errors import DatabaseUnavailable, IngestError, SettingsError
 from ingest.settings import IngestSettings
 
@@ -61,6 +62,30 @@ class Database:
                 yield connection
         except SQLAlchemyError as exc:
             raise self.error(exc, doing) from exc
+
+    @contextmanager
+    def locking(self, names: Sequence[str], *, wait: bool = True, on_wait: OnWait | None = None) -> Iterator[bool]:
+        """Hold the locks `names` ("document:ID") for the block, against every other holder: a thread, a process,
+        an app replica on another machine (PostgreSQL). Yields True; if another holder has one, waits for it
+        (`on_wait(name)` told first), or with wait=False yields False at once, holding none. Released when the block
+        ends, or the process does. See `ingest/database/locks.py`."""
+        in_block = False
+        try:
+            with holding(self.engine, names, wait, on_wait) as held:
+                in_block = True
+                yield held
+                in_block = False
+        except SQLAlchemyError as exc:
+            if in_block:  # the block's own error, not the lock's
+                raise
+            raise self.error(exc, "lock what is being written") from exc
+        except OSError as exc:
+            if in_block:
+                raise
+            raise DatabaseUnavailable(
+                f"could not lock what is being written beside the database {self.describe()}: "
+                f"{exc.strerror or exc} ({exc.filename}). Check that Enclave may write to its data folder."
+            ) from exc
 
     def insert(self, table: Table) -> sqlite.Insert | postgresql.Insert:
         """An INSERT that can say what to do when the row exists (`on_conflict_do_update` / `_do_nothing`): both

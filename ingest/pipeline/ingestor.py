@@ -234,13 +234,18 @@ class Ingestor:
     def repair(self) -> None:
         """Bring the store back in line with the registry after an interrupted run: of a document left pending, the
         chunks of a version the registry does not vouch for are deleted (all of them, when it has no record), and
-        those it vouches for are shared with the groups it records (an interrupted change of groups), not deleted."""
+        those it vouches for are shared with the groups it records (an interrupted change of groups), not deleted.
+        A pending document another writer holds (this process's other threads, another process or app replica) is
+        being written, not interrupted: it is left to that writer."""
         for document_id in self.registry.pending():
-            record = self.registry.get(document_id)
-            self.store.delete_document(document_id, keep_version=record.version if record else None)
-            if record is not None:
-                self.store.set_document_groups(document_id, record.groups)
-            self.registry.finish(document_id)
+            with self.registry.lock(document_id, wait=False) as held:
+                if not held or not self.registry.is_pending(document_id):  # written right now, or finished meanwhile
+                    continue
+                record = self.registry.get(document_id)
+                self.store.delete_document(document_id, keep_version=record.version if record else None)
+                if record is not None:
+                    self.store.set_document_groups(document_id, record.groups)
+                self.registry.finish(document_id)
 
     def close(self) -> None:
         try:
@@ -354,10 +359,11 @@ class Ingestor:
         return results
 
     def _remove(self, record: DocumentRecord) -> None:
-        self.registry.begin(record.document_id)
-        self.registry.delete(record.document_id)
-        self.store.delete_document(record.document_id)
-        self.registry.finish(record.document_id)
+        with self.registry.lock(record.document_id):  # after whoever writes it now (it may re-record it)
+            self.registry.begin(record.document_id)
+            self.registry.delete(record.document_id)
+            self.store.delete_document(record.document_id)
+            self.registry.finish(record.document_id)
         original = Path(record.source)
         if original.is_relative_to(self.settings.originals_dir.resolve()):
             original.unlink(missing_ok=True)  # an uploaded copy is ours: deleting the document deletes it

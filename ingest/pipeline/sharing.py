@@ -1,7 +1,10 @@
 """Who a stored document is shared with: its groups changed in the store's payloads and in the registry without
 embedding anything again, in an order that a crash at any point can be repaired from.
 
-The order, for one document: claim it (`pending`), write the store, then the registry, then clear the mark. Killed
+The order, for one document: lock it against every other writer (`Registry.lock`: another thread, process or app
+replica re-indexing, removing, repairing or sharing it), claim it (`pending`), write the store, then the registry,
+then clear the mark and let go of the lock. The new groups are worked out from the groups recorded once it is locked,
+so a change another admin made just before is kept, not overwritten with what was read before it. Killed
 before the registry's write, the document is pending with its old groups recorded, and repair shares its chunks with
 those again (whatever part of the store's write landed); killed after it, repair shares them with the new ones once
 more. Either way it ends with the old groups or the new ones, in the store and the registry alike, and nothing is
@@ -13,7 +16,7 @@ original) both hold the new groups: the next question of a revoked member no lon
 from __future__ import annotations
 
 import unicodedata
-from typing import TYPE_CHECKING, Iterable
+from typing import TYPE_CHECKING, Callable, Iterable
 
 from ingest.errors import DocumentBusy, DocumentNotFound, IngestError, SharingRefused
 from ingest.models import DocumentRecord, FileResult
@@ -63,40 +66,56 @@ class Sharing:
 
     def grant(self, key: str, group: str) -> DocumentRecord:
         """Share the document with one more group (already shared with it: nothing to do); its record after."""
-        record = self.find_one(key)
-        return self.share(record, (*record.groups, check_group(group)))
+        found = self.find_one(key)
+        check_group(group)
+        return self._change(found, lambda record: (*record.groups, group))
 
     def revoke(self, key: str, group: str) -> DocumentRecord:
         """Stop sharing the document with a group; its record after. Revoking its last group leaves it to admins
         alone (they see every document): hidden from every member, not deleted."""
-        record = self.find_one(key)
-        if group not in record.groups:
-            shared = ", ".join(record.groups) or "no group: admins alone see it"
-            raise SharingRefused(f"{record.name!r} is not shared with {group!r}, so there is nothing to revoke "
-                                 f"(it is shared with {shared})")
-        return self.share(record, tuple(g for g in record.groups if g != group))
+        def without(record: DocumentRecord) -> tuple[str, ...]:
+            if group not in record.groups:
+                shared = ", ".join(record.groups) or "no group: admins alone see it"
+                raise SharingRefused(f"{record.name!r} is not shared with {group!r}, so there is nothing to revoke "
+                                     f"(it is shared with {shared})")
+            return tuple(g for g in record.groups if g != group)
+
+        return self._change(self.find_one(key), without)
 
     def share(self, record: DocumentRecord, groups: Iterable[str]) -> DocumentRecord:
         """Share the stored document `record` with exactly these groups (see the module's doc for the order)."""
         groups = clean_groups(groups)
-        if groups == record.groups:
-            return record
-        document_id = record.document_id
-        if not self.registry.claim(document_id):
-            raise DocumentBusy(
-                f"{record.name!r} is being written right now (an ingestion, a re-index or another change of its "
-                "groups): try again when that is done; if nothing is writing it, an interrupted run left it, and "
-                "opening Enclave again (the app, or any `enclave ingest`) repairs it"
-            )
-        try:
-            self.store.set_document_groups(document_id, groups)
-            if not self.registry.set_groups(document_id, groups):
-                raise DocumentNotFound(f"{record.name!r} was removed while its groups were being changed")
-        except BaseException as exc:
-            self._undo(document_id, exc)
-            raise
-        self.registry.finish(document_id)
-        return self.registry.get(document_id) or record
+        return self._change(record, lambda _: groups)
+
+    def _change(self, found: DocumentRecord, new_groups: Callable[[DocumentRecord], Iterable[str]]) -> DocumentRecord:
+        """Give the document `found` the groups `new_groups` makes of its record as it is once locked."""
+        document_id = found.document_id
+        with self.registry.lock(document_id, wait=False) as held:
+            if not held:
+                raise DocumentBusy(
+                    f"{found.name!r} is being written right now (an ingestion, a re-index, a removal or another "
+                    "change of its groups): try again when that is done"
+                )
+            record = self.registry.get(document_id)
+            if record is None:
+                raise DocumentNotFound(f"{found.name!r} was removed meanwhile: `enclave documents` lists them")
+            groups = clean_groups(new_groups(record))
+            if groups == record.groups:
+                return record
+            if not self.registry.claim(document_id):
+                raise DocumentBusy(
+                    f"{record.name!r} was left half-written by an interrupted run: opening Enclave again to write "
+                    "(the app, or any `enclave ingest`) repairs it; then try again"
+                )
+            try:
+                self.store.set_document_groups(document_id, groups)
+                if not self.registry.set_groups(document_id, groups):
+                    raise DocumentNotFound(f"{record.name!r} was removed while its groups were being changed")
+            except BaseException as exc:
+                self._undo(document_id, exc)
+                raise
+            self.registry.finish(document_id)
+            return self.registry.get(document_id) or record
 
     def ingested_again(self, path: str, previous: DocumentRecord, groups: tuple[str, ...] | None) -> FileResult:
         """A file (or text) ingested again with the content stored already: unchanged, or only shared with the

@@ -153,7 +153,23 @@ class ChunkWriter:
         embedded = not settings.qdrant_url
         store_bytes = bytes_for_chunks(batch.texts, self.embedder.dimension) if embedded else 0
         ensure_free_space(settings.data_dir, store_bytes, mapped=settings.qdrant_path if embedded else None)
-        self.registry.begin(*(r.document_id for r in records))  # before the store changes: see repair
+        ids = [r.document_id for r in records]
+        # Locked from before the pending mark until after it is cleared: no other writer (a change of groups, a
+        # removal, another process's repair) touches these documents meanwhile. Waiting is told as a stage.
+        with self.registry.lock(*ids, on_wait=lambda document_id: self._waiting(batch, document_id)):
+            if not self._write_locked(batch, ids):
+                return
+        for pending, record in batch.documents:
+            result = FileResult(pending.key, "updated" if pending.previous else "added",
+                                reason="; ".join(pending.warnings), chunks=record.chunks,
+                                document_id=record.document_id)
+            self.results.append(result)
+            self.notify(Progress("stage", path=pending.key, stage="stored"))
+            self.notify(Progress("file", path=pending.key, result=result))
+
+    def _write_locked(self, batch: _Batch, ids: list[str]) -> bool:
+        """Mark, write, record and clear the batch's documents; False if stopped before it recorded them."""
+        self.registry.begin(*ids)  # before the store changes: see repair
         records = self._current_groups(batch)
         spans = [slice(start, start + self.batch) for start in range(0, len(batch.chunks), self.batch)]
         # The dense encoder (all cores) runs one chunk batch ahead in its own thread: this one's single-threaded
@@ -164,7 +180,7 @@ class ChunkWriter:
             sparse = [self.sparse.encode_documents([t], language=c.language)[0] for c, t in zip(chunks, texts)]
             vectors = dense.result()
             if self._stopping.is_set():
-                return  # the caller is leaving by an exception: these documents stay pending, and repair undoes them
+                return False  # the caller is leaving by an exception: these stay pending, and repair undoes them
             if number + 1 < len(spans):
                 dense = self._encoder.submit(self.embedder.embed_documents, batch.texts[spans[number + 1]])
             self.store.upsert([StoredChunk(c, d, v) for c, d, v in zip(chunks, vectors, sparse)])
@@ -173,19 +189,18 @@ class ChunkWriter:
         for pending, record in batch.documents:
             if pending.previous is not None:  # a new document has no old chunks (crash leftovers: see repair)
                 self.store.delete_document(record.document_id, keep_version=record.version)
-        self.registry.finish(*(r.document_id for r in records))
-        for pending, record in batch.documents:
-            result = FileResult(pending.key, "updated" if pending.previous else "added",
-                                reason="; ".join(pending.warnings), chunks=record.chunks,
-                                document_id=record.document_id)
-            self.results.append(result)
-            self.notify(Progress("stage", path=pending.key, stage="stored"))
-            self.notify(Progress("file", path=pending.key, result=result))
+        self.registry.finish(*ids)
+        return True
+
+    def _waiting(self, batch: _Batch, document_id: str) -> None:
+        for pending, _ in batch.documents:
+            if pending.document_id == document_id:
+                self.notify(Progress("stage", path=pending.key, stage="waiting"))
 
     def _current_groups(self, batch: _Batch) -> list[DocumentRecord]:
         """The batch's records, those keeping their groups given them as the registry has them now: a revoke made
-        while the document was parsed is not undone by writing it. Read once they are marked pending, from when a
-        change of their groups is refused (`Sharing.share`) until they are written."""
+        while the document was parsed is not undone by writing it. Read once they are locked: a change of their groups
+        is refused from then until they are written (`Sharing.share`)."""
         changed: dict[str, tuple[str, ...]] = {}
         for n, (pending, record) in enumerate(batch.documents):
             current = self.registry.get(record.document_id) if record.document_id in batch.keeping_groups else None

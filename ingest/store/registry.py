@@ -4,14 +4,17 @@
 A document is recorded here only after all of its vectors are written, so the registry is the truth about what
 is complete; chunks in the store that the registry does not vouch for are leftovers of an interrupted run and
 are removed by `repair`.
+
+Every writer of a document (ingestion, re-index, removal, a change of its groups, repair) holds its lock (`lock`)
+from before it marks the document pending until after it clears the mark. So a pending document whose lock is free
+was left by a writer that died, and only such a one is repaired; one whose lock is held is being written right now.
 """
 
 from __future__ import annotations
 
 import json
-from typing import Any
-
-from typing import Sequence
+from contextlib import contextmanager
+from typing import Any, Callable, Iterator, Sequence
 
 from sqlalchemy import Select, bindparam, delete, func, select, update
 
@@ -19,6 +22,7 @@ from ingest.database import Database, tables
 from ingest.models import DocumentRecord
 
 _documents, _pending = tables.documents, tables.pending
+_LOCK_PREFIX = "document:"
 
 
 class Registry:
@@ -60,6 +64,19 @@ class Registry:
                 [_row(r) for r in latest.values()],
             )
 
+    @contextmanager
+    def lock(self, *document_ids: str, wait: bool = True,
+             on_wait: Callable[[str], None] | None = None) -> Iterator[bool]:
+        """Hold these documents against every other writer (a thread, a process, an app replica on another machine)
+        for the block: yields True. If another writer holds one, wait for it (`on_wait(document_id)` told first), or
+        with wait=False yield False at once, holding none. Released when the block ends, or its process does."""
+        def waiting(name: str) -> None:
+            if on_wait is not None:
+                on_wait(name.removeprefix(_LOCK_PREFIX))
+
+        with self._database.locking([_LOCK_PREFIX + i for i in document_ids], wait=wait, on_wait=waiting) as held:
+            yield held
+
     def begin(self, *document_ids: str) -> None:
         """Note that the store is about to diverge from the registry for these documents."""
         if not document_ids:
@@ -69,8 +86,8 @@ class Registry:
             connection.execute(mark, [{"document_id": i} for i in dict.fromkeys(document_ids)])
 
     def claim(self, document_id: str) -> bool:
-        """Mark one document as being written, unless it is already: False when another writer holds it (or an
-        interrupted one left it for repair). One statement, so two claimers cannot both win."""
+        """Mark one document as being written, unless it is already: False when it is marked (by a writer that
+        holds its lock, or one that died and left it for repair). One statement, so two claimers cannot both win."""
         mark = self._database.insert(_pending).on_conflict_do_nothing(index_elements=[_pending.c.document_id])
         with self._database.writing("mark a document as being written") as connection:
             # RETURNING, not rowcount: psycopg reports -1 for an INSERT ... ON CONFLICT.
@@ -95,6 +112,11 @@ class Registry:
         clear = delete(_pending).where(_pending.c.document_id == bindparam("id"))
         with self._database.writing("clear the documents' being-written marks") as connection:
             connection.execute(clear, [{"id": i} for i in document_ids])
+
+    def is_pending(self, document_id: str) -> bool:
+        with self._database.reading("read the documents being written") as connection:
+            marked = connection.execute(select(_pending.c.document_id).where(_pending.c.document_id == document_id))
+            return marked.first() is not None
 
     def pending(self) -> list[str]:
         with self._database.reading("read the documents being written") as connection:

@@ -7,6 +7,8 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -146,14 +148,27 @@ def test_an_unknown_or_ambiguous_document_is_refused(ingestor, tmp_path):
 
 def test_a_document_being_written_by_another_writer_is_refused_untouched(ingestor):
     before = policy_of(ingestor)
-    assert ingestor.registry.claim(before.document_id)  # an ingestion of it, in another thread or process
 
-    with pytest.raises(DocumentBusy, match="being written right now"):
+    with ingestor.registry.lock(before.document_id):  # an ingestion of it, in another thread or process
+        assert ingestor.registry.claim(before.document_id)
+        with pytest.raises(DocumentBusy, match="being written right now"):
+            ingestor.sharing.revoke("policy.txt", "hr")
+
+        assert ingestor.registry.get(before.document_id).groups == ("hr", "legal")
+        assert groups_in_store(ingestor, before.document_id) == {("hr", "legal")}
+        assert ingestor.registry.pending() == [before.document_id]  # the other writer's mark is left alone
+
+
+def test_a_document_an_interrupted_writer_left_is_refused_until_repaired(ingestor):
+    before = policy_of(ingestor)
+    assert ingestor.registry.claim(before.document_id)  # marked, and nobody holds it: its writer died
+
+    with pytest.raises(DocumentBusy, match="interrupted run.*repairs it"):
         ingestor.sharing.revoke("policy.txt", "hr")
+    ingestor.repair()
 
-    assert ingestor.registry.get(before.document_id).groups == ("hr", "legal")
-    assert groups_in_store(ingestor, before.document_id) == {("hr", "legal")}
-    assert ingestor.registry.pending() == [before.document_id]  # the other writer's mark is left alone
+    assert ingestor.sharing.revoke("policy.txt", "hr").groups == ("legal",)
+    assert_consistent(ingestor, ("legal",), before)
 
 
 # -- faults and crashes ---------------------------------------------------------------------------------------------
@@ -307,3 +322,117 @@ def test_a_revoke_made_while_a_document_is_parsed_is_kept_by_its_reindex(ingesto
     after = ingestor.registry.get(before.document_id)
     assert result.status == "updated" and revoked and after.version == before.version + 1
     assert after.groups == ("legal",) and groups_in_store(ingestor, before.document_id) == {("legal",)}
+
+
+# -- other writers at the same time ---------------------------------------------------------------------------------
+# Two writers of one document: the app's threads (two admins), or the app and `enclave` in a terminal, or two app
+# replicas on one PostgreSQL. Each test holds one writer at a chosen step (`Held`) while the other does its work, so
+# the interleaving is the one named, not whichever the scheduler picks; the waits have a bound only so that a
+# deadlock fails the test instead of hanging it.
+
+BOUND = 120  # seconds; never reached unless something is stuck
+
+
+class Held:
+    """Wraps a method so that its first call, once done, holds its thread until `release`; later calls go through."""
+
+    def __init__(self, method):
+        self.method = method
+        self.reached = threading.Event()
+        self._go = threading.Event()
+
+    def __call__(self, *args, **kwargs):
+        result = self.method(*args, **kwargs)
+        if not self.reached.is_set():
+            self.reached.set()
+            assert self._go.wait(BOUND), "never released"
+        return result
+
+    def wait_reached(self) -> None:
+        assert self.reached.wait(BOUND), "the held step was never reached"
+
+    def release(self) -> None:
+        self._go.set()
+
+
+@pytest.fixture
+def in_thread():
+    with ThreadPoolExecutor(max_workers=2, thread_name_prefix="other-writer") as pool:
+        yield pool.submit
+
+
+def test_a_repair_meanwhile_does_not_put_back_the_groups_a_revoke_is_replacing(ingestor, monkeypatch, in_thread):
+    """A repair (the end of any other batch, another writer opening) while a revoke has written the store but not the
+    registry: it must leave that document to its writer, not share its chunks with the old groups again."""
+    before = policy_of(ingestor)
+    held = Held(ingestor.store.set_document_groups)
+    monkeypatch.setattr(ingestor.store, "set_document_groups", held)
+    revoking = in_thread(ingestor.sharing.revoke, "policy.txt", "hr")
+    held.wait_reached()
+
+    ingestor.repair()
+    held.release()
+
+    assert revoking.result(BOUND).groups == ("legal",)
+    assert_consistent(ingestor, ("legal",), before)  # the store too: a member of hr no longer finds it
+
+
+def test_a_reindex_meanwhile_writes_its_new_version_with_the_groups_a_revoke_gave(ingestor, monkeypatch, in_thread):
+    """A re-index of the document started while a revoke is half done: it waits for the revoke (its progress says
+    so), then writes its new chunks with the revoked groups, not with those it would have read before."""
+    before = policy_of(ingestor)
+    held = Held(ingestor.store.set_document_groups)
+    monkeypatch.setattr(ingestor.store, "set_document_groups", held)
+    revoking = in_thread(ingestor.sharing.revoke, "policy.txt", "hr")
+    held.wait_reached()
+    waiting = threading.Event()
+    reindexing = in_thread(ingestor.reindex, ["policy.txt"],
+                           progress=lambda e: e.kind == "stage" and e.stage == "waiting" and waiting.set())
+    reindexing.add_done_callback(lambda _: waiting.set())  # without a lock, it runs to its end meanwhile
+    assert waiting.wait(BOUND)
+
+    held.release()
+
+    assert revoking.result(BOUND).groups == ("legal",)
+    assert [r.status for r in reindexing.result(BOUND)] == ["updated"]
+    after = ingestor.registry.get(before.document_id)
+    assert (after.version, after.groups) == (before.version + 1, ("legal",))
+    assert groups_in_store(ingestor, before.document_id) == {("legal",)}
+    assert ingestor.registry.pending() == []
+
+
+def test_a_repair_meanwhile_leaves_the_new_version_a_reindex_is_writing(ingestor, monkeypatch, in_thread):
+    """A repair while a re-index has written its new chunks but not yet recorded them: deleting them as leftovers of
+    a crash would leave the document recorded at a version the store no longer has, found by no search."""
+    before = policy_of(ingestor)
+    held = Held(ingestor.store.upsert)
+    monkeypatch.setattr(ingestor.store, "upsert", held)
+    reindexing = in_thread(ingestor.reindex, ["policy.txt"])
+    held.wait_reached()
+
+    ingestor.repair()
+    held.release()
+
+    assert [r.status for r in reindexing.result(BOUND)] == ["updated"]
+    after = ingestor.registry.get(before.document_id)
+    assert after.version == before.version + 1
+    assert {c.version for c in ingestor.store.document_chunks(before.document_id)} == {after.version}
+    assert ingestor.store.count(SearchFilter(document_ids=(before.document_id,))) == after.chunks > 0
+
+
+def test_a_grant_made_after_a_revoke_looked_the_document_up_is_kept(ingestor, monkeypatch):
+    """Another admin's grant lands between a revoke's look-up and its write: the revoke removes its group from the
+    groups the document has then, and does not put back the ones it read before."""
+    before = policy_of(ingestor)
+    find = ingestor.registry.find
+
+    def find_then_another_admin_grants(key):
+        found = find(key)
+        monkeypatch.setattr(ingestor.registry, "find", find)
+        ingestor.sharing.grant("policy.txt", "finance")
+        return found
+
+    monkeypatch.setattr(ingestor.registry, "find", find_then_another_admin_grants)
+
+    assert ingestor.sharing.revoke("policy.txt", "hr").groups == ("legal", "finance")
+    assert_consistent(ingestor, ("legal", "finance"), before)
