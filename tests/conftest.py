@@ -54,6 +54,13 @@ class SharedModels:
             return open_enclave(ingest_settings, assistant_settings, **options)
 
     @contextmanager
+    def lent(self) -> Iterator[None]:
+        """Inside the block, whatever opens components (an `enclave` command run in-process, tests/enclave_cli.py)
+        gets the embedding model this session has loaded already with its settings, as `components` does."""
+        with self._sharing():
+            yield
+
+    @contextmanager
     def _sharing(self) -> Iterator[None]:
         """While opening: `open_components` builds its Embedder through `load`. Only for the call, so no other test
         (in whichever process it runs) meets a shared model it did not ask for."""
