@@ -259,7 +259,7 @@ def test_a_member_of_the_admin_group_signs_in_as_an_admin_and_sees_the_admin_pag
     signed_in_through_the_provider(page, app_url, "olga")
 
     expect(page.get_by_test_id("stSidebar")).to_contain_text("Signed in as olga (admin)")
-    assert sidebar_links(page) == ["Ask", "Documents", "Users"]
+    assert sidebar_links(page) == ["Ask", "Documents", "Users", "Audit", "Feedback"]
     with data_dir_accounts(data_dir) as accounts:
         assert accounts.get("olga").role == "admin"
 
