@@ -30,7 +30,7 @@ def shown(locator: Any, seconds: float = 240) -> None:
 
 def sign_in(page: Any, url: str, name: str, password: str) -> None:
     """Open the app, sign in through its form, and wait until the browser holds the cookie and the app is shown."""
-    from ui.session_cookie import TAKE_PATH
+    from ui.web.session_cookie import TAKE_PATH
 
     page.goto(url)
     shown(page.get_by_text("Sign in to Enclave"))  # the first load opens the store and loads the model

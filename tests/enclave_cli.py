@@ -27,7 +27,7 @@ STORE_LOCK = "enclave.lock"  # the embedded store's directory lock (ingest/store
 def invoke(*args: str, env: dict[str, str] | None = None, input: str | None = None) -> Result:
     """Run `enclave ARGS` in this process; result.exit_code, .stdout and .stderr as the program would give them.
     `input`: what the command reads from stdin (a pipe, not a terminal)."""
-    from ui.cli import main
+    from ui.commands.cli import main
 
     env = dict(env or {})
     result = CliRunner().invoke(main, list(args), input=input, env=env, catch_exceptions=False, prog_name="enclave")

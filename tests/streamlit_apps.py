@@ -15,7 +15,7 @@ if TYPE_CHECKING:  # the rest loads when a test asks: this module is a plugin of
 
     from assistant import Accounts, User
 
-APP = Path(__file__).resolve().parents[1] / "ui" / "app.py"
+APP = Path(__file__).resolve().parents[1] / "ui" / "web" / "app.py"
 TIMEOUT = 180  # the first run loads the embedding model; an answer waits for the CPU-bound LLM
 PASSWORD = "correct horse battery staple"
 

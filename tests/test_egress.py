@@ -29,7 +29,7 @@ from streamlit_apps import PASSWORD, data_dir_accounts
 
 from assistant.llm import find_free_port, packaged_test_model
 from infra.scripts.audit_egress import Report, Traced
-from ui.launcher import llm_answers, wait_for_app
+from ui.commands.launcher import llm_answers, wait_for_app
 
 ENCLAVE = str(Path(sys.executable).with_name("enclave"))
 QUESTION = "How many bottles of water were delivered?"

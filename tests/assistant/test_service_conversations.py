@@ -60,7 +60,7 @@ def test_a_conversation_reopened_in_a_new_enclave_continues_with_its_history(dat
 
     enclave = open_enclave_at(data_dir)  # as after a restart: nothing of the first is left in memory
     reopened = enclave.open_conversation(ALICE, kept.conversation_id)
-    assert reopened.history == [(QUESTION, answer.text)]  # what the live session passed (ui.session.conversation_turns)
+    assert reopened.history == [(QUESTION, answer.text)]  # what the live session passed (ui.web.session.conversation_turns)
     follow_up = enclave.assistant.ask(FOLLOW_UP, ALICE, history=reopened.history).read()
     second = enclave.keep_turn(ALICE, reopened.id, FOLLOW_UP, follow_up)
 

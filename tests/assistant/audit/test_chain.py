@@ -1,5 +1,5 @@
 """The chain as pure functions: the hash of a record in its documented form, and what `verify_chain` says of a chain
-cut short, extended, or rewritten whole. (Records changed in the database: tests/ui/test_audit_commands.py.)"""
+cut short, extended, or rewritten whole. (Records changed in the database: tests/ui/commands/test_audit.py.)"""
 
 from __future__ import annotations
 

@@ -1,0 +1,12 @@
+"""The `enclave` command line.
+
+cli            the root command and the everyday ones: ingest, search, ask, documents (grant, revoke), status, …
+users          `enclave users`: accounts, roles, groups, passwords
+audit          `enclave audit`: list, verify and export the audit trail
+conversations  `enclave conversations` and `enclave feedback`
+database       `enclave db`: migrations and their state
+evaluation     `enclave eval`: retrieval quality on a BEIR folder
+launcher       `enclave app` and `enclave up`: the app and the LLM server as child processes, until healthy
+terminal       what every command shares: exit codes, one-line errors, opening the Enclave, acting --as a user
+progress       progress bars for ingestion on the terminal
+"""

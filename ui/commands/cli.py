@@ -1,0 +1,346 @@
+"""The `enclave` command line: ingest, reindex, search, ask, remove, documents, llm serve, app, up; and, each in its
+module beside this one, eval (evaluation.py), users, db (database.py), audit, conversations and feedback."""
+
+from __future__ import annotations
+
+import json
+import sys
+from typing import TYPE_CHECKING, Callable, NoReturn
+
+import click
+
+from ingest import IngestError, StoreUnavailable, enforce_offline
+from ui.commands.audit import audit
+from ui.commands.conversations import conversations, feedback
+from ui.commands.database import database
+from ui.commands.evaluation import evaluate
+from ui.commands.terminal import (EXIT_FAILED_FILES, EXIT_OK, EXIT_REFUSED, acting_user, cli_user, fail,
+                                  opened_enclave, stderr)
+from ui.commands.users import users
+
+if TYPE_CHECKING:
+    from assistant import Answer, ConversationTurn, Enclave
+
+# `search`, `ask` and `documents` see what one account may see: an admin checks what a member gets.
+act_as = click.option("--as", "as_name", metavar="USER", default=None,
+                      help="Act as this account (its groups and role); default: you, as an admin.")
+
+
+@click.group()
+@click.version_option(package_name="enclave")
+def main() -> None:
+    """Enclave: a private assistant that answers from your documents, with citations."""
+    enforce_offline()
+
+
+@main.command()
+@click.argument("paths", nargs=-1, required=True, type=click.Path())
+@click.option("--sync", is_flag=True, help="Also remove stored documents whose files are gone from these folders.")
+@click.option("--group", "groups", multiple=True,
+              help="Group allowed to see these documents (repeatable). Default: ENCLAVE_DEFAULT_GROUP (everyone) for "
+                   "new documents; stored ones keep theirs.")
+@click.option("--json", "as_json", is_flag=True, help="Print per-file results as a JSON list.")
+def ingest(paths: tuple[str, ...], sync: bool, groups: tuple[str, ...], as_json: bool) -> None:
+    """Parse, chunk, embed and store files or folders (recursively)."""
+    from ingest import summarize
+
+    with opened_enclave(read_only=False, warm_parsers=True) as enclave:
+        results = run_batch(lambda progress: enclave.ingest(
+            paths, cli_user(), groups=groups or None, sync=sync, progress=progress
+        ))
+    report_batch(results, as_json, summarize(results))
+
+
+@main.command()
+@click.argument("documents", nargs=-1)
+@click.option("--all", "everything", is_flag=True, help="Re-index every stored document.")
+@click.option("--json", "as_json", is_flag=True, help="Print per-document results as a JSON list.")
+def reindex(documents: tuple[str, ...], everything: bool, as_json: bool) -> None:
+    """Parse, chunk and embed stored documents again from their kept files, by id, file name or path (or --all).
+
+    For after a change of the chunking or embedding settings, or a parser fix: unchanged files are read again
+    too. Each document gets a new version; one whose file is gone is kept as it is, and reported.
+    """
+    if bool(documents) == everything:
+        raise click.UsageError("name the documents to re-index, or give --all (not both)")
+    with opened_enclave(read_only=False, warm_parsers=True) as enclave:
+        user = cli_user()
+        if everything:
+            results = run_batch(lambda progress: enclave.reindex_all(user, progress=progress))
+        else:
+            results = run_batch(lambda progress: enclave.reindex(documents, user, progress=progress))
+    failed = sum(r.status == "failed" for r in results)
+    report_batch(results, as_json, f"{len(results)} documents: {len(results) - failed} re-indexed, {failed} failed")
+
+
+def run_batch(work: Callable[[Callable], list]) -> list:
+    """Run an ingest or re-index with progress bars on stderr; exit 2 with one line when the store is unreachable or
+    the audit trail could not record what was done, 1 when a --group cannot be a group."""
+    from assistant import AuditError
+    from ingest import SharingRefused
+    from ui.commands.progress import IngestProgress
+
+    try:
+        with IngestProgress(stderr) as progress:
+            return work(progress)
+    except (StoreUnavailable, AuditError) as exc:
+        fail(str(exc))
+    except SharingRefused as exc:
+        fail(str(exc), EXIT_REFUSED)
+
+
+def report_batch(results: list, as_json: bool, summary: str) -> NoReturn:
+    """Print per-file results (JSON) or the summary line; exit 1 when any file failed, else 0."""
+    if as_json:
+        click.echo(json.dumps([r.to_json() for r in results], ensure_ascii=False, indent=2))
+    else:
+        click.echo(summary)
+    sys.exit(EXIT_FAILED_FILES if any(r.status == "failed" for r in results) else EXIT_OK)
+
+
+@main.command()
+@click.argument("query")
+@click.option("-k", "k", default=10, show_default=True, help="How many passages to show.")
+@click.option("--method", type=click.Choice(["dense", "sparse", "hybrid"]), default=None,
+              help="Retrieval method (default: ENCLAVE_SEARCH_METHOD, hybrid).")
+@click.option("--json", "as_json", is_flag=True, help="Print the passages as JSON.")
+@act_as
+def search(query: str, k: int, method: str | None, as_json: bool, as_name: str | None) -> None:
+    """Retrieval only, no LLM: the top passages for QUERY."""
+    from assistant import AssistantError
+
+    with opened_enclave(read_only=True) as enclave:
+        try:
+            passages = enclave.assistant.search(query, acting_user(enclave, as_name), k=k, method=method)
+        except AssistantError as exc:
+            fail(str(exc))
+    if as_json:
+        rows = [
+            {"document": p.chunk.document_name, "page": p.chunk.page, "chunk_id": p.chunk.chunk_id,
+             "score": p.score, "text": p.chunk.text}
+            for p in passages
+        ]
+        click.echo(json.dumps(rows, ensure_ascii=False, indent=2))
+        return
+    if not passages:
+        click.echo("No matching passages.")
+    for p in passages:
+        page = f", page {p.chunk.page}" if p.chunk.page is not None else ""
+        click.echo(f"{p.n}. {p.chunk.document_name}{page}  (score {p.score:.4f})")
+        text = " ".join(p.chunk.text.split())
+        click.echo(f"   {text[:400]}{'…' if len(text) > 400 else ''}\n")
+
+
+@main.command()
+@click.argument("question")
+@click.option("--json", "as_json", is_flag=True,
+              help="Print {answer, citations, sentences, also_retrieved, not_found, ..., conversation, turn} as JSON.")
+@click.option("--conversation", "conversation_id", metavar="ID", default=None,
+              help="Continue this saved conversation: a follow-up reads its earlier questions and answers.")
+@act_as
+def ask(question: str, as_json: bool, conversation_id: str | None, as_name: str | None) -> None:
+    """Answer QUESTION from the stored documents, with numbered sources.
+
+    The answer streams as the model writes it, then is checked against its sources: citations are corrected,
+    a sentence no source supports is listed as unsupported, and "not found" is said plainly.
+
+    The question and its answer are kept as a conversation of yours (with --as, of that account): a new one, whose
+    id is printed on stderr, or the one --conversation names (exit 1 if no conversation of yours has that id).
+    `enclave conversations` lists them.
+    """
+    from assistant import AssistantError, ConversationError
+
+    with opened_enclave(read_only=True) as enclave:
+        try:
+            user = acting_user(enclave, as_name)
+            history = [] if conversation_id is None else enclave.open_conversation(user, conversation_id).history
+        except ConversationError as exc:
+            fail(str(exc), EXIT_REFUSED)
+        except AssistantError as exc:
+            fail(str(exc))
+        try:
+            stream = enclave.assistant.ask(question, user, history=history)
+            if as_json:
+                answer = stream.read()
+            else:
+                for text in stream:
+                    click.echo(text, nl=False)
+                click.echo()
+                answer = stream.read()  # the stream has ended: the checked answer
+        except AssistantError as exc:
+            if not as_json:
+                click.echo()
+            fail(str(exc))
+        turn: ConversationTurn | None = None
+        try:
+            turn = enclave.keep_turn(user, conversation_id, question, answer)
+        except AssistantError as exc:  # answered, but not kept: said after the answer (exit 2)
+            kept_error = str(exc)
+    if as_json:
+        kept = {} if turn is None else {"conversation": turn.conversation_id, "turn": turn.n}
+        click.echo(json.dumps({**answer.to_json(), **kept}, ensure_ascii=False, indent=2))
+    else:
+        print_checked(answer, stream.partial_text)
+    if turn is None:
+        fail(f"the answer could not be kept in a conversation: {kept_error}")
+    if conversation_id is None:
+        stderr.print(f"conversation {turn.conversation_id}: continue it with "
+                     f"`enclave ask --conversation {turn.conversation_id} QUESTION`", highlight=False)
+
+
+def print_checked(answer: Answer, streamed: str) -> None:
+    """After the streamed text: the checked answer where it differs, unsupported sentences, warnings, sources."""
+    if answer.text.strip() != streamed.strip():
+        click.echo("\nChecked against the sources:\n" + answer.text)
+    for sentence in answer.unsupported:
+        click.echo(f"\nNot supported by the sources: {sentence.text}")
+    for warning in answer.warnings:
+        click.echo(f"\nWarning: {warning}")
+    if answer.citations:
+        click.echo("\nSources:")
+        for c in answer.citations:
+            page = f", page {c.page}" if c.page is not None else ""
+            click.echo(f"  [{c.n}] {c.document}{page}")
+    if answer.retrieved:
+        click.echo("\nAlso retrieved (not cited):")
+        for c in answer.retrieved:
+            page = f", page {c.page}" if c.page is not None else ""
+            click.echo(f"  [{c.n}] {c.document}{page}")
+
+
+@main.command()
+@click.argument("documents", nargs=-1, required=True)
+def remove(documents: tuple[str, ...]) -> None:
+    """Delete stored documents by id, file name or path."""
+    from assistant import AuditError
+
+    with opened_enclave(read_only=False) as enclave:
+        try:
+            results = enclave.remove(documents, cli_user())
+        except AuditError as exc:
+            fail(str(exc))
+    for r in results:
+        click.echo(f"{r.status} {r.path}" + (f": {r.reason}" if r.reason else ""))
+    sys.exit(EXIT_FAILED_FILES if any(r.status == "failed" for r in results) else EXIT_OK)
+
+
+@main.group(invoke_without_command=True)
+@click.option("--json", "as_json", is_flag=True, help="Print the documents as a JSON list.")
+@act_as
+@click.pass_context
+def documents(context: click.Context, as_json: bool, as_name: str | None) -> None:
+    """List stored documents (with --as, those that account may see); `grant` and `revoke` change who may see one.
+
+    Exit codes of grant and revoke: 0 done; 1 refused (no such document, a group it is not shared with, another
+    writer changing it); 2 the store or the database is unavailable.
+    """
+    if context.invoked_subcommand is not None:
+        if as_json or as_name is not None:
+            raise click.UsageError("--json and --as are for the listing: give them without grant or revoke")
+        return
+    with opened_enclave(read_only=True) as enclave:
+        records = enclave.documents(acting_user(enclave, as_name))
+    if as_json:
+        click.echo(json.dumps([r.__dict__ for r in records], ensure_ascii=False, indent=2, default=list))
+        return
+    for r in records:
+        click.echo(f"{r.document_id}  v{r.version}  {r.chunks:>5} chunks  {r.name}")
+    click.echo(f"{len(records)} documents")
+
+
+@documents.command("grant")
+@click.argument("document")
+@click.argument("group")
+def documents_grant(document: str, group: str) -> None:
+    """Share DOCUMENT (its id, file name or path) with GROUP, without embedding it again: members of GROUP find,
+    list and open it from their next question on. Prints the groups it is shared with."""
+    change_groups(document, lambda enclave: enclave.grant(document, group, cli_user()))
+
+
+@documents.command("revoke")
+@click.argument("document")
+@click.argument("group")
+def documents_revoke(document: str, group: str) -> None:
+    """Stop sharing DOCUMENT with GROUP: once this returns, no member reaches it through GROUP. Revoking its last
+    group leaves it to admins alone (use `enclave remove` to delete it). Prints the groups it is shared with."""
+    change_groups(document, lambda enclave: enclave.revoke(document, group, cli_user()))
+
+
+def change_groups(document: str, change: Callable[[Enclave], tuple[str, ...]]) -> None:
+    """Run a grant or a revoke; print the document's groups after it, or exit 1 (refused) or 2 (unavailable, or
+    made but not recorded in the audit trail)."""
+    from assistant import AssistantError, AuditError
+    from ingest import DocumentNotFound, SharingRefused
+
+    with opened_enclave(read_only=False) as enclave:
+        try:
+            groups = change(enclave)
+        except AuditError as exc:  # changed, but not recorded: as for a batch, exit 2
+            fail(str(exc))
+        except (DocumentNotFound, SharingRefused, AssistantError) as exc:
+            fail(str(exc), EXIT_REFUSED)
+        except IngestError as exc:  # the store or the database did not answer: nothing was changed
+            fail(str(exc))
+    shared = ", ".join(groups) if groups else "no group (admins alone see it)"
+    click.echo(f"{document} is shared with: {shared}")
+
+
+@main.group()
+def llm() -> None:
+    """The LLM server."""
+
+
+@llm.command("serve")
+@click.option("--engine", type=click.Choice(["llama.cpp", "vllm"]), default="llama.cpp", show_default=True)
+@click.option("--port", type=int, default=None, help="Port on 127.0.0.1 (default: ENCLAVE_LLM_PORT, 8088).")
+def llm_serve(engine: str, port: int | None) -> None:
+    """Start the LLM server (llama.cpp with the packaged model, or vLLM with gpt-oss on a GPU host)."""
+    from assistant import AssistantError, run_llm_server
+    from ui.settings import load_ui_settings
+
+    try:
+        sys.exit(run_llm_server(engine, load_ui_settings(), port))
+    except (AssistantError, IngestError) as exc:
+        fail(str(exc))
+
+
+main.add_command(evaluate)
+main.add_command(users)
+main.add_command(database)
+main.add_command(audit)
+main.add_command(conversations)
+main.add_command(feedback)
+
+
+@main.command()
+def app() -> None:
+    """Start the Streamlit app. Exit 2 with one line for a bad or unsafe setting (ENCLAVE_AUTH=none beyond
+    loopback)."""
+    from ui.errors import UIError
+    from ui.commands.launcher import run_app
+    from ui.settings import load_ui_settings
+
+    try:
+        sys.exit(run_app(load_ui_settings()))
+    except (UIError, IngestError) as exc:
+        fail(str(exc))
+
+
+@main.command()
+@click.option("--llm/--no-llm", "with_llm", default=True, help="Also start the embedded LLM server.")
+def up(with_llm: bool) -> None:
+    """Start the embedded LLM server and the app, wait until both are healthy, print the URL. Exit 2 with one line
+    for a bad or unsafe setting (ENCLAVE_AUTH=none beyond loopback)."""
+    from assistant import AssistantError
+    from ui.errors import UIError
+    from ui.commands.launcher import run_stack
+    from ui.settings import load_ui_settings
+
+    try:
+        sys.exit(run_stack(load_ui_settings(), with_llm=with_llm))
+    except (UIError, AssistantError, IngestError) as exc:
+        fail(str(exc))
+
+
+if __name__ == "__main__":
+    main()
