@@ -28,7 +28,7 @@ from assistant.accounts.directory import (
     is_account_name,
 )
 from assistant.accounts.passwords import Passwords, check_password
-from assistant.accounts.tables import ROLES, sign_in_attempts, user_groups, users
+from assistant.accounts.tables import ROLES, removed_accounts, sign_in_attempts, user_groups, users
 from assistant.accounts.throttling import ThrottlePolicy, seconds_to_wait, throttled_until
 from assistant.audit import AuditEntry, AuditTrail
 from assistant.conversations import delete_conversations_of
@@ -157,6 +157,8 @@ class Accounts:
                                                "first (`enclave users add NAME --role admin`)")
             connection.execute(delete(users).where(users.c.id == user_id))
             delete_conversations_of(connection, name)  # a new account given the name later must not find them
+            connection.execute(delete(removed_accounts).where(removed_accounts.c.name == name))
+            connection.execute(insert(removed_accounts).values(name=name, removed_at=self._clock(), removed_by=by))
             self._recorded(connection, by, "user.remove", account)
 
     # -- signing in ------------------------------------------------------------------------------------------------
@@ -274,9 +276,9 @@ class Accounts:
     def _creation_refusal(self, connection: Connection, identity: SsoIdentity) -> str | None:
         """Why single sign-on may not create this account, or None."""
         name = identity.name
-        # An admin's removal holds: the trail's newest word on the name says whether it was removed since it was last
-        # added. Nothing else remembers a removed account, so the word lasts as long as the trail keeps the record.
-        if self.audit.latest_action(connection, name, ("user.add", "user.remove")) == "user.remove":
+        # An admin's removal holds until an admin adds the account again (which forgets the removal).
+        removed = select(removed_accounts.c.name).where(removed_accounts.c.name == name)
+        if connection.execute(removed).first() is not None:
             return (f"an admin removed the account {name}, and single sign-on does not bring it back: ask an admin to "
                     f"add it again (`enclave users add {name}`, or the Users page)")
         if not identity.is_admin and not _admin_count(connection):
@@ -350,6 +352,7 @@ class Accounts:
         if find_account(connection, name=name) is not None:
             raise UserExists(f"an account named {name} exists already: pick another name, or change that one "
                              "(`enclave users set-groups`, `enclave users set-password`)")
+        connection.execute(delete(removed_accounts).where(removed_accounts.c.name == name))  # an admin's word again
         user_id = connection.execute(
             insert(users).values(name=name, role=role, password_hash=password_hash, created_at=self._clock())
             .returning(users.c.id)

@@ -87,3 +87,12 @@ sessions = Table(
     Column("ended_at", UtcDateTime, nullable=True),
     Index("ix_sessions_user_id", "user_id"),
 )  # fmt: skip
+
+# The names an admin removed: single sign-on does not create them again (the provider may still vouch for the person)
+# until an admin adds the account back. Kept for good, as a decision of the admins, not a record to expire.
+removed_accounts = Table(
+    "removed_accounts", metadata,
+    Column("name", String(128), primary_key=True),
+    Column("removed_at", UtcDateTime, nullable=False),
+    Column("removed_by", String(128), nullable=False),
+)  # fmt: skip

@@ -98,16 +98,6 @@ class AuditTrail:
                 rows = connection.execute(query.order_by(audit_records.c.seq.desc()).limit(limit)).all()[::-1]
         return [_record(row) for row in rows]
 
-    def latest_action(self, connection: Connection, target: str, actions: Sequence[str]) -> str | None:
-        """The newest of these actions recorded for `target`, inside the caller's transaction; None when the kept
-        records hold none (never recorded, or pruned past the retention). Single sign-on asks it whether an admin's
-        removal of an account is the last word on it."""
-        return connection.execute(
-            select(audit_records.c.action)
-            .where(audit_records.c.target == target, audit_records.c.action.in_(list(actions)))
-            .order_by(audit_records.c.seq.desc()).limit(1)
-        ).scalar_one_or_none()
-
     def each_record(self, *, since: datetime | None = None, until: datetime | None = None, actor: str | None = None,
                     action: str | None = None, target: str | None = None) -> Iterator[AuditRecord]:
         """As `records`, a batch at a time (an export of a year of them)."""

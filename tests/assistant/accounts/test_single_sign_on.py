@@ -123,6 +123,17 @@ def test_a_removed_account_is_signed_out_at_once_and_not_created_again(sso_accou
     assert "removed" in details["reason"]
 
 
+def test_a_removal_holds_after_the_audit_trail_has_let_its_record_go(sso_accounts, clock):
+    sso_accounts.sign_in_with_sso(claims("ana", "finance"))
+    sso_accounts.remove_user("ana", by="root")
+    clock.advance(days=sso_accounts.audit.retention.days + 1)
+    sso_accounts.audit.prune()
+    assert not sso_accounts.audit.records(target="ana")  # the trail no longer says she was removed
+
+    with pytest.raises(SingleSignOnRefused, match="an admin removed the account ana"):
+        sso_accounts.sign_in_with_sso(claims("ana", "finance"))
+
+
 def test_an_account_added_again_by_an_admin_signs_in_through_the_provider(sso_accounts):
     sso_accounts.sign_in_with_sso(claims("ana", "finance"))
     sso_accounts.remove_user("ana", by="root")
