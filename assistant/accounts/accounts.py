@@ -17,25 +17,29 @@ from sqlalchemy import Connection, delete, func, insert, select, text, update
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
 from assistant.accounts import sessions
-from assistant.accounts.claims import ClaimMapping, SsoIdentity, identity_from_claims
+from assistant.accounts.claims import ClaimMapping, identity_from_claims
 from assistant.accounts.clock import Clock, utc_now
 from assistant.accounts.directory import (
     Account,
+    account_entry,
     all_accounts,
     check_name,
+    check_role,
     clean_groups,
     find_account,
     is_account_name,
+    lock_users,
+    refuse_last_admin,
 )
 from assistant.accounts.passwords import Passwords, check_password
-from assistant.accounts.tables import ROLES, removed_accounts, sign_in_attempts, user_groups, users
+from assistant.accounts.provisioning import creation_refusal, update_from_claims
+from assistant.accounts.tables import removed_accounts, sign_in_attempts, user_groups, users
 from assistant.accounts.throttling import ThrottlePolicy, seconds_to_wait, throttled_until
 from assistant.audit import AuditEntry, AuditTrail
 from assistant.conversations import delete_conversations_of
 from assistant.errors import (
     AccountError,
     AccountsUnavailable,
-    LastAdmin,
     SignInRefused,
     SignInThrottled,
     SingleSignOnRefused,
@@ -77,7 +81,7 @@ class Accounts:
         check_password(name, password)
         password_hash = self._passwords.hash(password)
         with self._transaction() as connection:
-            _lock_users(connection)
+            lock_users(connection)
             if connection.execute(select(func.count()).select_from(users)).scalar_one():
                 raise AccountError("accounts exist already, so there is a first admin: an admin adds more with "
                                    "`enclave users add NAME --role admin`")
@@ -88,7 +92,7 @@ class Accounts:
                  password: str | None = None, *, by: str) -> Account:
         """A new account. Without a password it signs in only through single sign-on until one is set."""
         check_name(name)
-        _check_role(role)
+        check_role(role)
         kept = clean_groups(groups)
         password_hash = None
         if password is not None:
@@ -122,12 +126,12 @@ class Accounts:
     def set_role(self, name: str, role: str, *, by: str) -> Account:
         """Make the account an admin or a member. Its sessions get the new role at their next request (the app's next
         click): nobody is signed out. Refused for the last admin made a member, as removing it is."""
-        _check_role(role)
+        check_role(role)
         with self._transaction() as connection:
-            _lock_users(connection)
+            lock_users(connection)
             user_id, before = self._find(connection, name)
             if before.is_admin and role != "admin":
-                _refuse_last_admin(connection, f"{name} is the last admin and cannot become a member: make another "
+                refuse_last_admin(connection, f"{name} is the last admin and cannot become a member: make another "
                                                "account an admin first (`enclave users set-role NAME admin`)")
             connection.execute(update(users).where(users.c.id == user_id).values(role=role))
             return self._recorded(connection, by, "user.set_role", self._account(connection, name),
@@ -150,10 +154,10 @@ class Accounts:
         (the feedback it gave stays with the admins until the retention). Refused for the last
         admin: nobody could manage accounts or documents any more."""
         with self._transaction() as connection:
-            _lock_users(connection)
+            lock_users(connection)
             user_id, account = self._find(connection, name)
             if account.is_admin:
-                _refuse_last_admin(connection, f"{name} is the last admin and cannot be removed: add another admin "
+                refuse_last_admin(connection, f"{name} is the last admin and cannot be removed: add another admin "
                                                "first (`enclave users add NAME --role admin`)")
             connection.execute(delete(users).where(users.c.id == user_id))
             delete_conversations_of(connection, name)  # a new account given the name later must not find them
@@ -252,17 +256,17 @@ class Accounts:
             self._record_alone(actor, AuditEntry("sign_in.failure", details={"method": "sso", "reason": str(exc)}))
             raise
         with self._transaction() as connection:
-            _lock_users(connection)  # the checks below ("removed", "no admin yet", "not the last admin") hold
+            lock_users(connection)  # the checks below ("removed", "no admin yet", "not the last admin") hold
             found = find_account(connection, name=identity.name)
             refusal, entries = None, []
             if found is None:
-                refusal = self._creation_refusal(connection, identity)
+                refusal = creation_refusal(connection, identity)
                 if refusal is None:
                     role = "admin" if identity.is_admin else "member"
                     self._insert_user(connection, identity.name, role, identity.groups, None)
-                    entries.append(_entry("user.add", self._account(connection, identity.name), method="sso"))
+                    entries.append(account_entry("user.add", self._account(connection, identity.name), method="sso"))
             elif not found[1].has_password:
-                entries += self._update_from_sso(connection, *found, identity)
+                entries += update_from_claims(connection, *found, identity)
             details: dict[str, Any] = {"method": "sso", "reason": refusal} if refusal else {"method": "sso"}
             if identity.ignored_groups:
                 details["ignored_groups"] = list(identity.ignored_groups)
@@ -272,38 +276,6 @@ class Accounts:
         if account is None:
             raise SingleSignOnRefused(str(refusal))
         return account.user()
-
-    def _creation_refusal(self, connection: Connection, identity: SsoIdentity) -> str | None:
-        """Why single sign-on may not create this account, or None."""
-        name = identity.name
-        # An admin's removal holds until an admin adds the account again (which forgets the removal).
-        removed = select(removed_accounts.c.name).where(removed_accounts.c.name == name)
-        if connection.execute(removed).first() is not None:
-            return (f"an admin removed the account {name}, and single sign-on does not bring it back: ask an admin to "
-                    f"add it again (`enclave users add {name}`, or the Users page)")
-        if not identity.is_admin and not _admin_count(connection):
-            return ("Enclave has no admin yet, so no account is made by single sign-on: create the first admin "
-                    "(`enclave users create-admin NAME --password-stdin`), or sign in first as a member of "
-                    "ENCLAVE_OIDC_ADMIN_GROUP")
-        return None
-
-    def _update_from_sso(self, connection: Connection, user_id: int, account: Account,
-                         identity: SsoIdentity) -> list[AuditEntry]:
-        """Give a single sign-on account the groups and role of the claims; the records of what changed."""
-        entries = []
-        if sorted(identity.groups) != list(account.groups[1:]):  # after `everyone`, sorted
-            connection.execute(delete(user_groups).where(user_groups.c.user_id == user_id))
-            if identity.groups:
-                connection.execute(insert(user_groups), [{"user_id": user_id, "group_name": g} for g in identity.groups])
-            changed = self._account(connection, account.name)
-            entries.append(_entry("user.set_groups", changed, before=list(account.groups), method="sso"))
-        demoting_last = account.is_admin and _admin_count(connection) <= 1
-        if identity.is_admin is not None and identity.is_admin != account.is_admin and not demoting_last:
-            role = "admin" if identity.is_admin else "member"
-            connection.execute(update(users).where(users.c.id == user_id).values(role=role))
-            entries.append(_entry("user.set_role", self._account(connection, account.name), before=account.role,
-                                  method="sso"))
-        return entries
 
     # -- sessions --------------------------------------------------------------------------------------------------
 
@@ -367,7 +339,7 @@ class Accounts:
 
     def _recorded(self, connection: Connection, by: str, action: str, account: Account, **details: object) -> Account:
         """Append the record of a change to this account, last in its transaction; the account, for the caller."""
-        self.audit.append(connection, by, [_entry(action, account, **details)])
+        self.audit.append(connection, by, [account_entry(action, account, **details)])
         return account
 
     def _find(self, connection: Connection, name: str) -> tuple[int, Account]:
@@ -381,38 +353,6 @@ class Accounts:
 
     def _account(self, connection: Connection, name: str) -> Account:
         return self._find(connection, name)[1]
-
-
-def _entry(action: str, account: Account, **details: object) -> AuditEntry:
-    """The record of a change to this account, saying what it is now (as _recorded does)."""
-    said = {"role": account.role, "groups": list(account.groups), "has_password": account.has_password}
-    return AuditEntry(action, account.name, {**said, **details})
-
-
-def _admin_count(connection: Connection) -> int:
-    return int(connection.execute(select(func.count()).select_from(users).where(users.c.role == "admin")).scalar_one())
-
-
-def _lock_users(connection: Connection) -> None:
-    """Hold off other writers of the accounts until this transaction ends, so that a check ("no account yet", "not
-    the last admin") still holds when the change is written. SQLite: BEGIN IMMEDIATE has done so already."""
-    if connection.dialect.name == "postgresql":
-        connection.execute(text("LOCK TABLE users IN SHARE ROW EXCLUSIVE MODE"))
-
-
-def _check_role(role: str) -> None:
-    if role not in ROLES:
-        raise AccountError(f"{role!r} is not a role: use admin (manages accounts and documents, sees every "
-                           "document) or member (asks questions of the documents shared with its groups)")
-
-
-def _refuse_last_admin(connection: Connection, why: str) -> None:
-    """LastAdmin (saying `why`) when one admin is left, whose removal or demotion is asked: nobody could manage
-    accounts or documents any more. Call it with the users locked (`_lock_users`), so the count still holds when the
-    change is written."""
-    admins = connection.execute(select(func.count()).select_from(users).where(users.c.role == "admin"))
-    if admins.scalar_one() <= 1:
-        raise LastAdmin(why)
 
 
 def _lock_name(connection: Connection, name: str) -> None:

@@ -10,10 +10,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Iterable
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, func, select, text
 
-from assistant.accounts.tables import user_groups, users
-from assistant.errors import AccountError
+from assistant.accounts.tables import ROLES, user_groups, users
+from assistant.audit import AuditEntry
+from assistant.errors import AccountError, LastAdmin
 from assistant.models import User
 
 EVERYONE = "everyone"
@@ -103,3 +104,34 @@ def all_accounts(connection: Connection) -> list[Account]:
 def _account(row: Any, groups: Iterable[str]) -> Account:
     return Account(name=row.name, role=row.role, groups=(EVERYONE, *groups),
                    has_password=row.password_hash is not None, created_at=row.created_at)
+
+
+def admin_count(connection: Connection) -> int:
+    return int(connection.execute(select(func.count()).select_from(users).where(users.c.role == "admin")).scalar_one())
+
+
+def lock_users(connection: Connection) -> None:
+    """Hold off other writers of the accounts until this transaction ends, so that a check ("no account yet", "not
+    the last admin") still holds when the change is written. SQLite: BEGIN IMMEDIATE has done so already."""
+    if connection.dialect.name == "postgresql":
+        connection.execute(text("LOCK TABLE users IN SHARE ROW EXCLUSIVE MODE"))
+
+
+def check_role(role: str) -> None:
+    if role not in ROLES:
+        raise AccountError(f"{role!r} is not a role: use admin (manages accounts and documents, sees every "
+                           "document) or member (asks questions of the documents shared with its groups)")
+
+
+def refuse_last_admin(connection: Connection, why: str) -> None:
+    """LastAdmin (saying `why`) when one admin is left, whose removal or demotion is asked: nobody could manage
+    accounts or documents any more. Call it with the users locked (`lock_users`), so the count still holds when the
+    change is written."""
+    if admin_count(connection) <= 1:
+        raise LastAdmin(why)
+
+
+def account_entry(action: str, account: Account, **details: object) -> AuditEntry:
+    """The record of a change to this account, saying what it is now (Accounts records it with the change)."""
+    said = {"role": account.role, "groups": list(account.groups), "has_password": account.has_password}
+    return AuditEntry(action, account.name, {**said, **details})

@@ -9,7 +9,6 @@ import csv
 import getpass
 import json
 import shutil
-from datetime import timedelta
 from typing import Iterator
 
 import pytest
