@@ -233,6 +233,18 @@ def test_audit_opens_the_database_only(env, trail):
 # -- what the other commands record (a copy of the session's ingested data, SQLite) ----------------------------------
 
 
+def records_after(env: dict[str, str], seq: int, *options: str) -> list[dict]:
+    """The records listed with these options that were written after record `seq`: the copied session folder may
+    hold the searches and questions of other tests that read it."""
+    listed = json.loads(invoke("audit", *options, "--json", env=env).stdout)
+    return [record for record in listed if record["seq"] > seq]
+
+
+def newest_seq(env: dict[str, str]) -> int:
+    newest = json.loads(invoke("audit", "--limit", "1", "--json", env=env).stdout)
+    return newest[-1]["seq"] if newest else 0
+
+
 @pytest.fixture
 def data_env(ingested_data_dir, llm_server, tmp_path) -> dict[str, str]:
     copy = tmp_path / "data"
@@ -243,11 +255,12 @@ def data_env(ingested_data_dir, llm_server, tmp_path) -> dict[str, str]:
 def test_document_commands_are_recorded_per_document(data_env, tmp_path):
     policy = tmp_path / "policy.txt"
     policy.write_text("Employees may carry over five days of leave into the next year.\n")
+    before = newest_seq(data_env)
     [added] = json.loads(invoke("ingest", str(policy), "--group", "hr", "--json", env=data_env).stdout)
     assert invoke("reindex", "policy.txt", env=data_env).exit_code == 0
     assert invoke("remove", "policy.txt", env=data_env).exit_code == 0
 
-    listed = json.loads(invoke("audit", "--action", "document", "--json", env=data_env).stdout)
+    listed = records_after(data_env, before, "--action", "document")
 
     assert [(r["actor"], r["action"], r["details"]["status"]) for r in listed] == [
         (LOGIN, "document.ingest", "added"), (LOGIN, "document.reindex", "updated"),
@@ -259,20 +272,22 @@ def test_document_commands_are_recorded_per_document(data_env, tmp_path):
 
 def test_searching_as_an_account_is_recorded_under_the_admin_who_did_it(data_env):
     assert invoke("users", "add", "alice", env=data_env).exit_code == 0
+    before = newest_seq(data_env)
 
     found = json.loads(invoke("search", "bottles of water delivered", "-k", "2", "--as", "alice", "--json",
                               env=data_env).stdout)
 
-    [record] = json.loads(invoke("audit", "--action", "search", "--json", env=data_env).stdout)
+    [record] = records_after(data_env, before, "--action", "search")
     assert (record["actor"], record["details"]["as"]) == (LOGIN, "alice")
     assert [r["chunk_id"] for r in record["details"]["results"]] == [p["chunk_id"] for p in found]
 
 
 def test_ask_is_recorded_with_the_chunks_it_cited_and_not_the_question(data_env):
     question = "How many bottles of water were delivered?"
+    before = newest_seq(data_env)
     answer = json.loads(invoke("ask", question, "--json", env=data_env).stdout)
 
-    [record] = json.loads(invoke("audit", "--action", "question", "--json", env=data_env).stdout)
+    [record] = records_after(data_env, before, "--action", "question")
 
     assert [c["chunk_id"] for c in record["details"]["cited"]] == [c["chunk_id"] for c in answer["citations"]]
     assert [c["chunk_id"] for c in record["details"]["retrieved"]] == [c["chunk_id"] for c in answer["also_retrieved"]]
