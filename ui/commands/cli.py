@@ -1,5 +1,5 @@
 """The `enclave` command line: ingest, reindex, search, ask, remove, documents, llm serve, app, up; and, each in its
-module beside this one, eval (evaluation.py), users, db (database.py), audit, conversations and feedback."""
+module beside this one, eval (evaluation.py), users, keys, db (database.py), audit, conversations and feedback."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ from ui.commands.audit import audit
 from ui.commands.conversations import conversations, feedback
 from ui.commands.database import database
 from ui.commands.evaluation import evaluate
+from ui.commands.keys import keys
 from ui.commands.terminal import (EXIT_FAILED_FILES, EXIT_OK, EXIT_REFUSED, acting_user, cli_user, fail,
                                   opened_enclave, stderr)
 from ui.commands.users import users
@@ -306,6 +307,7 @@ def llm_serve(engine: str, port: int | None) -> None:
 
 main.add_command(evaluate)
 main.add_command(users)
+main.add_command(keys)
 main.add_command(database)
 main.add_command(audit)
 main.add_command(conversations)
