@@ -1,6 +1,7 @@
-"""Fixtures for the REST API's tests (a plugin of tests/conftest.py): a copy of the session's sample documents with the delivery memo shared with
-finance alone, one Enclave on it (opened to write, as `enclave api` opens it) answering with the test LLM, accounts
-with keys, and the API served by a real uvicorn on a loopback port, in a thread of this process.
+"""Fixtures for the REST API's tests (a plugin of tests/conftest.py): a copy of the session's sample documents with
+the delivery memo shared with finance alone, one Enclave on it (opened to write, as `enclave api` opens it) answering
+with the test LLM, accounts with keys, and the API served by a real uvicorn on a loopback port, in a thread of this
+process.
 
     def test_something(api, keys): OpenAI(api_key=keys["alice"], base_url=api.base_url)
 """

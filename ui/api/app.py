@@ -20,7 +20,9 @@ DESCRIPTION = ("Enclave's assistant in OpenAI's Chat Completions shape, and its 
 
 # FastAPI's own OpenTelemetry: off, every part. Its auto-configuration would add OTLP exporters from the environment
 # (FASTAPI_OTEL_AUTO_CONFIGURE, OTEL_EXPORTER_OTLP_ENDPOINT): an outbound connection Enclave never makes.
-NO_TELEMETRY: TelemetryConfig = {"tracing": False, "metrics": False, "logs": False, "operation_spans": False, "auto_configure": False}
+NO_TELEMETRY: TelemetryConfig = {
+    "tracing": False, "metrics": False, "logs": False, "operation_spans": False, "auto_configure": False,
+}
 
 
 def create_app(enclave: Enclave, settings: UISettings, *, clock: Callable[[], float] = time.monotonic) -> FastAPI:
