@@ -33,7 +33,10 @@ class UISettings(LLMServerSettings):
         "API's process: each replica counts its own).")
     api_max_request_bytes: int = Field(
         1_048_576, ge=1024, description="Largest request body the API accepts, in bytes (a chat's messages and "
-        "all); a larger one gets 413.")
+        "all); a larger one gets 413. Uploads to /v1/documents have their own limit.")
+    api_max_upload_bytes: int = Field(
+        209_715_200, ge=1024, description="Largest upload to the API's /v1/documents, in bytes (all its files and "
+        "fields); a larger one gets 413.")
 
 
 def load_ui_settings(**overrides: Any) -> UISettings:

@@ -5,9 +5,10 @@ app           create_app: the FastAPI application on one Enclave, its routes and
 server        run_api: open the Enclave, serve until stopped, close it
 chat          /v1/models and /v1/chat/completions (streamed as server-sent events, or not), citations included
 search        /v1/search: retrieval only
+documents     /v1/documents: list what the caller may see; upload and ingest, delete (admins)
 conversation  a `messages` list as a question and its history
-auth          the caller: the Bearer key checked at every call, then its rate limit
-limits        the per-key rate limit (a token bucket in the process's memory)
+auth          the caller: the Bearer key checked at every call, then its rate limit; admins only
+limits        the per-key rate limit (a token bucket in the process's memory), the request and upload sizes
 schemas       the requests and responses, as pydantic models (and in /openapi.json)
 docs          /docs: the reference as plain HTML, nothing loaded from a CDN
 errors        every error as OpenAI's JSON error body with the status that fits

@@ -33,3 +33,11 @@ def caller(request: Request, credentials: HTTPAuthorizationCredentials | None = 
                             f"(ENCLAVE_API_REQUESTS_PER_MINUTE): try again in {wait} s",
                        "requests", "rate_limit_exceeded", headers={"Retry-After": str(wait)})
     return holder
+
+
+def admin(holder: KeyHolder = Depends(caller)) -> KeyHolder:
+    """The caller, if their account is an admin's now; 403 otherwise (before anything sent is saved)."""
+    if not holder.user.is_admin:
+        raise ApiError(403, f"{holder.user.name} may not add or delete documents: only admins can",
+                       "permission_error", "not_allowed")
+    return holder

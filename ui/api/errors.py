@@ -24,7 +24,7 @@ from assistant import (
     NotAllowed,
     RetrievalUnavailable,
 )
-from ingest import IngestError
+from ingest import DocumentNotFound, IngestError, SharingRefused
 from ui.errors import UIError
 
 log = logging.getLogger(__name__)
@@ -54,6 +54,11 @@ def too_large(max_request_bytes: int) -> str:
             "ENCLAVE_API_MAX_REQUEST_BYTES): send fewer or shorter messages")
 
 
+def upload_too_large(max_upload_bytes: int) -> str:
+    return (f"the upload is larger than this API accepts ({max_upload_bytes:,} bytes, ENCLAVE_API_MAX_UPLOAD_BYTES): "
+            "send fewer files at a time, or ask an admin to raise the limit")
+
+
 def error_body(message: str, type: str, code: str | None = None) -> dict[str, Any]:
     return {"error": {"message": message, "type": type, "param": None, "code": code}}
 
@@ -68,6 +73,10 @@ def api_error_of(exc: Exception) -> ApiError:
         return ApiError(403, str(exc), "permission_error", "not_allowed")
     if isinstance(exc, AccountError):
         return ApiError(400, str(exc))
+    if isinstance(exc, DocumentNotFound):
+        return ApiError(404, str(exc), code="document_not_found")
+    if isinstance(exc, SharingRefused):  # another writer is changing the document
+        return ApiError(409, str(exc), code="document_busy")
     if isinstance(exc, UNAVAILABLE):
         return ApiError(503, str(exc), "server_error", "service_unavailable")
     if isinstance(exc, AssistantError):
@@ -77,7 +86,7 @@ def api_error_of(exc: Exception) -> ApiError:
                          "and tell your admin if it persists", "server_error")
 
 
-def install_error_handlers(app: FastAPI, max_request_bytes: int) -> None:
+def install_error_handlers(app: FastAPI) -> None:
     """Answer every error in OpenAI's shape: ours, FastAPI's (an unknown path, a body too large or malformed), and
     whatever the assistant raises."""
 
@@ -86,8 +95,8 @@ def install_error_handlers(app: FastAPI, max_request_bytes: int) -> None:
 
     async def on_http_error(request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, HTTPException)
-        if exc.status_code == 413:
-            return ApiError(413, too_large(max_request_bytes), code="request_too_large").response()
+        if exc.status_code == 413:  # limits.BodyLimit's, which names the limit
+            return ApiError(413, str(exc.detail), code="request_too_large").response()
         if exc.status_code == 404:
             message = f"no endpoint {request.url.path}: the API's endpoints are listed at /docs"
             return ApiError(404, message, code="not_found").response()

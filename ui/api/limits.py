@@ -2,7 +2,7 @@
 is read (by its Content-Length) or as soon as it passes the limit (a body sent in chunks). The per-key rate limit: a
 token bucket for each API key, kept in this process's memory (each API process, or replica, counts its own; a restart
 starts every bucket full): a key may make ENCLAVE_API_REQUESTS_PER_MINUTE calls in a burst, then one more each time a
-share of the minute has passed."""
+share of the minute has passed. An upload to /v1/documents has its own size limit, ENCLAVE_API_MAX_UPLOAD_BYTES."""
 
 from __future__ import annotations
 
@@ -15,7 +15,9 @@ from typing import Callable
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from ui.api.errors import ApiError, too_large
+from ui.api.errors import ApiError, too_large, upload_too_large
+
+UPLOADS = "/v1/documents"  # the path whose POST takes files: ENCLAVE_API_MAX_UPLOAD_BYTES
 
 
 @dataclass
@@ -52,26 +54,31 @@ class BodyLimit:
     not used: for a too large Content-Length it replaces whatever the app answers with a plain-text 413, and every
     error of this API is JSON."""
 
-    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+    def __init__(self, app: ASGIApp, max_bytes: int, max_upload_bytes: int) -> None:
         self.app = app
         self.max_bytes = max_bytes
+        self.max_upload_bytes = max_upload_bytes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        if scope["path"].rstrip("/") == UPLOADS and scope["method"] == "POST":
+            limit, message = self.max_upload_bytes, upload_too_large(self.max_upload_bytes)
+        else:
+            limit, message = self.max_bytes, too_large(self.max_bytes)
         declared = dict(scope["headers"]).get(b"content-length", b"")
-        if declared.isdigit() and int(declared) > self.max_bytes:
-            await ApiError(413, too_large(self.max_bytes), code="request_too_large").response()(scope, receive, send)
+        if declared.isdigit() and int(declared) > limit:
+            await ApiError(413, message, code="request_too_large").response()(scope, receive, send)
             return
         received = 0
 
         async def counted() -> Message:
             nonlocal received
-            message = await receive()
-            received += len(message.get("body", b""))
-            if received > self.max_bytes:
-                raise HTTPException(413)  # FastAPI passes an HTTPException on as it is: errors.py words it
-            return message
+            part = await receive()
+            received += len(part.get("body", b""))
+            if received > limit:
+                raise HTTPException(413, message)  # FastAPI passes an HTTPException on as it is: errors.py words it
+            return part
 
         await self.app(scope, counted, send)

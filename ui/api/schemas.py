@@ -91,3 +91,41 @@ class SearchHit(Citation):
 class SearchResults(BaseModel):
     object: Literal["list"] = "list"
     data: list[SearchHit]
+
+
+class Document(BaseModel):
+    id: str = Field(description="The document's id: DELETE /v1/documents/{id} takes it.")
+    object: Literal["document"] = "document"
+    name: str = Field(description="Its file name.")
+    title: str
+    pages: int | None
+    chunks: int
+    version: int = Field(description="1, then one more each time it is ingested again with a change.")
+    ingested_at: str
+    groups: list[str] | None = Field(
+        description="The groups whose members may see it (empty: admins alone); shown to admins only, null for "
+                    "members.")
+
+
+class DocumentList(BaseModel):
+    object: Literal["list"] = "list"
+    data: list[Document]
+
+
+class IngestedFile(BaseModel):
+    file: str = Field(description="The file's name, as saved (made safe) or as sent when it could not be saved.")
+    status: Literal["added", "updated", "unchanged", "failed", "removed"]
+    reason: str = Field(description="Why it failed; for a stored file, what was left out of it.")
+    document_id: str
+    chunks: int
+
+
+class IngestResults(BaseModel):
+    object: Literal["list"] = "list"
+    data: list[IngestedFile]
+
+
+class DeletedDocument(BaseModel):
+    id: str
+    object: Literal["document"] = "document"
+    deleted: Literal[True] = True
