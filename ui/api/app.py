@@ -16,8 +16,9 @@ from ui.api.errors import install_error_handlers
 from ui.api.limits import BodyLimit, RateLimiter
 from ui.settings import UISettings
 
-DESCRIPTION = ("Enclave's assistant in OpenAI's Chat Completions shape, its search and its documents. Every call needs an API key "
-               "(`enclave keys create USER`) as `Authorization: Bearer KEY`; it sees what the key's account may see.")
+DESCRIPTION = ("Enclave's assistant in OpenAI's Chat Completions shape, its search and its documents. Every call needs "
+               "an API key (`enclave keys create USER`) as `Authorization: Bearer KEY`; it sees what the key's account "
+               "may see.")
 
 # FastAPI's own OpenTelemetry: off, every part. Its auto-configuration would add OTLP exporters from the environment
 # (FASTAPI_OTEL_AUTO_CONFIGURE, OTEL_EXPORTER_OTLP_ENDPOINT): an outbound connection Enclave never makes.
