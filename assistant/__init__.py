@@ -2,7 +2,7 @@
 through `ingest`'s public API; the command line and the app use only the names listed in `__all__` here.
 
 service       one Enclave: the components built once, the assistant, the accounts, and (unless read-only) the ingestor
-accounts/     who may sign in, with which role and groups; passwords, throttled sign-in, sessions
+accounts/     who may sign in, with which role and groups; passwords, throttled sign-in, sessions, API keys
 audit/        who did what, when: append-only records in a hash chain (sign-ins, account and document changes,
               questions), verified, pruned past the retention
 conversations/ each user's saved conversations, reopened and continued with their history; feedback on answers for
@@ -38,6 +38,7 @@ from assistant.errors import (
     SignInRefused,
     SignInThrottled,
     SingleSignOnRefused,
+    UnknownKey,
     UnknownUser,
     UserExists,
     WeakPassword,
@@ -52,7 +53,7 @@ if TYPE_CHECKING:  # what the lazy names below are, for the type checker
     from assistant.llm import LLMClient, LLMDelta
     from assistant.retrieval.reranking import EmbeddedReranker, Reranker, RerankerUnavailable, ServiceReranker, open_reranker
     from assistant.service import Enclave, open_enclave
-    from assistant.accounts import Account, Accounts, Passwords, open_accounts
+    from assistant.accounts import Account, Accounts, ApiKey, ApiKeys, KeyHolder, NewApiKey, Passwords, open_accounts
     from assistant.migrations import ASSISTANT_TABLES
     from assistant.conversations import (
         Conversation,
@@ -130,6 +131,10 @@ _LAZY = {
     # The accounts and the migration tree load SQLAlchemy, argon2 and Alembic: only what signs in or migrates needs them.
     "Account": "assistant.accounts",
     "Accounts": "assistant.accounts",
+    "ApiKey": "assistant.accounts",
+    "ApiKeys": "assistant.accounts",
+    "KeyHolder": "assistant.accounts",
+    "NewApiKey": "assistant.accounts",
     "Passwords": "assistant.accounts",
     "open_accounts": "assistant.accounts",
     "ASSISTANT_TABLES": "assistant.migrations",
@@ -177,6 +182,8 @@ __all__ = [
     "AnswerProgress",
     "AnswerReport",
     "AnswerStream",
+    "ApiKey",
+    "ApiKeys",
     "Assistant",
     "AssistantError",
     "AssistantSettings",
@@ -205,14 +212,17 @@ __all__ = [
     "LLMServerSettings",
     "LLMUnavailable",
     "NotAllowed",
+    "NewApiKey",
     "OriginalFile",
     "InvalidQuestion",
+    "KeyHolder",
     "LastAdmin",
     "LlamaCppServer",
     "Passwords",
     "SignInRefused",
     "SignInThrottled",
     "SingleSignOnRefused",
+    "UnknownKey",
     "UnknownUser",
     "UserExists",
     "WeakPassword",

@@ -39,6 +39,10 @@ class UnknownUser(AccountError):
     """No account has this name."""
 
 
+class UnknownKey(AccountError):
+    """No API key has this id."""
+
+
 class UserExists(AccountError):
     """An account with this name exists already."""
 

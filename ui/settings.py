@@ -1,5 +1,5 @@
-"""Settings of the user-facing layer: the app's address and who may use it, and the LLM server that `enclave up`
-starts with it (those fields are assistant's LLMServerSettings, which `enclave llm serve` reads alone)."""
+"""Settings of the user-facing layer: the app's and the REST API's addresses, who may use them and the API's limits,
+and the LLM server that `enclave up` starts with it (those fields are assistant's LLMServerSettings, which `enclave llm serve` reads alone)."""
 
 from __future__ import annotations
 
@@ -26,6 +26,17 @@ class UISettings(LLMServerSettings):
         "Streamlit's: .streamlit/secrets.toml in the working folder, then in the home folder.")
     app_host: str = Field("127.0.0.1", description="Address the Streamlit app listens on.")
     app_port: int = Field(8501, ge=1, le=65535)
+    api_host: str = Field("127.0.0.1", description="Address the REST API (`enclave api`) listens on.")
+    api_port: int = Field(8000, ge=1, le=65535)
+    api_requests_per_minute: int = Field(
+        60, ge=1, description="Calls one API key may make a minute, in bursts of as many (a token bucket kept in the "
+        "API's process: each replica counts its own).")
+    api_max_request_bytes: int = Field(
+        1_048_576, ge=1024, description="Largest request body the API accepts, in bytes (a chat's messages and "
+        "all); a larger one gets 413. Uploads to /v1/documents have their own limit.")
+    api_max_upload_bytes: int = Field(
+        209_715_200, ge=1024, description="Largest upload to the API's /v1/documents, in bytes (all its files and "
+        "fields); a larger one gets 413.")
 
 
 def load_ui_settings(**overrides: Any) -> UISettings:
@@ -47,11 +58,12 @@ def is_loopback(host: str) -> bool:
         return False  # a host name: it may resolve to anything
 
 
-def check_auth(auth: str, host: str) -> None:
+def check_auth(auth: str, host: str, listener: str = "the app", host_setting: str = "ENCLAVE_APP_HOST") -> None:
     """Refuse ENCLAVE_AUTH=none beyond loopback: everyone who reaches the app would be an admin, documents and
-    accounts included."""
+    accounts included. The REST API asks for a key whatever the setting, but a deployment that says `none` is one
+    person's laptop: its API stays on loopback too (`listener`, "the API"; `host_setting`, where its address is set)."""
     if auth == "none" and not is_loopback(host):
         where = host or "every interface"
-        raise UnsafeSettings(f"ENCLAVE_AUTH=none lets anyone who reaches the app in as the admin, and the app listens "
-                             f"on {where}: keep ENCLAVE_AUTH=password (the default; create the first admin with "
-                             "`enclave users create-admin NAME --password-stdin`) or set ENCLAVE_APP_HOST=127.0.0.1")
+        raise UnsafeSettings(f"ENCLAVE_AUTH=none lets anyone who reaches the app in as the admin, and {listener} "
+                             f"listens on {where}: keep ENCLAVE_AUTH=password (the default; create the first admin with "
+                             f"`enclave users create-admin NAME --password-stdin`) or set {host_setting}=127.0.0.1")

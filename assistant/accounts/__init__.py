@@ -6,6 +6,8 @@ directory   the Account record, reading accounts, what a user or group name may 
 passwords   the password policy and argon2id hashes
 throttling  until when a name's sign-ins wait, from its recent failures (a pure function)
 sessions    random tokens, only their SHA-256 kept
+keys        API keys (`accounts.keys`): each an account's, shown once, only their SHA-256 kept, revocable
+transactions one transaction on the database, its errors turned into the assistant's
 tables      the tables as the code uses them (the assistant's migration tree creates them)
 clock       the time the service goes by, injectable
 """
@@ -14,6 +16,7 @@ from assistant.accounts.accounts import Accounts, open_accounts
 from assistant.accounts.claims import ClaimMapping, SsoIdentity, identity_from_claims
 from assistant.accounts.clock import Clock, utc_now
 from assistant.accounts.directory import EVERYONE, Account
+from assistant.accounts.keys import ApiKey, ApiKeys, KeyHolder, NewApiKey
 from assistant.accounts.passwords import MIN_LENGTH, Passwords, check_password
 from assistant.accounts.tables import ROLES
 
@@ -23,8 +26,12 @@ __all__ = [
     "ROLES",
     "Account",
     "Accounts",
+    "ApiKey",
+    "ApiKeys",
     "ClaimMapping",
     "Clock",
+    "KeyHolder",
+    "NewApiKey",
     "Passwords",
     "SsoIdentity",
     "check_password",

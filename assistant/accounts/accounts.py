@@ -1,20 +1,19 @@
-"""The Accounts service: who may sign in, with which role and groups, and their sessions. The command line and the
-app call it; it keeps its rows in the database `ingest` opens, in tables of the assistant's migration tree.
+"""The Accounts service: who may sign in, with which role and groups, their sessions and API keys (`keys`). The
+command line and the app call it; it keeps its rows in the database `ingest` opens, in tables of the assistant's migration tree.
 
 Each change is one transaction with its audit record (assistant/audit): both commit, or neither; `by` names who makes
-it. Every sign-in is recorded too, with a password or through single sign-on (an identity provider's claims). Refusals are AccountError's children (exit 1 on the command line); a database that
-fails is AccountsUnavailable (exit 2). SQLAlchemy's errors are wrapped here, without their statement's parameters
+it. Every sign-in is recorded too, with a password or through single sign-on (an identity provider's claims).
+Refusals are AccountError's children (exit 1 on the command line); a database that fails is AccountsUnavailable
+(exit 2). SQLAlchemy's errors are wrapped in each transaction (transactions.py), without their statement's parameters
 (a password hash is one)."""
 
 from __future__ import annotations
 
 import zlib
-from contextlib import contextmanager
 from datetime import datetime, timedelta
-from typing import Any, Iterator, Mapping, Sequence
+from typing import Any, ContextManager, Mapping, Sequence
 
 from sqlalchemy import Connection, delete, func, insert, select, text, update
-from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
 from assistant.accounts import sessions
 from assistant.accounts.claims import ClaimMapping, identity_from_claims
@@ -31,15 +30,16 @@ from assistant.accounts.directory import (
     lock_users,
     refuse_last_admin,
 )
+from assistant.accounts.keys import ApiKeys
 from assistant.accounts.passwords import Passwords, check_password
 from assistant.accounts.provisioning import creation_refusal, update_from_claims
 from assistant.accounts.tables import removed_accounts, sign_in_attempts, user_groups, users
 from assistant.accounts.throttling import ThrottlePolicy, seconds_to_wait, throttled_until
+from assistant.accounts.transactions import transaction
 from assistant.audit import AuditEntry, AuditTrail
 from assistant.conversations import delete_conversations_of
 from assistant.errors import (
     AccountError,
-    AccountsUnavailable,
     SignInRefused,
     SignInThrottled,
     SingleSignOnRefused,
@@ -68,6 +68,7 @@ class Accounts:
         self.session_lifetime = timedelta(hours=settings.session_hours)
         self.throttle = ThrottlePolicy(settings.sign_in_attempts, timedelta(minutes=settings.sign_in_window_minutes))
         self.claim_mapping = ClaimMapping(settings.oidc_name_claim, settings.oidc_groups_claim, settings.oidc_admin_group)
+        self.keys = ApiKeys(database, self.audit, clock)  # the accounts' API keys: made, revoked, checked
         self._clock = clock
         self._passwords = passwords or Passwords()
         self._owns_database = owns_database  # opened by open_accounts: closed with the accounts
@@ -303,21 +304,8 @@ class Accounts:
 
     # -- inside ------------------------------------------------------------------------------------------------------
 
-    @contextmanager
-    def _transaction(self) -> Iterator[Connection]:
-        """One transaction; SQLAlchemy's errors become AccountsUnavailable, with the driver's first line only (the
-        full error lists the statement's parameters, a password hash among them)."""
-        try:
-            with self.database.engine.begin() as connection:
-                yield connection
-        except IntegrityError as exc:
-            raise AccountError(f"the accounts' database refused the change ({_reason(exc)}); "
-                               "another change to the same account may have come first: try again") from exc
-        except SQLAlchemyError as exc:
-            raise AccountsUnavailable(
-                f"cannot use the accounts in {self.database.describe()}: {_reason(exc)}. "
-                "Check ENCLAVE_DATABASE_URL and that the database server runs, then try again."
-            ) from exc
+    def _transaction(self) -> ContextManager[Connection]:
+        return transaction(self.database)
 
     def _insert_user(self, connection: Connection, name: str, role: str, groups: Sequence[str],
                      password_hash: str | None) -> None:
@@ -360,11 +348,6 @@ def _lock_name(connection: Connection, name: str) -> None:
     if connection.dialect.name == "postgresql":
         key = zlib.crc32(f"enclave-sign-in:{name}".encode())
         connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": key})
-
-
-def _reason(exc: SQLAlchemyError) -> str:
-    original = getattr(exc, "orig", None)
-    return str(original or type(exc).__name__).strip().splitlines()[0]
 
 
 def open_accounts(ingest_settings: IngestSettings, assistant_settings: AssistantSettings, *,

@@ -96,3 +96,19 @@ removed_accounts = Table(
     Column("removed_at", UtcDateTime, nullable=False),
     Column("removed_by", String(128), nullable=False),
 )  # fmt: skip
+
+# API keys: like sessions, only a SHA-256 of each key is kept (it is shown once, when made). `id` names a key to revoke
+# it; `prefix`, the key's first characters, lets its owner tell which key a config file holds. An account's keys go
+# with it (ON DELETE CASCADE): a removed account's keys stop working at once.
+api_keys = Table(
+    "api_keys", metadata,
+    Column("id", String(32), primary_key=True),
+    Column("token_sha256", String(64), nullable=False),
+    Column("prefix", String(16), nullable=False),
+    Column("user_id", Integer, ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("last_used_at", UtcDateTime, nullable=True),
+    Column("revoked_at", UtcDateTime, nullable=True),
+    UniqueConstraint("token_sha256", name="uq_api_keys_token_sha256"),
+    Index("ix_api_keys_user_id", "user_id"),
+)  # fmt: skip

@@ -22,6 +22,9 @@ AUDIT_ACTIONS: dict[str, str] = {
     "user.set_role": "an account made an admin or a member, by an admin or by single sign-on's admin group (target; "
                      "details: role, before: the old role; groups)",
     "user.set_password": "an account's password set or replaced, never the password (target)",
+    "key.create": "an API key made for an account (actor: who made it; target: the account; details: key_id, prefix; "
+                  "never the key)",
+    "key.revoke": "an API key revoked (target: its account; details: key_id, prefix)",
     "document.ingest": "a file added, updated, or failed to be (target: document id; details: path, status, reason, "
                        "chunks, groups)",
     "document.reindex": "a stored document parsed and embedded again (target; details: path, status, reason, chunks)",

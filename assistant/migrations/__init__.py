@@ -1,6 +1,6 @@
-"""The migration tree of every table `assistant` keeps (accounts, sessions, the audit trail and conversations now; API
-keys later), with its own version table. `open_enclave`, `open_accounts`, `open_audit_trail` and `open_conversations`
-bring it up to date at start-up.
+"""The migration tree of every table `assistant` keeps (accounts, sessions, API keys, the audit trail and
+conversations), with its own version table. `open_enclave`, `open_accounts`, `open_audit_trail` and
+`open_conversations` bring it up to date at start-up.
 
 Each revision in `versions/` writes its tables out in full, without importing the code that uses them: a revision
 must create the same tables next year, whatever the code has become by then."""

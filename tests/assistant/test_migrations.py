@@ -25,7 +25,7 @@ def test_the_tree_brings_a_new_database_to_its_head_once(database_settings):
     accounts.close()
     accounts = open_accounts(database_settings, load_assistant_settings(_env_file=None))  # nothing left to do
     try:
-        assert current_revision(accounts.database, ASSISTANT_TABLES) == head_revision(ASSISTANT_TABLES) == "0004"
+        assert current_revision(accounts.database, ASSISTANT_TABLES) == head_revision(ASSISTANT_TABLES) == "0005"
     finally:
         accounts.close()
 
@@ -80,4 +80,4 @@ def test_an_installed_enclave_finds_and_runs_the_tree(tmp_path):
     ran = subprocess.run([sys.executable, "-c", script], env=env, cwd=tmp_path, capture_output=True, text=True)
 
     assert ran.returncode == 0, ran.stderr
-    assert ran.stdout.split() == [str(tmp_path / "installed" / "assistant" / "migrations"), "0004"]
+    assert ran.stdout.split() == [str(tmp_path / "installed" / "assistant" / "migrations"), "0005"]

@@ -1,5 +1,5 @@
-"""The `enclave` command line: ingest, reindex, search, ask, remove, documents, llm serve, app, up; and, each in its
-module beside this one, eval (evaluation.py), users, db (database.py), audit, conversations and feedback."""
+"""The `enclave` command line: ingest, reindex, search, ask, remove, documents, llm serve, app, api, up; and, each in its
+module beside this one, eval (evaluation.py), users, keys, db (database.py), audit, conversations and feedback."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ from ui.commands.audit import audit
 from ui.commands.conversations import conversations, feedback
 from ui.commands.database import database
 from ui.commands.evaluation import evaluate
+from ui.commands.keys import keys
 from ui.commands.terminal import (EXIT_FAILED_FILES, EXIT_OK, EXIT_REFUSED, acting_user, cli_user, fail,
                                   opened_enclave, stderr)
 from ui.commands.users import users
@@ -306,6 +307,7 @@ def llm_serve(engine: str, port: int | None) -> None:
 
 main.add_command(evaluate)
 main.add_command(users)
+main.add_command(keys)
 main.add_command(database)
 main.add_command(audit)
 main.add_command(conversations)
@@ -323,6 +325,25 @@ def app() -> None:
     try:
         sys.exit(run_app(load_ui_settings()))
     except (UIError, IngestError) as exc:
+        fail(str(exc))
+
+
+@main.command()
+@click.option("--host", default=None, help="Address to listen on (default: ENCLAVE_API_HOST, 127.0.0.1).")
+@click.option("--port", type=click.IntRange(1, 65535), default=None,
+              help="Port to listen on (default: ENCLAVE_API_PORT, 8000).")
+def api(host: str | None, port: int | None) -> None:
+    """Start the REST API: OpenAI-compatible chat completions and search for API keys (`enclave keys`), its
+    reference at /docs. Runs until Ctrl-C. Exit 2 with one line when the store is in use by another Enclave process
+    (the app), or for a bad or unsafe setting (ENCLAVE_AUTH=none beyond loopback)."""
+    from assistant import AssistantError
+    from ui.api import run_api
+    from ui.errors import UIError
+    from ui.settings import load_ui_settings
+
+    try:
+        sys.exit(run_api(load_ui_settings(), host, port))
+    except (UIError, AssistantError, IngestError) as exc:
         fail(str(exc))
 
 

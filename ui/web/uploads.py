@@ -1,69 +1,18 @@
-"""Uploaded files: safe names, saving them under the originals folder, and the progress of ingesting them."""
+"""The Documents page's uploads: the groups chosen for them, and ingesting them in the background (their names and
+saving them: ui/uploads.py)."""
 
 from __future__ import annotations
 
-import os
 import threading
-import uuid
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, Callable, Iterable, Sequence
+from typing import TYPE_CHECKING, Callable, Iterable, Sequence
 
 from assistant import AssistantError
-from ingest import DiskFull, FileResult, IngestError, clean_file_name, ensure_free_space
-from ui.errors import UIError
+from ingest import IngestError
 
 if TYPE_CHECKING:  # these load the embedding stack: too heavy for a type
     from assistant import Enclave, User
     from ingest import BatchStatus
-
-class UnsafeFileName(UIError):
-    """An uploaded file's name cannot be used as a file name under the originals folder."""
-
-
-def safe_file_name(name: str) -> str:
-    """The name an upload is saved under: its base name only, without control characters (ingest.parsing.file_names).
-    Raises UnsafeFileName for names that are empty or a path step ("." or "..") once cleaned."""
-    cleaned = clean_file_name(name)
-    if not cleaned:
-        raise UnsafeFileName(f"{name!r} is not a usable file name: rename the file and upload it again")
-    return cleaned
-
-
-def save_upload(name: str, data: bytes | IO[bytes], folder: Path) -> Path:
-    """Write one upload under folder with a safe name, replacing an earlier upload of the same name.
-
-    The bytes go to a hidden temporary file first, so a half-written upload is never ingested.
-    """
-    target = folder / safe_file_name(name)
-    folder.mkdir(parents=True, exist_ok=True)
-    partial = folder / f".{uuid.uuid4().hex}.part"
-    try:
-        with partial.open("wb") as fh:
-            if isinstance(data, bytes):
-                fh.write(data)
-            else:
-                if data.seekable():
-                    data.seek(0)  # an upload object may have been read on an earlier rerun
-                for block in iter(lambda: data.read(1 << 20), b""):
-                    fh.write(block)
-        os.replace(partial, target)
-    except OSError as exc:
-        partial.unlink(missing_ok=True)
-        raise UIError(f"could not save {target.name!r} under {folder}: {exc.strerror or exc}") from exc
-    return target
-
-
-def save_uploads(uploads: Iterable[tuple[str, bytes | IO[bytes]]], folder: Path) -> tuple[list[Path], list[FileResult]]:
-    """Save every upload it can; the others come back as failed results that name the reason."""
-    saved: list[Path] = []
-    refused: list[FileResult] = []
-    for name, data in uploads:
-        try:
-            ensure_free_space(folder, len(data) if isinstance(data, bytes) else getattr(data, "size", 0))
-            saved.append(save_upload(name, data, folder))
-        except (UIError, DiskFull) as exc:
-            refused.append(FileResult(name, "failed", str(exc)))
-    return saved, refused
 
 
 def parse_groups(text: str) -> tuple[str, ...]:

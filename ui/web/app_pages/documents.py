@@ -10,9 +10,10 @@ from streamlit.runtime.uploaded_file_manager import UploadedFile
 
 from assistant import AssistantError
 from ingest import BatchStatus, DiskFull, DocumentRecord, IngestError
+from ui.uploads import save_uploads
 from ui.web.identity import current_user, require_admin
 from ui.web.session import background_ingest, get_enclave, write_lock
-from ui.web.uploads import chosen_groups, known_groups, save_uploads, summarize_batch
+from ui.web.uploads import chosen_groups, known_groups, summarize_batch
 
 # This page's st.session_state keys:
 CONFIRM_KEY = "documents.confirm_delete"  # document_id waiting for "Delete for good", or absent

@@ -1,0 +1,27 @@
+"""`enclave api`: one Enclave for the process, opened to write (as the app's), served by uvicorn until Ctrl-C or
+SIGTERM, then closed (its embedded store's lock let go)."""
+
+from __future__ import annotations
+
+from ui.settings import UISettings, check_auth
+
+
+def run_api(settings: UISettings, host: str | None = None, port: int | None = None) -> int:
+    """Serve the API on host:port (default ENCLAVE_API_HOST:ENCLAVE_API_PORT); 0 once stopped. Raises UnsafeSettings
+    for ENCLAVE_AUTH=none beyond loopback, and the assistant's or ingest's errors when the Enclave cannot open (the
+    store in use by another process, a bad setting)."""
+    import uvicorn
+
+    from assistant import load_assistant_settings, open_enclave
+    from ingest import load_settings
+    from ui.api.app import create_app
+
+    host = settings.api_host if host is None else host
+    port = settings.api_port if port is None else port
+    check_auth(settings.auth, host, "the API", "ENCLAVE_API_HOST (or --host)")
+    enclave = open_enclave(load_settings(), load_assistant_settings(), read_only=False)
+    try:
+        uvicorn.run(create_app(enclave, settings), host=host, port=port, log_level="info")
+    finally:
+        enclave.close()
+    return 0
