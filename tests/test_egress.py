@@ -22,6 +22,7 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from urllib.parse import urlsplit
 
+import httpx
 import pytest
 from browsers import CHROMIUM_FLAGS, chromium, shown, sign_in
 from shared_data import DOCS, SCIFACT
@@ -292,3 +293,60 @@ def test_the_app_from_start_up_through_sign_in_an_upload_and_a_question_attempts
     assert any(a.port == int(llm_server.base_url.rsplit(":", 1)[1].split("/")[0]) for a in report.loopback)
     assert any("streamlit" in p for p in report.processes)
 
+
+
+# The REST API's client is the test, outside the trace: the official `openai` package, as an integrator would use it.
+
+
+def bearer(key: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {key}"}
+
+
+def wait_for_api(base_url: str, key: str, traced: Traced, tries: int = 360) -> None:
+    """Until GET /models answers 200 on the key (a bounded number of tries, half a second apart)."""
+    for _ in range(tries):
+        assert traced.process.poll() is None, "enclave api exited during start-up"
+        try:
+            if httpx.get(f"{base_url}/models", headers=bearer(key), timeout=2).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.5)
+    pytest.fail(f"enclave api did not answer at {base_url} after {tries} tries")
+
+
+def test_the_api_through_a_streamed_answer_and_a_search_attempts_nothing_outbound(ingested_data_dir, llm_server,
+                                                                                  tmp_path):
+    """The key made by `enclave keys create` (traced too), then the server from start-up to SIGTERM. Uploads through
+    the API are not covered here yet: they belong to /v1/documents, still to come."""
+    from openai import OpenAI
+
+    data = tmp_path / "data"
+    shutil.copytree(ingested_data_dir, data)
+    with data_dir_accounts(data) as accounts:
+        accounts.add_user("alice", "member", by="test")
+    port = find_free_port()
+    api_env = dict(os.environ, ENCLAVE_DATA_DIR=str(data), ENCLAVE_LLM_BASE_URL=llm_server.base_url,
+                   ENCLAVE_LLM_MAX_TOKENS="48")
+    key = audited(tmp_path / "keys.log", ["keys", "create", "alice"], api_env).stdout.strip().splitlines()[-1]
+    base_url = f"http://127.0.0.1:{port}/v1"
+    with Traced([ENCLAVE, "api", "--port", str(port)], tmp_path / "api.log", env=api_env, stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL) as api:
+        wait_for_api(base_url, key, api)
+        with OpenAI(api_key=key, base_url=base_url) as alice:
+            models = [model.id for model in alice.models.list()]
+            *_, last = alice.chat.completions.create(
+                model="enclave", messages=[{"role": "user", "content": QUESTION}], stream=True)
+        found = httpx.post(f"{base_url}/search", json={"query": "bottles of water", "k": 3},
+                           headers=bearer(key), timeout=120)
+        exit_code = api.stop()  # SIGTERM, as a service manager stops it
+    report = api.report()
+
+    assert_nothing_outbound(report)  # a server: its report names the process, the host and any Python caller
+    assert exit_code == 0  # stopped cleanly, so the trace is complete
+    assert models == ["enclave"]
+    assert last.choices[0].delta.model_extra["citations"][0]["document"] == "memo-supply-delivery.pdf"
+    assert found.status_code == 200, found.text
+    assert found.json()["data"][0]["document"] == "memo-supply-delivery.pdf"
+    assert any(a.port == int(llm_server.base_url.rsplit(":", 1)[1].split("/")[0]) for a in report.loopback)
+    assert any("enclave api" in p for p in report.processes)
