@@ -315,24 +315,32 @@ def wait_for_api(base_url: str, key: str, traced: Traced, tries: int = 360) -> N
     pytest.fail(f"enclave api did not answer at {base_url} after {tries} tries")
 
 
-def test_the_api_through_a_streamed_answer_and_a_search_attempts_nothing_outbound(ingested_data_dir, llm_server,
-                                                                                  tmp_path):
-    """The key made by `enclave keys create` (traced too), then the server from start-up to SIGTERM. Uploads through
-    the API are not covered here yet: they belong to /v1/documents, still to come."""
+def test_the_api_through_an_upload_a_streamed_answer_and_a_search_attempts_nothing_outbound(ingested_data_dir,
+                                                                                            llm_server, tmp_path):
+    """The keys made by `enclave keys create` (traced too), then the server from start-up to SIGTERM: an admin's
+    upload (parsed, embedded and stored by the API process), a member's streamed answer and search."""
     from openai import OpenAI
 
     data = tmp_path / "data"
     shutil.copytree(ingested_data_dir, data)
     with data_dir_accounts(data) as accounts:
         accounts.add_user("alice", "member", by="test")
+        accounts.add_user("root", "admin", by="test")
     port = find_free_port()
     api_env = dict(os.environ, ENCLAVE_DATA_DIR=str(data), ENCLAVE_LLM_BASE_URL=llm_server.base_url,
                    ENCLAVE_LLM_MAX_TOKENS="48")
     key = audited(tmp_path / "keys.log", ["keys", "create", "alice"], api_env).stdout.strip().splitlines()[-1]
+    admin_key = audited(tmp_path / "admin-keys.log", ["keys", "create", "root"],
+                        api_env).stdout.strip().splitlines()[-1]
+    policy = tmp_path / "leave-policy.md"
+    policy.write_text("# Leave policy\n\nEmployees may carry over five days of leave into the next year.\n")
     base_url = f"http://127.0.0.1:{port}/v1"
     with Traced([ENCLAVE, "api", "--port", str(port)], tmp_path / "api.log", env=api_env, stdout=subprocess.DEVNULL,
                 stderr=subprocess.DEVNULL) as api:
         wait_for_api(base_url, key, api)
+        with policy.open("rb") as file:
+            uploaded = httpx.post(f"{base_url}/documents", files=[("files", (policy.name, file, "text/markdown"))],
+                                  headers=bearer(admin_key), timeout=600)
         with OpenAI(api_key=key, base_url=base_url) as alice:
             models = [model.id for model in alice.models.list()]
             *_, last = alice.chat.completions.create(
@@ -345,6 +353,8 @@ def test_the_api_through_a_streamed_answer_and_a_search_attempts_nothing_outboun
     assert_nothing_outbound(report)  # a server: its report names the process, the host and any Python caller
     assert exit_code == 0  # stopped cleanly, so the trace is complete
     assert models == ["enclave"]
+    assert uploaded.status_code == 200, uploaded.text
+    assert [r["status"] for r in uploaded.json()["data"]] == ["added"], uploaded.text
     assert last.choices[0].delta.model_extra["citations"][0]["document"] == "memo-supply-delivery.pdf"
     assert found.status_code == 200, found.text
     assert found.json()["data"][0]["document"] == "memo-supply-delivery.pdf"
