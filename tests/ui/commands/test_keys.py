@@ -4,13 +4,10 @@ line of stdout and nowhere else, the listing, revoking, and the exit codes (0 do
 from __future__ import annotations
 
 import json
-from typing import Iterator
 
 import pytest
 
-from assistant import Accounts, load_assistant_settings, open_accounts
 from enclave_cli import invoke
-from ingest import load_settings
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -21,16 +18,6 @@ def env(request: pytest.FixtureRequest, tmp_path) -> dict[str, str]:
     added = invoke("users", "add", "alice", "--group", "hr", env=env)
     assert added.exit_code == 0, added.stderr
     return env
-
-
-@pytest.fixture
-def accounts(env) -> Iterator[Accounts]:
-    """The accounts the commands changed, opened as the API would."""
-    settings = load_settings(data_dir=env["ENCLAVE_DATA_DIR"], database_url=env["ENCLAVE_DATABASE_URL"] or None,
-                             _env_file=None)
-    accounts = open_accounts(settings, load_assistant_settings(_env_file=None))
-    yield accounts
-    accounts.close()
 
 
 def listed(env) -> list[dict]:

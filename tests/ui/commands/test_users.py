@@ -5,13 +5,10 @@ only and never comes out."""
 from __future__ import annotations
 
 import json
-from typing import Iterator
 
 import pytest
 
-from assistant import Accounts, load_assistant_settings, open_accounts
 from enclave_cli import invoke
-from ingest import load_settings
 
 ROOT_PASSWORD = "correct horse battery staple"
 ALICE_PASSWORD = "  älice's passphrase, spaces kept  "  # only the line break is dropped
@@ -30,16 +27,6 @@ def with_root(env) -> dict[str, str]:
     created = invoke("users", "create-admin", "root", "--password-stdin", input=ROOT_PASSWORD + "\n", env=env)
     assert created.exit_code == 0, created.stderr
     return env
-
-
-@pytest.fixture
-def accounts(env) -> Iterator[Accounts]:
-    """The accounts the commands changed, opened as the app would."""
-    settings = load_settings(data_dir=env["ENCLAVE_DATA_DIR"], database_url=env["ENCLAVE_DATABASE_URL"] or None,
-                             _env_file=None)
-    accounts = open_accounts(settings, load_assistant_settings(_env_file=None))
-    yield accounts
-    accounts.close()
 
 
 def listed(env) -> list[dict]:
