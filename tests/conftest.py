@@ -165,12 +165,16 @@ def ingested_data_dir(tmp_path_factory, shared_models):
 
 
 @pytest.fixture
-def enclave_env(ingested_data_dir, llm_server, monkeypatch):
-    """Environment for a CLI subprocess pointed at the ingested data and the test LLM server."""
+def enclave_env(ingested_data_dir, llm_server, tmp_path):
+    """Environment for a CLI subprocess pointed at a copy of the ingested data and the test LLM server. A copy: every
+    question and search is kept (the audit trail, saved conversations), and a test that lists them must find only its
+    own, whichever tests ran before it in this process."""
     import os
+    import shutil
 
-    env = dict(os.environ, ENCLAVE_DATA_DIR=str(ingested_data_dir), ENCLAVE_LLM_BASE_URL=llm_server.base_url)
-    return env
+    data = tmp_path / "ingested"
+    shutil.copytree(ingested_data_dir, data)
+    return dict(os.environ, ENCLAVE_DATA_DIR=str(data), ENCLAVE_LLM_BASE_URL=llm_server.base_url)
 
 
 @pytest.fixture(scope="session")
