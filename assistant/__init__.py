@@ -43,7 +43,7 @@ from assistant.errors import (
     UserExists,
     WeakPassword,
 )
-from assistant.models import Answer, Citation, Passage, Sentence, User
+from assistant.models import Answer, Citation, Passage, Sentence, User, answer_from_json, answer_to_json
 from assistant.originals import OriginalFile, original_file
 from assistant.retrieval.search import Retriever, permission_filter
 from assistant.settings import AssistantSettings, load_assistant_settings
@@ -240,6 +240,8 @@ __all__ = [
     "TreeStatus",
     "TreeUpgrade",
     "User",
+    "answer_from_json",
+    "answer_to_json",
     "VLLMServer",
     "create_llm_server",
     "evaluate_answers",

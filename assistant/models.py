@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
+from typing import Any
 
 from ingest import Chunk
 
@@ -16,6 +18,8 @@ class User:
     is_admin: bool = False
     # The admin acting as this account (`--as`): sees what the account sees, and the audit trail names the admin.
     impersonated_by: str = ""
+    # The id of the API key the call came with (`enclave keys list` shows it): the audit trail records it too.
+    api_key: str = ""
 
 
 @dataclass(frozen=True)
@@ -113,3 +117,40 @@ class Answer:
             "query": self.query,
             "warnings": list(self.warnings),
         }
+
+
+def answer_to_json(answer: Answer) -> str:
+    """Everything of an answer its redraw needs (the model's reasoning is not kept): how a conversation keeps it, and
+    how the API hands it to the command line."""
+    return json.dumps({
+        "text": answer.text,
+        "citations": [_citation(c) for c in answer.citations],
+        "retrieved": [_citation(c) for c in answer.retrieved],
+        "sentences": [{"text": s.text, "citations": list(s.citations), "unsupported": s.unsupported, "gap": s.gap}
+                      for s in answer.sentences],
+        "grounded": answer.grounded, "not_found": answer.not_found, "stopped": answer.stopped,
+        "query": answer.query, "warnings": list(answer.warnings),
+    }, ensure_ascii=False)  # fmt: skip
+
+
+def answer_from_json(text: str) -> Answer:
+    data = json.loads(text)
+    return Answer(
+        data["text"],
+        [_citation_from(c) for c in data["citations"]],
+        grounded=data["grounded"],
+        sentences=tuple(Sentence(s["text"], tuple(s["citations"]), s["unsupported"], s["gap"])
+                        for s in data["sentences"]),
+        retrieved=[_citation_from(c) for c in data["retrieved"]],
+        not_found=data["not_found"], stopped=data["stopped"], query=data["query"], warnings=tuple(data["warnings"]),
+    )  # fmt: skip
+
+
+def _citation(citation: Citation) -> dict[str, Any]:
+    return {"n": citation.n, "document": citation.document, "page": citation.page, "chunk_id": citation.chunk_id,
+            "text": citation.text, "document_id": citation.document_id, "section": list(citation.section)}
+
+
+def _citation_from(data: dict[str, Any]) -> Citation:
+    return Citation(data["n"], data["document"], data["page"], data["chunk_id"], data["text"],
+                    document_id=data["document_id"], section=tuple(data["section"]))

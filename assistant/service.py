@@ -101,6 +101,17 @@ class Enclave:
     # -- writing: admins only ----------------------------------------------------------------------------------------
 
     @property
+    def data_dir(self) -> Path:
+        """The data folder: the embedded store, the kept originals, the SQLite database."""
+        return self.components.settings.data_dir
+
+    @property
+    def embedded_store(self) -> bool:
+        """Whether the store runs inside this process (no ENCLAVE_QDRANT_URL): one process alone may hold it, so
+        the command line works through this process's API (ui/run_file.py) while it runs."""
+        return not self.components.settings.qdrant_url
+
+    @property
     def originals_dir(self) -> Path:
         """Where uploaded files are kept, for ingestion and to open later."""
         return self.components.settings.originals_dir

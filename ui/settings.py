@@ -28,6 +28,9 @@ class UISettings(LLMServerSettings):
     app_port: int = Field(8501, ge=1, le=65535)
     api_host: str = Field("127.0.0.1", description="Address the REST API (`enclave api`) listens on.")
     api_port: int = Field(8000, ge=1, le=65535)
+    api_with_app: bool = Field(
+        False, description="Serve the REST API from the app's process too, on ENCLAVE_API_HOST:ENCLAVE_API_PORT "
+        "(`enclave up` turns it on): the one way to have both on an embedded store, which one process holds.")
     api_requests_per_minute: int = Field(
         60, ge=1, description="Calls one API key may make a minute, in bursts of as many (a token bucket kept in the "
         "API's process: each replica counts its own).")

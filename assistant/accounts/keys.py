@@ -12,7 +12,7 @@ from __future__ import annotations
 import hashlib
 import secrets
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any, Iterator
 
@@ -142,7 +142,7 @@ class ApiKeys:
         if row.last_used_at is None or now - row.last_used_at >= LAST_USED_GRAIN:
             with transaction(self.database) as connection:
                 connection.execute(update(api_keys).where(api_keys.c.id == row.id).values(last_used_at=now))
-        return KeyHolder(row.id, found[1].user())
+        return KeyHolder(row.id, replace(found[1].user(), api_key=row.id))  # the audit trail names the key
 
     @contextmanager
     def _reading(self) -> Iterator[Connection]:

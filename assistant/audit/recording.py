@@ -115,7 +115,9 @@ class Recorder:
 
 def acting_entries(user: User, entries: list[AuditEntry]) -> tuple[str, list[AuditEntry]]:
     """Who to record, and the entries: an admin acting as an account (`--as`) is recorded as the admin, with the
-    account in the details."""
+    account in the details; a call with an API key names the key's id in them."""
+    if user.api_key:  # a call through the API: which of the account's keys made it
+        entries = [AuditEntry(e.action, e.target, {**e.details, "key": user.api_key}) for e in entries]
     if not user.impersonated_by:
         return user.name, entries
     return user.impersonated_by, [AuditEntry(e.action, e.target, {**e.details, "as": user.name}) for e in entries]

@@ -1,17 +1,15 @@
-"""What a conversation is as the app and the command line see it, an answer as it is kept (every field its redraw
-needs: citations with their document ids and sections, checked sentences, warnings), and feedback as admins export it.
-"""
+"""What a conversation is as the app and the command line see it (an answer is kept as assistant.models' `answer_to_json`
+writes it), and feedback as admins export it."""
 
 from __future__ import annotations
 
 import csv
 import io
-import json
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Iterable
 
-from assistant.models import Answer, Citation, Sentence
+from assistant.models import Answer
 
 TITLE_LENGTH = 80  # a title made from the first question: what fits on a line of the sidebar
 MAX_TITLE = 200  # the column's width
@@ -111,39 +109,3 @@ def title_from(question: str) -> str:
     """The first question on one line, cut to TITLE_LENGTH."""
     line = " ".join(question.split())
     return line if len(line) <= TITLE_LENGTH else line[:TITLE_LENGTH - 1].rstrip() + "…"
-
-
-def answer_to_json(answer: Answer) -> str:
-    """Everything of an answer its redraw needs (the model's reasoning is not kept)."""
-    return json.dumps({
-        "text": answer.text,
-        "citations": [_citation(c) for c in answer.citations],
-        "retrieved": [_citation(c) for c in answer.retrieved],
-        "sentences": [{"text": s.text, "citations": list(s.citations), "unsupported": s.unsupported, "gap": s.gap}
-                      for s in answer.sentences],
-        "grounded": answer.grounded, "not_found": answer.not_found, "stopped": answer.stopped,
-        "query": answer.query, "warnings": list(answer.warnings),
-    }, ensure_ascii=False)  # fmt: skip
-
-
-def answer_from_json(text: str) -> Answer:
-    data = json.loads(text)
-    return Answer(
-        data["text"],
-        [_citation_from(c) for c in data["citations"]],
-        grounded=data["grounded"],
-        sentences=tuple(Sentence(s["text"], tuple(s["citations"]), s["unsupported"], s["gap"])
-                        for s in data["sentences"]),
-        retrieved=[_citation_from(c) for c in data["retrieved"]],
-        not_found=data["not_found"], stopped=data["stopped"], query=data["query"], warnings=tuple(data["warnings"]),
-    )  # fmt: skip
-
-
-def _citation(citation: Citation) -> dict[str, Any]:
-    return {"n": citation.n, "document": citation.document, "page": citation.page, "chunk_id": citation.chunk_id,
-            "text": citation.text, "document_id": citation.document_id, "section": list(citation.section)}
-
-
-def _citation_from(data: dict[str, Any]) -> Citation:
-    return Citation(data["n"], data["document"], data["page"], data["chunk_id"], data["text"],
-                    document_id=data["document_id"], section=tuple(data["section"]))

@@ -25,14 +25,12 @@ from assistant.conversations.records import (
     ConversationSummary,
     ConversationTurn,
     Feedback,
-    answer_from_json,
-    answer_to_json,
     title_from,
 )
 from assistant.conversations.tables import RATINGS, conversation_turns, conversations, feedback
 from assistant.errors import ConversationError, ConversationNotFound, ConversationsUnavailable, NotAllowed
 from assistant.migrations import open_assistant_database
-from assistant.models import Answer, User
+from assistant.models import Answer, User, answer_from_json, answer_to_json
 from assistant.settings import AssistantSettings
 from ingest import Database, IngestError, IngestSettings
 

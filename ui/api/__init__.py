@@ -2,7 +2,9 @@
 for the callers' API keys (assistant's accounts keep them). FastAPI on uvicorn, on one Enclave per process.
 
 app           create_app: the FastAPI application on one Enclave, its routes and error handlers
-server        run_api: open the Enclave, serve until stopped, close it
+server        run_api: open the Enclave, serve until stopped, close it; BackgroundApi: the same from a thread of the
+              app's process, on the app's Enclave (`enclave up`); the run file written while it serves
+local         /v1/local: the command line on this machine working through the API that holds the embedded store
 chat          /v1/models and /v1/chat/completions (streamed as server-sent events, or not), citations included
 search        /v1/search: retrieval only
 documents     /v1/documents: list what the caller may see; upload and ingest, delete (admins)
@@ -15,6 +17,6 @@ errors        every error as OpenAI's JSON error body with the status that fits
 """
 
 from ui.api.app import create_app
-from ui.api.server import run_api
+from ui.api.server import BackgroundApi, listen, run_api
 
-__all__ = ["create_app", "run_api"]
+__all__ = ["BackgroundApi", "create_app", "listen", "run_api"]

@@ -11,7 +11,7 @@ from fastapi import FastAPI
 from fastapi.telemetry import TelemetryConfig
 
 from assistant import Enclave
-from ui.api import chat, docs, documents, search
+from ui.api import chat, docs, documents, local, search
 from ui.api.errors import install_error_handlers
 from ui.api.limits import BodyLimit, RateLimiter
 from ui.settings import UISettings
@@ -27,9 +27,12 @@ NO_TELEMETRY: TelemetryConfig = {
 }
 
 
-def create_app(enclave: Enclave, settings: UISettings, *, clock: Callable[[], float] = time.monotonic) -> FastAPI:
+def create_app(enclave: Enclave, settings: UISettings, *, clock: Callable[[], float] = time.monotonic,
+               local_token: str | None = None, writing: threading.Lock | None = None) -> FastAPI:
     """The API on this Enclave (opened to write, so that uploads can come through it; its owner closes it after the
-    server stops). `clock` drives the rate limit (tests pass their own)."""
+    server stops). `clock` drives the rate limit (tests pass their own). `local_token` opens /v1/local to the command
+    line on this machine (None: closed). `writing` is held by every upload, deletion and batch: the app's own lock,
+    when the app serves the API beside it."""
     from importlib.metadata import version
 
     app = FastAPI(title="Enclave", version=version("enclave"), description=DESCRIPTION, docs_url=None,
@@ -39,8 +42,9 @@ def create_app(enclave: Enclave, settings: UISettings, *, clock: Callable[[], fl
     app.state.enclave = enclave
     app.state.keys = enclave.accounts.keys
     app.state.limiter = RateLimiter(settings.api_requests_per_minute, clock)
-    app.state.writing = threading.Lock()  # uploads and deletions one at a time, as in the app
+    app.state.writing = writing or threading.Lock()  # uploads and deletions one at a time, as in the app
+    app.state.local_token = local_token
     install_error_handlers(app)
-    for module in (chat, search, documents, docs):
+    for module in (chat, search, documents, local, docs):
         app.include_router(module.router)
     return app

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 import sys
-from typing import TYPE_CHECKING, Callable, NoReturn
+from typing import TYPE_CHECKING, Callable, NoReturn, TypeVar
 
 import click
 
@@ -20,7 +20,10 @@ from ui.commands.terminal import (EXIT_FAILED_FILES, EXIT_OK, EXIT_REFUSED, acti
 from ui.commands.users import users
 
 if TYPE_CHECKING:
-    from assistant import Answer, ConversationTurn, Enclave
+    from assistant import Answer, Enclave
+    from ui.commands.remote import Remote
+
+T = TypeVar("T")
 
 # `search`, `ask` and `documents` see what one account may see: an admin checks what a member gets.
 act_as = click.option("--as", "as_name", metavar="USER", default=None,
@@ -43,8 +46,14 @@ def main() -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print per-file results as a JSON list.")
 def ingest(paths: tuple[str, ...], sync: bool, groups: tuple[str, ...], as_json: bool) -> None:
     """Parse, chunk, embed and store files or folders (recursively)."""
+    from pathlib import Path
+
     from ingest import summarize
 
+    if (remote := running_api()) is not None:  # the app holds the store: it reads the files, so their full paths
+        absolute = [str(Path(p).expanduser().absolute()) for p in paths]
+        results = run_batch(lambda progress: remote.batch("ingest", progress, paths=absolute, groups=groups, sync=sync))
+        report_batch(results, as_json, summarize(results))
     with opened_enclave(read_only=False, warm_parsers=True) as enclave:
         results = run_batch(lambda progress: enclave.ingest(
             paths, cli_user(), groups=groups or None, sync=sync, progress=progress
@@ -64,6 +73,11 @@ def reindex(documents: tuple[str, ...], everything: bool, as_json: bool) -> None
     """
     if bool(documents) == everything:
         raise click.UsageError("name the documents to re-index, or give --all (not both)")
+    if (remote := running_api()) is not None:
+        action = "reindex_all" if everything else "reindex"
+        results = run_batch(lambda progress: remote.batch(action, progress, paths=list(documents)))
+        failed = sum(r.status == "failed" for r in results)
+        report_batch(results, as_json, f"{len(results)} documents: {len(results) - failed} re-indexed, {failed} failed")
     with opened_enclave(read_only=False, warm_parsers=True) as enclave:
         user = cli_user()
         if everything:
@@ -74,12 +88,34 @@ def reindex(documents: tuple[str, ...], everything: bool, as_json: bool) -> None
     report_batch(results, as_json, f"{len(results)} documents: {len(results) - failed} re-indexed, {failed} failed")
 
 
+def running_api() -> Remote | None:
+    """The app or `enclave api` holding this data folder's embedded store, if one runs on this machine: the command
+    then works through its API, and says so in one line."""
+    from ui.commands.remote import find_running_api
+
+    remote = find_running_api()
+    if remote is not None:
+        stderr.print(f"{remote.where} holds the store: working through its API", highlight=False)
+    return remote
+
+
+def remotely(call: Callable[[], T]) -> T:
+    """A call to the running app's API; a refusal or failure is the command's one line, with its exit code."""
+    from ui.commands.remote import RemoteFailed
+
+    try:
+        return call()
+    except RemoteFailed as exc:
+        fail(str(exc), exc.exit_code)
+
+
 def run_batch(work: Callable[[Callable], list]) -> list:
     """Run an ingest or re-index with progress bars on stderr; exit 2 with one line when the store is unreachable or
     the audit trail could not record what was done, 1 when a --group cannot be a group."""
     from assistant import AuditError
     from ingest import SharingRefused
     from ui.commands.progress import IngestProgress
+    from ui.commands.remote import RemoteFailed
 
     try:
         with IngestProgress(stderr) as progress:
@@ -88,6 +124,8 @@ def run_batch(work: Callable[[Callable], list]) -> list:
         fail(str(exc))
     except SharingRefused as exc:
         fail(str(exc), EXIT_REFUSED)
+    except RemoteFailed as exc:
+        fail(str(exc), exc.exit_code)
 
 
 def report_batch(results: list, as_json: bool, summary: str) -> NoReturn:
@@ -110,25 +148,30 @@ def search(query: str, k: int, method: str | None, as_json: bool, as_name: str |
     """Retrieval only, no LLM: the top passages for QUERY."""
     from assistant import AssistantError
 
+    if (remote := running_api()) is not None:
+        print_passages(remotely(lambda: remote.search(query, k, method, as_name)), as_json)
+        return
     with opened_enclave(read_only=True) as enclave:
         try:
             passages = enclave.assistant.search(query, acting_user(enclave, as_name), k=k, method=method)
         except AssistantError as exc:
             fail(str(exc))
+    print_passages([{"n": p.n, "document": p.chunk.document_name, "page": p.chunk.page, "chunk_id": p.chunk.chunk_id,
+                     "score": p.score, "text": p.chunk.text} for p in passages], as_json)
+
+
+def print_passages(rows: list[dict], as_json: bool) -> None:
+    """Passages as JSON (document, page, chunk_id, score, text), or numbered with the start of their text."""
     if as_json:
-        rows = [
-            {"document": p.chunk.document_name, "page": p.chunk.page, "chunk_id": p.chunk.chunk_id,
-             "score": p.score, "text": p.chunk.text}
-            for p in passages
-        ]
-        click.echo(json.dumps(rows, ensure_ascii=False, indent=2))
+        click.echo(json.dumps([{k: v for k, v in row.items() if k != "n"} for row in rows], ensure_ascii=False,
+                              indent=2))
         return
-    if not passages:
+    if not rows:
         click.echo("No matching passages.")
-    for p in passages:
-        page = f", page {p.chunk.page}" if p.chunk.page is not None else ""
-        click.echo(f"{p.n}. {p.chunk.document_name}{page}  (score {p.score:.4f})")
-        text = " ".join(p.chunk.text.split())
+    for row in rows:
+        page = f", page {row['page']}" if row["page"] is not None else ""
+        click.echo(f"{row['n']}. {row['document']}{page}  (score {row['score']:.4f})")
+        text = " ".join(row["text"].split())
         click.echo(f"   {text[:400]}{'…' if len(text) > 400 else ''}\n")
 
 
@@ -151,6 +194,9 @@ def ask(question: str, as_json: bool, conversation_id: str | None, as_name: str 
     """
     from assistant import AssistantError, ConversationError
 
+    if (remote := running_api()) is not None:
+        ask_through(remote, question, as_json, conversation_id, as_name)
+        return
     with opened_enclave(read_only=True) as enclave:
         try:
             user = acting_user(enclave, as_name)
@@ -172,21 +218,50 @@ def ask(question: str, as_json: bool, conversation_id: str | None, as_name: str 
             if not as_json:
                 click.echo()
             fail(str(exc))
-        turn: ConversationTurn | None = None
+        kept, kept_error = None, ""
         try:
             turn = enclave.keep_turn(user, conversation_id, question, answer)
+            kept = (turn.conversation_id, turn.n)
         except AssistantError as exc:  # answered, but not kept: said after the answer (exit 2)
             kept_error = str(exc)
+    print_answer(answer, stream.partial_text, as_json, kept, kept_error, conversation_id)
+
+
+def ask_through(remote: Remote, question: str, as_json: bool, conversation_id: str | None,
+                as_name: str | None) -> None:
+    """`ask` through the running app's API: the same streamed text, checked answer, JSON and exit codes."""
+    from ui.commands.remote import RemoteFailed
+
+    def show(text: str) -> None:
+        if not as_json:
+            click.echo(text, nl=False)
+
+    try:
+        got = remote.ask(question, conversation_id, as_name, show)
+    except RemoteFailed as exc:
+        if not as_json:
+            click.echo()
+        fail(str(exc), exc.exit_code)
+    if not as_json:
+        click.echo()
+    kept = None if got.conversation is None or got.turn is None else (got.conversation, got.turn)
+    print_answer(got.answer, got.partial, as_json, kept, got.kept_error, conversation_id)
+
+
+def print_answer(answer: Answer, streamed: str, as_json: bool, kept: tuple[str, int] | None, kept_error: str,
+                 conversation_id: str | None) -> None:
+    """After the stream: the answer as JSON, or what the check changed and the sources; then exit 2 if it could not
+    be kept, or the new conversation's id on stderr."""
     if as_json:
-        kept = {} if turn is None else {"conversation": turn.conversation_id, "turn": turn.n}
-        click.echo(json.dumps({**answer.to_json(), **kept}, ensure_ascii=False, indent=2))
+        turn = {} if kept is None else {"conversation": kept[0], "turn": kept[1]}
+        click.echo(json.dumps({**answer.to_json(), **turn}, ensure_ascii=False, indent=2))
     else:
-        print_checked(answer, stream.partial_text)
-    if turn is None:
+        print_checked(answer, streamed)
+    if kept is None:
         fail(f"the answer could not be kept in a conversation: {kept_error}")
     if conversation_id is None:
-        stderr.print(f"conversation {turn.conversation_id}: continue it with "
-                     f"`enclave ask --conversation {turn.conversation_id} QUESTION`", highlight=False)
+        stderr.print(f"conversation {kept[0]}: continue it with `enclave ask --conversation {kept[0]} QUESTION`",
+                     highlight=False)
 
 
 def print_checked(answer: Answer, streamed: str) -> None:
@@ -215,11 +290,14 @@ def remove(documents: tuple[str, ...]) -> None:
     """Delete stored documents by id, file name or path."""
     from assistant import AuditError
 
-    with opened_enclave(read_only=False) as enclave:
-        try:
-            results = enclave.remove(documents, cli_user())
-        except AuditError as exc:
-            fail(str(exc))
+    if (remote := running_api()) is not None:
+        results = remotely(lambda: remote.remove(documents))
+    else:
+        with opened_enclave(read_only=False) as enclave:
+            try:
+                results = enclave.remove(documents, cli_user())
+            except AuditError as exc:
+                fail(str(exc))
     for r in results:
         click.echo(f"{r.status} {r.path}" + (f": {r.reason}" if r.reason else ""))
     sys.exit(EXIT_FAILED_FILES if any(r.status == "failed" for r in results) else EXIT_OK)
@@ -239,14 +317,17 @@ def documents(context: click.Context, as_json: bool, as_name: str | None) -> Non
         if as_json or as_name is not None:
             raise click.UsageError("--json and --as are for the listing: give them without grant or revoke")
         return
-    with opened_enclave(read_only=True) as enclave:
-        records = enclave.documents(acting_user(enclave, as_name))
+    if (remote := running_api()) is not None:
+        rows = remotely(lambda: remote.documents(as_name))
+    else:
+        with opened_enclave(read_only=True) as enclave:
+            rows = [{**r.__dict__, "groups": list(r.groups)} for r in enclave.documents(acting_user(enclave, as_name))]
     if as_json:
-        click.echo(json.dumps([r.__dict__ for r in records], ensure_ascii=False, indent=2, default=list))
+        click.echo(json.dumps(rows, ensure_ascii=False, indent=2))
         return
-    for r in records:
-        click.echo(f"{r.document_id}  v{r.version}  {r.chunks:>5} chunks  {r.name}")
-    click.echo(f"{len(records)} documents")
+    for row in rows:
+        click.echo(f"{row['document_id']}  v{row['version']}  {row['chunks']:>5} chunks  {row['name']}")
+    click.echo(f"{len(rows)} documents")
 
 
 @documents.command("grant")
@@ -349,16 +430,19 @@ def api(host: str | None, port: int | None) -> None:
 
 @main.command()
 @click.option("--llm/--no-llm", "with_llm", default=True, help="Also start the embedded LLM server.")
-def up(with_llm: bool) -> None:
-    """Start the embedded LLM server and the app, wait until both are healthy, print the URL. Exit 2 with one line
-    for a bad or unsafe setting (ENCLAVE_AUTH=none beyond loopback)."""
+@click.option("--api/--no-api", "with_api", default=True,
+              help="Serve the REST API from the app's process, on ENCLAVE_API_HOST:ENCLAVE_API_PORT (127.0.0.1:8000).")
+def up(with_llm: bool, with_api: bool) -> None:
+    """Start the embedded LLM server and the app with the REST API beside it, wait until they answer, print the URLs.
+    While it runs, `enclave ingest`, `search`, `ask`, `documents`, `remove` and `reindex` work through its API. Exit 2
+    with one line for a bad or unsafe setting (ENCLAVE_AUTH=none beyond loopback) or an API port in use."""
     from assistant import AssistantError
     from ui.errors import UIError
     from ui.commands.launcher import run_stack
     from ui.settings import load_ui_settings
 
     try:
-        sys.exit(run_stack(load_ui_settings(), with_llm=with_llm))
+        sys.exit(run_stack(load_ui_settings(), with_llm=with_llm, with_api=with_api))
     except (UIError, AssistantError, IngestError) as exc:
         fail(str(exc))
 

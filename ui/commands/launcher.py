@@ -1,4 +1,5 @@
-"""Start the Streamlit app (and, for `enclave up` / `make run`, the embedded LLM server beside it)."""
+"""Start the Streamlit app (and, for `enclave up` / `make run`, the embedded LLM server beside it, and the REST API
+from the app's process)."""
 
 from __future__ import annotations
 
@@ -62,15 +63,39 @@ def llm_answers(base_url: str) -> bool:
         return False
 
 
-def run_stack(settings: UISettings, with_llm: bool = True) -> int:
-    """Start the embedded LLM server and the app; Ctrl-C stops both. Unsafe settings are refused before either
-    starts (UnsafeSettings)."""
+def api_answers(url: str) -> bool:
+    try:
+        return httpx.get(f"{url}/openapi.json", timeout=5).status_code == 200
+    except httpx.HTTPError:
+        return False
+
+
+def wait_for_api(url: str, process: subprocess.Popen, timeout: float = 300) -> bool:
+    """Wait while the app's process opens the store and loads the models for its API; False if it has not answered
+    within `timeout` (the app goes on: its output says why)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and process.poll() is None:
+        if api_answers(url):
+            return True
+        time.sleep(1)
+    return False
+
+
+def run_stack(settings: UISettings, with_llm: bool = True, with_api: bool = True) -> int:
+    """Start the embedded LLM server and the app, with the REST API served from the app's process (it shares the
+    app's store); Ctrl-C stops them. Unsafe settings, and an API port already taken, are refused before anything
+    starts (UnsafeSettings, UIError)."""
     from contextlib import ExitStack
 
     from assistant import LlamaCppServer
+    from ui.api.server import listen
+    from ui.run_file import loopback_url
 
     check_auth(settings.auth, settings.app_host)
     check_secrets(settings.secrets_file)
+    if with_api:
+        check_auth(settings.auth, settings.api_host, "the API", "ENCLAVE_API_HOST")
+        listen(settings.api_host, settings.api_port).close()  # the port is free (or the error says what to do)
     base_url = os.environ.get("ENCLAVE_LLM_BASE_URL", f"http://{settings.llm_host}:{settings.llm_port}/v1")
     _stop_on_signals()
     with ExitStack() as stack:
@@ -79,12 +104,20 @@ def run_stack(settings: UISettings, with_llm: bool = True) -> int:
             base_url = server.base_url
         elif with_llm:
             print(f"Using the LLM server already running at {base_url}", file=sys.stderr)
-        env = dict(os.environ, ENCLAVE_LLM_BASE_URL=base_url)
+        env = dict(os.environ, ENCLAVE_LLM_BASE_URL=base_url, ENCLAVE_API_WITH_APP="true" if with_api else "false")
         app = subprocess.Popen(streamlit_command(settings), env=env)
         stack.callback(_stop, app)
         url = f"http://{settings.app_host}:{settings.app_port}"
         wait_for_app(url, app)
-        print(f"\nEnclave is ready: {url}  (LLM: {base_url}; Ctrl-C stops)\n", flush=True)
+        api = ""
+        if with_api:
+            api_url = loopback_url(settings.api_host, settings.api_port)
+            print(f"Loading the models for the API at {api_url}…", file=sys.stderr, flush=True)
+            if wait_for_api(api_url, app):
+                api = f"; API: {api_url}/v1, its reference at {api_url}/docs"
+            else:
+                print(f"The API is not answering at {api_url} yet: see the output above", file=sys.stderr)
+        print(f"\nEnclave is ready: {url}  (LLM: {base_url}{api}; Ctrl-C stops)\n", flush=True)
         try:
             return app.wait()
         except KeyboardInterrupt:

@@ -1,6 +1,7 @@
 """The Streamlit app: what a person sees in the browser.
 
 server          the app's web server: Streamlit's st.App serving app.py, with the routes of the sign-in cookie
+api_beside      the REST API served from the app's process, on its Enclave (`enclave up`)
 app             the entry point: who is asking and the pages they may open (app_pages/: Sign in, Create the first
                 admin; Ask; Documents, Users, Audit and Feedback for admins)
 identity        who is asking, checked against their session on every run; signing in and out

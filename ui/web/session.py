@@ -70,15 +70,40 @@ def conversation_turns(history: list[ChatTurn]) -> list[tuple[str, str]]:
     return pairs
 
 
+_opening = threading.Lock()
+_enclave: Enclave | None = None  # this server process's, once opened
+WRITING = threading.Lock()  # one ingest or removal at a time in this process: pages, and the API beside the app
+
+
+def process_enclave() -> Enclave:
+    """The one Enclave of this server process, opened on first use: by the first page, or by the REST API served
+    beside the app (ui/web/api_beside.py), which must share it (one process alone may hold the embedded store).
+    Settings are read here, once per server process."""
+    global _enclave
+    with _opening:
+        if _enclave is None:
+            enforce_offline()
+            _enclave = open_enclave(load_settings(), load_assistant_settings())
+        return _enclave
+
+
+def close_process_enclave() -> None:
+    """Close it (the embedded store's lock is let go); the next use opens it again."""
+    global _enclave
+    with _opening:
+        if _enclave is not None:
+            _enclave.close()
+            _enclave = None
+
+
 def _close(enclave: Enclave) -> None:
-    enclave.close()  # releases the embedded store's lock when the cache is cleared or the server stops
+    close_process_enclave()  # when the cache is cleared or the server stops
 
 
 @st.cache_resource(show_spinner="Loading the embedding model and the document store…", on_release=_close)
 def _open() -> Enclave:
-    """Settings are read here, once per server process; the Enclave is shared by every session."""
-    enforce_offline()
-    return open_enclave(load_settings(), load_assistant_settings())
+    """Shared by every session (the cache shows the spinner while it opens)."""
+    return process_enclave()
 
 
 def get_enclave() -> Enclave:
@@ -99,10 +124,10 @@ def background_ingest() -> BackgroundIngest:
     return BackgroundIngest()
 
 
-@st.cache_resource(show_spinner=False)
 def write_lock() -> threading.Lock:
-    """One ingest or removal at a time across all sessions: they share one store and one registry."""
-    return threading.Lock()
+    """One ingest or removal at a time across all sessions, and the API beside the app: they share one store and one
+    registry."""
+    return WRITING
 
 
 def app_settings() -> UISettings:

@@ -31,7 +31,7 @@ def stored_rows(accounts) -> list:
 def test_a_key_gives_its_account_as_a_user(accounts, made):
     holder = accounts.keys.holder(made.secret)
 
-    assert holder.user == User("alice", ("everyone", "hr"), is_admin=False)
+    assert holder.user == User("alice", ("everyone", "hr"), is_admin=False, api_key=made.key.id)  # the audit names it
     assert holder.key_id == made.key.id
 
 
@@ -49,7 +49,9 @@ def test_each_key_is_its_own(accounts, made):
     other = accounts.keys.create("alice", by="root")
 
     assert other.secret != made.secret and other.key.id != made.key.id
-    assert accounts.keys.holder(other.secret).user == accounts.keys.holder(made.secret).user
+    first, second = accounts.keys.holder(made.secret).user, accounts.keys.holder(other.secret).user
+    assert (first.name, first.groups, first.api_key, second.api_key) == (second.name, second.groups, made.key.id,
+                                                                         other.key.id)
 
 
 def test_an_unknown_or_malformed_key_gives_nobody(accounts, made):

@@ -72,6 +72,7 @@ def test_a_follow_up_reads_the_earlier_messages_and_is_recorded_as_its_account(a
     recorded = api.enclave.audit.records(action="question", actor="alice")[-1]
     assert recorded.details["question"] == FOLLOW_UP
     assert recorded.details["query"] != FOLLOW_UP  # read with the conversation: rewritten to stand alone
+    assert recorded.details["key"] == api.enclave.accounts.keys.holder(keys["alice"]).key_id  # which key asked
 
 
 def test_a_member_gets_no_passage_nor_title_of_a_document_outside_their_groups(api, keys):
