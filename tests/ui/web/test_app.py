@@ -18,6 +18,7 @@ from streamlit_apps import APP, TIMEOUT, data_dir_accounts, open_app, signed_in_
 from assistant import find_free_port
 from databases import opened_registry
 from ingest import DocumentRecord
+from shared_data import BAD
 from ui.web.session import ChatTurn, turn_from_answer
 
 DOCUMENTS_PAGE = "app_pages/documents.py"
@@ -308,6 +309,23 @@ def test_an_upload_batch_is_still_shown_after_a_reload(data_dir):
     reloaded = open_app(DOCUMENTS_PAGE)  # a new session, as after pressing F5
     assert "notes.txt" in [row for row in reloaded.dataframe[0].value["File"]]
     assert "1 added" in reloaded.success[0].value
+
+
+def test_a_failed_files_whole_reason_is_printed_below_the_batch_table(data_dir):
+    """The table is drawn on a canvas in the browser and cuts a long reason off: the page prints each one whole."""
+    at = open_app(DOCUMENTS_PAGE)
+    at.file_uploader[0].set_value([("quarterly-report.pdf", (BAD / "quarterly-report.pdf").read_bytes(),
+                                    "application/pdf")])  # a PNG named .pdf
+    at.button(key="upload-submit").click().run()
+    wait_for_uploads()
+    at.run()
+
+    assert not at.exception, [e.value for e in at.exception]
+    assert [r for r in at.dataframe[0].value["Status"]] == ["failed"]
+    reason = at.dataframe[0].value["Reason"][0]
+    assert reason.startswith("not a PDF: the content is a PNG image") and len(reason) > 60
+    assert f"quarterly-report.pdf: {reason}" in [t.value for t in at.text]
+    assert "quarterly-report.pdf" not in document_names(at)
 
 
 def test_a_full_disk_is_shown_on_the_documents_page_and_questions_are_still_answered(

@@ -4,23 +4,16 @@ cookie looks, because the server-side session is the truth."""
 
 from __future__ import annotations
 
-import os
-import signal
-import subprocess
-import sys
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any, Iterator
 
 import pytest
-from browsers import CHROMIUM_FLAGS, chromium, shown, sign_in
+from browsers import launched_chromium, own_page, served_app, shown, sign_in
 from streamlit_apps import PASSWORD, data_dir_accounts
 
-from assistant import find_free_port, load_assistant_settings
-from ui.commands.launcher import wait_for_app
+from assistant import load_assistant_settings
 from ui.web.session_cookie import COOKIE_NAME, DROP_PATH
-
-ENCLAVE = str(Path(sys.executable).with_name("enclave"))
 
 
 @pytest.fixture(scope="module")
@@ -35,37 +28,20 @@ def data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="module")
 def app_url(data_dir: Path) -> Iterator[str]:
     """`enclave app` on a free loopback port, sign-in required (the default), for the module's tests."""
-    port = find_free_port()
-    env = {k: v for k, v in os.environ.items() if k not in ("ENCLAVE_AUTH", "ENCLAVE_APP_HOST")}
-    env.update(ENCLAVE_DATA_DIR=str(data_dir), ENCLAVE_APP_PORT=str(port))
-    with open(data_dir.parent / "app.log", "w") as log:
-        # A session of its own: the test stops the whole group, Streamlit's server with `enclave app`.
-        app = subprocess.Popen([ENCLAVE, "app"], env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        wait_for_app(url, app, timeout=180)
+    with served_app(data_dir) as url:
         yield url
-    finally:
-        os.killpg(app.pid, signal.SIGTERM)
-        app.wait(timeout=60)
 
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=chromium(), args=CHROMIUM_FLAGS)
+    with launched_chromium() as browser:
         yield browser
-        browser.close()
 
 
 @pytest.fixture
 def page(browser: Any) -> Iterator[Any]:
-    """A new page in a browser context of its own: no cookie from another test."""
-    context = browser.new_context()
-    yield context.new_page()
-    context.close()
+    with own_page(browser) as page:
+        yield page
 
 
 def session_cookie(page: Any) -> dict[str, Any] | None:

@@ -6,9 +6,7 @@ cannot, and each provider sign-in used once."""
 from __future__ import annotations
 
 import json
-import os
 import secrets
-import signal
 import subprocess
 import sys
 import time
@@ -17,7 +15,7 @@ from typing import Any, Iterator
 
 import httpx
 import pytest
-from browsers import CHROMIUM_FLAGS, chromium, shown
+from browsers import ENCLAVE, app_environment, launched_chromium, own_page, served_app, shown, sidebar_links
 from enclave_cli import invoke
 from streamlit_apps import PASSWORD, data_dir_accounts
 
@@ -27,7 +25,6 @@ from ui.web.session_cookie import TAKE_PATH
 from ui.settings import load_ui_settings
 from ui.web.single_sign_on import SpentSignIns, auth_problems
 
-ENCLAVE = str(Path(sys.executable).with_name("enclave"))
 ADMIN_GROUP = "enclave-admins"
 # The provider's people: its sign-in page offers each by subject, with one click.
 PEOPLE = {
@@ -150,49 +147,32 @@ def data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return data
 
 
-def app_env(data_dir: Path, port: int, provider: str) -> dict[str, str]:
-    """The environment of `enclave app` on this data folder and port, with a secrets file beside the folder (not in
-    the app's working folder, so ENCLAVE_SECRETS_FILE is what finds it) naming the provider."""
+def sso_settings(data_dir: Path, port: int, provider: str) -> dict[str, str]:
+    """The settings of `enclave app` on this port for single sign-on: a secrets file beside the data folder (not in
+    the app's working folder, so ENCLAVE_SECRETS_FILE is what finds it) naming the provider, and the admin group."""
     secrets_file = data_dir.parent / "secrets.toml"
     secrets_file.write_text(secrets_toml(port, provider))
-    env = {k: v for k, v in os.environ.items() if k not in ("ENCLAVE_AUTH", "ENCLAVE_APP_HOST")}
-    env.update(ENCLAVE_DATA_DIR=str(data_dir), ENCLAVE_APP_PORT=str(port), ENCLAVE_SECRETS_FILE=str(secrets_file),
-               ENCLAVE_OIDC_ADMIN_GROUP=ADMIN_GROUP)
-    return env
+    return {"ENCLAVE_SECRETS_FILE": str(secrets_file), "ENCLAVE_OIDC_ADMIN_GROUP": ADMIN_GROUP}
 
 
 @pytest.fixture(scope="module")
 def app_url(data_dir: Path, provider: str) -> Iterator[str]:
     """`enclave app` on a free loopback port, its secrets file (outside the working folder) naming the provider."""
     port = find_free_port()
-    with open(data_dir.parent / "app.log", "w") as log:
-        app = subprocess.Popen([ENCLAVE, "app"], env=app_env(data_dir, port, provider), stdout=log,
-                               stderr=subprocess.STDOUT, start_new_session=True, cwd=data_dir.parent)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        wait_for_app(url, app, timeout=180)
+    with served_app(data_dir, port, **sso_settings(data_dir, port, provider)) as url:
         yield url
-    finally:
-        os.killpg(app.pid, signal.SIGTERM)
-        app.wait(timeout=60)
 
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=chromium(), args=CHROMIUM_FLAGS + LOOPBACK_ONLY)
+    with launched_chromium(*LOOPBACK_ONLY) as browser:
         yield browser
-        browser.close()
 
 
 @pytest.fixture
 def page(browser: Any) -> Iterator[Any]:
-    """A new page in a browser context of its own: no cookie from another test."""
-    context = browser.new_context()
-    yield context.new_page()
-    context.close()
+    with own_page(browser) as page:
+        yield page
 
 
 def sign_in_at_the_provider(page: Any, app_url: str, sub: str) -> None:
@@ -221,12 +201,6 @@ def signed_in_as(page: Any, name: str) -> None:
 def on_the_sign_in_page(page: Any) -> None:
     shown(page.get_by_role("button", name="Sign in with single sign-on"))
     assert not page.get_by_text("Ask your documents").is_visible()
-
-
-def sidebar_links(page: Any) -> list[str]:
-    """The pages the sidebar offers, by title (each link's text is its icon's name, then the title)."""
-    links = page.get_by_test_id("stSidebarNav").get_by_role("link").all_inner_texts()
-    return [text.strip().splitlines()[-1] for text in links]
 
 
 def records(data_dir: Path, actor: str) -> list[tuple[str, str, dict]]:
@@ -299,7 +273,8 @@ def test_a_sign_in_through_the_provider_makes_the_app_contact_the_provider_and_n
         accounts.create_first_admin("root", PASSWORD)
     port = find_free_port()
     url = f"http://127.0.0.1:{port}"
-    with Traced([ENCLAVE, "app"], tmp_path / "app.log", env=app_env(data, port, provider), cwd=tmp_path,
+    env = app_environment(data, port, **sso_settings(data, port, provider))
+    with Traced([ENCLAVE, "app"], tmp_path / "app.log", env=env, cwd=tmp_path,
                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL) as app:
         wait_for_app(url, app.process, timeout=300)
         context = browser.new_context()

@@ -61,6 +61,11 @@ def show_batch(batch: BatchStatus, running: bool) -> None:
         [{"File": f.name, "Status": f.status, "Chunks": f.chunks, "Reason": f.reason} for f in batch.files],
         hide_index=True,
     )
+    # The table is drawn on a canvas and cuts a long reason off: each failed file's whole reason, as plain text (a
+    # file name is the uploader's), where it can be read and copied.
+    for f in batch.files:
+        if f.reason and f.status in ("failed", "interrupted"):
+            st.text(f"{f.name}: {f.reason}")
     if not running:
         failed = any(f.status in ("failed", "interrupted") for f in batch.files)
         (st.warning if failed else st.success)(summarize_batch(batch))
