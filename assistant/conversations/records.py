@@ -41,10 +41,11 @@ class ConversationTurn:
     answer: Answer
     asked_at: datetime
     model: str = ""
+    rating: str = ""  # the owner's rating of the answer, "up" or "down"; empty when not rated
 
     def to_json(self) -> dict[str, Any]:
         return {"n": self.n, "asked": self.asked_at.isoformat(), "question": self.question, "model": self.model,
-                **self.answer.to_json()}
+                "rating": self.rating or None, **self.answer.to_json()}
 
 
 @dataclass(frozen=True)

@@ -103,14 +103,17 @@ class Conversations:
             return [_summary(row, row.turns) for row in connection.execute(query)]
 
     def open(self, user: User, conversation_id: str) -> Conversation:
-        """The conversation with its turns, oldest first. ConversationNotFound unless it is the user's."""
+        """The conversation with its turns, oldest first, each with the rating its owner gave it.
+        ConversationNotFound unless it is the user's."""
         with self._reading() as connection:
             row = self._owned(connection, user, conversation_id)
             turns = connection.execute(select(conversation_turns)
                                        .where(conversation_turns.c.conversation_id == conversation_id)
                                        .order_by(conversation_turns.c.n)).all()
+            ratings = {turn: rating for turn, rating in connection.execute(
+                select(feedback.c.turn, feedback.c.rating).where(feedback.c.conversation_id == conversation_id))}
         kept = tuple(ConversationTurn(conversation_id, t.n, t.question, answer_from_json(t.answer),
-                                      parse_time(t.asked_at), t.model) for t in turns)
+                                      parse_time(t.asked_at), t.model, ratings.get(t.n, "")) for t in turns)
         return Conversation(_summary(row, len(kept)), kept)
 
     def rename(self, user: User, conversation_id: str, title: str) -> ConversationSummary:

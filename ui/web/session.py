@@ -45,6 +45,7 @@ class ChatTurn:
     reasoning: str = ""
     stopped: bool = False
     n: int | None = None  # an answer's number in its saved conversation, once kept (feedback names it)
+    rating: str = ""  # the rating given to a kept answer ("up" or "down"), shown selected when it is reopened
 
 
 def turn_from_answer(answer: Answer) -> ChatTurn:
@@ -57,7 +58,7 @@ def chat_turns(conversation: Conversation) -> list[ChatTurn]:
     """A saved conversation as the chat shows it: each question, then its answer with its sources and number."""
     turns = []
     for turn in conversation.turns:
-        turns += [ChatTurn("user", turn.question), replace(turn_from_answer(turn.answer), n=turn.n)]
+        turns += [ChatTurn("user", turn.question), replace(turn_from_answer(turn.answer), n=turn.n, rating=turn.rating)]
     return turns
 
 

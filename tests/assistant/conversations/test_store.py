@@ -154,6 +154,16 @@ def test_feedback_keeps_a_copy_of_what_was_rated_and_a_second_rating_replaces_th
         ("alice", conversation_id, "up", ["chunk-1"]), ("alice", conversation_id, "down", ["chunk-1"])]
 
 
+def test_an_opened_conversation_carries_the_rating_of_each_answer(conversations):
+    conversation_id = kept(conversations)
+    conversations.add_turn(ALICE, conversation_id, "and in May?", FOLLOW_UP, model="smollm2")
+    conversations.record_feedback(ALICE, conversation_id, 2, "up")
+
+    turns = conversations.open(ALICE, conversation_id).turns
+    assert [(t.n, t.rating) for t in turns] == [(1, ""), (2, "up")]
+    assert [t.to_json()["rating"] for t in turns] == [None, "up"]
+
+
 def test_feedback_names_a_rating_and_an_answer_that_exist(conversations):
     conversation_id = kept(conversations)
     with pytest.raises(ConversationError, match="not a rating: use up or down"):

@@ -116,7 +116,8 @@ def show_rating(turn: ChatTurn) -> None:
     if turn.n is None or conversation_id is None:
         return
     key = f"rating-{conversation_id}-{turn.n}"
-    if st.feedback("thumbs", key=key, on_change=rate, args=(conversation_id, turn.n, key)) is None:
+    given = {"down": 0, "up": 1}.get(turn.rating)  # a reopened conversation shows the rating given before
+    if st.feedback("thumbs", key=key, default=given, on_change=rate, args=(conversation_id, turn.n, key)) is None:
         return
     comment_key = f"comment-{conversation_id}-{turn.n}"
     with st.form(f"comment-form-{conversation_id}-{turn.n}", border=False):

@@ -137,6 +137,22 @@ def test_an_answer_is_rated_then_commented_and_the_admins_get_both(accounts, sto
     assert at.success[0].value == "Thank you: your feedback was sent to the admins."
 
 
+def test_a_reopened_conversation_shows_the_rating_given_to_each_answer(accounts, store):
+    alice = member(accounts, "alice")
+    conversation_id = kept(store, alice)
+    store.record_feedback(alice, conversation_id, 1, "down")
+
+    at = signed_in_app(accounts, "alice")  # a new session: nothing of the rating in its state
+    run(at.sidebar.button(key=f"conversation-{conversation_id}").click().run())
+    assert at.feedback(key=f"rating-{conversation_id}-1").value == 0  # thumbs down, as given
+    assert at.text_input(key=f"comment-{conversation_id}-1")  # the comment field of a rated answer
+
+    store.record_feedback(alice, conversation_id, 1, "up")
+    fresh = signed_in_app(accounts, "alice")
+    run(fresh.sidebar.button(key=f"conversation-{conversation_id}").click().run())
+    assert fresh.feedback(key=f"rating-{conversation_id}-1").value == 1
+
+
 def test_the_open_conversation_is_renamed_then_deleted_from_the_sidebar(accounts, store):
     alice = member(accounts, "alice")
     conversation_id = kept(store, alice)
