@@ -1,13 +1,15 @@
-"""Users (admins only): the accounts that may sign in; add one, change an account's role, groups or password, remove
-one. The accounts decide what is allowed, as for `enclave users`: a refusal is shown as it is said there."""
+"""Users (admins only): the accounts that may sign in; add one, change an account's role, groups or password, make
+and revoke its API keys, remove one. The accounts decide what is allowed, as for `enclave users` and `enclave keys`:
+a refusal is shown as it is said there."""
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Callable
 
 import streamlit as st
 
-from assistant import Account, AccountError, AssistantError
+from assistant import Account, AccountError, ApiKey, AssistantError
 from ui.web.identity import current_user, require_admin
 from ui.web.session import get_enclave, sentence
 from ui.web.uploads import parse_groups
@@ -19,6 +21,8 @@ SELECTED_KEY = "users.selected"
 ADD_NAME, ADD_ROLE, ADD_GROUPS = "users.add.name", "users.add.role", "users.add.groups"
 ADD_PASSWORD, ADD_AGAIN = "users.add.password", "users.add.password-again"
 NEW_PASSWORD, NEW_AGAIN = "users.set.password", "users.set.password-again"
+NEW_KEY = "users.new_key"  # (account, key) just made: shown on the next run, then dropped (it is not kept anywhere)
+REVOKED_KEY = "users.revoke_key"  # the key id chosen to revoke
 
 ROLE_HELP = ("admin: manages accounts and documents, sees every document. member: asks questions of the documents "
              "shared with its groups.")
@@ -101,6 +105,25 @@ def remove_clicked(name: str) -> None:
     change(name, remove)
 
 
+def make_key_clicked(name: str) -> None:
+    def make_key() -> str:
+        made = get_enclave().accounts.keys.create(name, by=current_user().name)
+        st.session_state[NEW_KEY] = (name, made.secret)
+        return f"Made the API key {made.key.id} for {name}: copy it now, it is shown this once."
+
+    change(name, make_key)
+
+
+def revoke_key_clicked(name: str) -> None:
+    key_id = str(st.session_state.get(REVOKED_KEY, ""))
+
+    def revoke_key() -> str:
+        key = get_enclave().accounts.keys.revoke(key_id, by=current_user().name)
+        return f"Revoked the API key {key.id} of {name}: it is refused from its next call."
+
+    change(name, revoke_key)
+
+
 def ask_to_remove(name: str) -> None:
     st.session_state[CONFIRM_KEY] = name
 
@@ -163,6 +186,7 @@ def show_change_forms(account: Account, me: str) -> None:
         st.caption("Its open sessions end" + (": you will sign in again with the new one." if yourself else "."))
         st.form_submit_button("Set password", key="set-password-submit", on_click=set_password_clicked,
                               args=(account.name,))
+    show_keys(account)
     if st.session_state.get(CONFIRM_KEY) != account.name:
         st.button(f"Remove {account.name}", key="remove-user", icon=":material/person_remove:",
                   on_click=ask_to_remove, args=(account.name,))
@@ -174,6 +198,39 @@ def show_change_forms(account: Account, me: str) -> None:
         yes.button("Remove for good", key="confirm-remove", type="primary", on_click=remove_clicked,
                    args=(account.name,))
         no.button("Keep it", key="cancel-remove", on_click=keep)
+
+
+def show_keys(account: Account) -> None:
+    """The account's API keys (for the REST API, as `enclave keys` lists them): make one, shown once; revoke one."""
+    st.markdown("**API keys**")
+    new = st.session_state.pop(NEW_KEY, None)
+    if new is not None and new[0] == account.name:
+        st.code(new[1], language=None)
+        st.caption(f"The new key of {account.name}, shown this once: only a hash of it is kept. Hand it over "
+                   "securely; it is sent as `Authorization: Bearer KEY` and acts as the account.")
+    try:
+        keys = get_enclave().accounts.keys.list_keys(account.name)
+    except AssistantError as exc:
+        st.error(f"The API keys cannot be read right now: {exc}", icon=":material/error:")
+        return
+    if keys:
+        st.dataframe([key_row(k) for k in keys], hide_index=True, width="stretch")
+    st.button("Make an API key", key="make-key", icon=":material/key:", on_click=make_key_clicked,
+              args=(account.name,))
+    active = {k.id: k for k in keys if k.active}
+    if active:
+        with st.form("revoke-key"):
+            st.selectbox("Key", list(active), key=REVOKED_KEY, format_func=lambda i: f"{i} ({active[i].prefix}…)")
+            st.form_submit_button("Revoke", key="revoke-key-submit", on_click=revoke_key_clicked,
+                                  args=(account.name,))
+
+
+def key_row(key: ApiKey) -> dict[str, str]:
+    def when(moment: datetime | None) -> str:
+        return "" if moment is None else moment.strftime("%Y-%m-%d %H:%M")
+
+    return {"Id": key.id, "Key": f"{key.prefix}…", "Created (UTC)": when(key.created_at),
+            "Last used (UTC)": when(key.last_used_at) or "never", "Revoked (UTC)": when(key.revoked_at)}
 
 
 require_admin("manage accounts")

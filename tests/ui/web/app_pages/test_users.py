@@ -156,3 +156,25 @@ def test_the_last_admin_cannot_be_removed(page, accounts):
     assert at.error[0].value.startswith("root is the last admin and cannot be removed")
     assert accounts.get("root").is_admin
     assert at.title[0].value == "Users"
+
+
+def test_an_admin_makes_an_api_key_for_an_account_sees_it_once_and_revokes_it(page, accounts):
+    at = choose(page, "mia")
+    at = run(at.button(key="make-key").click().run())
+
+    [made] = accounts.keys.list_keys("mia")
+    assert at.success[0].value == f"Made the API key {made.id} for mia: copy it now, it is shown this once."
+    [shown] = [c.value for c in at.code]
+    assert shown.startswith(made.prefix) and accounts.keys.holder(shown).user.name == "mia"  # the key itself, working
+    table = at.dataframe[1].value
+    assert list(table["Id"]) == [made.id] and list(table["Last used (UTC)"]) == ["never"]
+
+    at = run(at.run())
+    assert not at.code  # shown this once: gone at the next click
+
+    at.selectbox(key="users.revoke_key").select(made.id)
+    at = run(at.button(key="revoke-key-submit").click().run())
+    assert at.success[0].value == f"Revoked the API key {made.id} of mia: it is refused from its next call."
+    assert accounts.keys.holder(shown) is None
+    assert [r.action for r in accounts.audit.records(action="key")] == ["key.create", "key.revoke"]
+    assert "users.revoke_key" not in [box.key for box in at.selectbox]  # no key left to revoke
