@@ -35,6 +35,8 @@ APT_PACKAGES ?= libmagic1 tesseract-ocr libreoffice-writer-nogui libreoffice-imp
 # Only the tests need these: strace records every connection attempt at the system-call level (tests/test_egress.py);
 # Debian's chromium is the browser Playwright drives (no browser download); the database tests start a throwaway
 # PostgreSQL cluster from Debian's server package (tests/postgres.py).
+# Not from Debian: kubectl 1.27 or newer, which renders infra/k8s in tests/infra/test_kubernetes.py (Debian's
+# kubernetes-client is 1.20, whose kustomize cannot read those files); without it those tests fail saying how to get it.
 TEST_APT_PACKAGES ?= strace chromium postgresql
 
 define apt_install
