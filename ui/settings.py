@@ -46,8 +46,8 @@ class UISettings(LLMServerSettings):
         "(one object a line, with the API request's id) for a log collector. Never a question, an answer or a "
         "document's text.")
     tracing: bool = Field(
-        False, description="OpenTelemetry tracing. Off, and not built in yet: Enclave sends nothing anywhere (FastAPI's "
-        "own OpenTelemetry is off too). Turning it on is refused, so that nobody believes traces are being sent.")
+        False, description="OpenTelemetry tracing. Off, and not built in yet: Enclave sends nothing anywhere "
+        "(FastAPI's own OpenTelemetry is off too). Turning it on is refused, so that nobody believes traces are sent.")
 
     @field_validator("tracing")
     @classmethod

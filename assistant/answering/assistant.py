@@ -137,7 +137,8 @@ class Assistant:
         query = question
         if turns and not stands_alone(question):
             query = condense_question(self.llm, question, turns)
-            log.info("a follow-up question was rewritten to stand alone for its search")  # never its text: logs are not the audit trail
+            # Never its text: a question can name a person, and the logs are not the audit trail.
+            log.info("a follow-up question was rewritten to stand alone for its search")
         outline: list[str] = []
         with RETRIEVAL_SECONDS.labels("ask").time():
             overview = self._overview(query, user) if asks_for_overview(query) else None
