@@ -43,7 +43,16 @@ from assistant.errors import (
     UserExists,
     WeakPassword,
 )
-from assistant.models import Answer, Citation, Passage, Sentence, User, answer_from_json, answer_to_json
+from assistant.models import (
+    Answer,
+    Citation,
+    Passage,
+    Readiness,
+    Sentence,
+    User,
+    answer_from_json,
+    answer_to_json,
+)
 from assistant.originals import OriginalFile, original_file
 from assistant.retrieval.search import Retriever, permission_filter
 from assistant.settings import AssistantSettings, load_assistant_settings
@@ -236,6 +245,7 @@ __all__ = [
     "RetrievalUnavailable",
     "Retriever",
     "QueryProgress",
+    "Readiness",
     "ServiceReranker",
     "TreeStatus",
     "TreeUpgrade",

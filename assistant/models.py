@@ -154,3 +154,22 @@ def _citation(citation: Citation) -> dict[str, Any]:
 def _citation_from(data: dict[str, Any]) -> Citation:
     return Citation(data["n"], data["document"], data["page"], data["chunk_id"], data["text"],
                     document_id=data["document_id"], section=tuple(data["section"]))
+
+
+READINESS_PARTS = ("store", "database", "llm")
+
+
+@dataclass(frozen=True)
+class Readiness:
+    """Whether an open Enclave can answer: its store, its database and its LLM server each answered a trivial request
+    (`Enclave.readiness`). `problems` holds what went wrong, by part: for the logs, not for whoever asked."""
+
+    problems: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def ready(self) -> bool:
+        return not self.problems
+
+    def parts(self) -> dict[str, str]:
+        """Each part as "ok" or "unavailable", safe to show anyone (no address, no message)."""
+        return {part: "unavailable" if part in self.problems else "ok" for part in READINESS_PARTS}

@@ -15,17 +15,17 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from functools import cached_property
 from pathlib import Path
-from typing import TYPE_CHECKING, Sequence
+from typing import TYPE_CHECKING, Callable, Sequence
 
 from assistant.answering.assistant import Assistant
 from assistant.errors import AssistantError, NotAllowed
 from assistant.llm import LLMClient
-from assistant.models import Answer, Citation, User
+from assistant.models import Answer, Citation, Readiness, User
 from assistant.originals import OriginalFile, original_file
 from assistant.retrieval.reranking import open_reranker
 from assistant.retrieval.search import Retriever
 from assistant.settings import AssistantSettings
-from ingest import IngestSettings
+from ingest import IngestError, IngestSettings
 
 if TYPE_CHECKING:  # these load the embedding stack (or the database's): too heavy for a type
     from assistant.accounts import Accounts
@@ -184,6 +184,24 @@ class Enclave:
         if self.ingestor is None:
             raise AssistantError("this Enclave was opened read-only: open it with read_only=False to change documents")
         return self.ingestor
+
+    # -- operations ------------------------------------------------------------------------------------------------
+
+    def readiness(self, llm_timeout: float = 3.0) -> Readiness:
+        """Ask the store (a count), the database (SELECT 1) and the LLM server (its model list, within `llm_timeout`
+        seconds) whether they answer: nothing loads, nothing is written."""
+        checks: dict[str, Callable[[], object]] = {
+            "store": self.components.store.count,
+            "database": self.components.database.ping,
+            "llm": lambda: self.assistant.llm.check(timeout=llm_timeout),
+        }
+        problems: dict[str, str] = {}
+        for part, check in checks.items():
+            try:
+                check()
+            except (IngestError, AssistantError) as exc:
+                problems[part] = str(exc)
+        return Readiness(problems)
 
     def close(self) -> None:
         try:

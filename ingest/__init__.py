@@ -7,7 +7,8 @@ database/     the relational database (SQLite or PostgreSQL) and its Alembic mig
 store/        Qdrant (embedded Edge or a server) and the registry of which documents are stored, complete
 components    the parts ingestion and retrieval share, built once from settings
 pipeline/     the Ingestor: parse workers, batched embedding and writing, repair, the ingestion log
-settings, errors, models, offline, disk_space, hashing: the basics every room shares
+settings, errors, models, offline, disk_space, hashing, metrics: the basics every room shares (metrics: what the
+              pipeline counts for Prometheus)
 """
 
 from typing import TYPE_CHECKING

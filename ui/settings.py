@@ -6,7 +6,7 @@ from __future__ import annotations
 import ipaddress
 from typing import Any, Literal
 
-from pydantic import Field, ValidationError
+from pydantic import Field, ValidationError, field_validator
 from pydantic_settings import SettingsConfigDict
 
 from assistant import LLMServerSettings
@@ -40,6 +40,22 @@ class UISettings(LLMServerSettings):
     api_max_upload_bytes: int = Field(
         209_715_200, ge=1024, description="Largest upload to the API's /v1/documents, in bytes (all its files and "
         "fields); a larger one gets 413.")
+
+    log_format: Literal["text", "json"] = Field(
+        "text", description="How `enclave app`, `up` and `api` write their logs to stderr: text for a terminal, json "
+        "(one object a line, with the API request's id) for a log collector. Never a question, an answer or a "
+        "document's text.")
+    tracing: bool = Field(
+        False, description="OpenTelemetry tracing. Off, and not built in yet: Enclave sends nothing anywhere "
+        "(FastAPI's own OpenTelemetry is off too). Turning it on is refused, so that nobody believes traces are sent.")
+
+    @field_validator("tracing")
+    @classmethod
+    def _no_tracing_yet(cls, value: bool) -> bool:
+        if value:
+            raise ValueError("OpenTelemetry tracing is not built into Enclave yet: unset ENCLAVE_TRACING (metrics are "
+                             "at /metrics, logs can be JSON with ENCLAVE_LOG_FORMAT=json)")
+        return value
 
 
 def load_ui_settings(**overrides: Any) -> UISettings:

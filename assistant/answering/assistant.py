@@ -27,6 +27,7 @@ from assistant.retrieval.llamaindex import (
     RerankStage,
     passage_from_node,
 )
+from assistant.metrics import ANSWERS, QUESTIONS, RETRIEVAL_SECONDS, answer_outcome
 from assistant.models import Answer, Citation, Passage, User
 from assistant.prompting.overview import asks_for_overview, build_outline, choose_document
 from assistant.prompting.prompt import build_messages, estimate_tokens, history_budget, max_question_tokens
@@ -117,7 +118,8 @@ class Assistant:
 
     def search(self, query: str, user: User, k: int = 10, method: str | None = None) -> list[Passage]:
         """Retrieval only, no LLM: the top passages the user may see."""
-        passages = self.retriever.search(query, user, k=k, method=method)
+        with RETRIEVAL_SECONDS.labels("search").time():
+            passages = self.retriever.search(query, user, k=k, method=method)
         if self.recorder is not None:
             self.recorder.searched(query, user, passages, method)
         return passages
@@ -128,19 +130,22 @@ class Assistant:
         history: the conversation's earlier (question, answer) turns, oldest first."""
         question = question.strip()
         self._check(question)
+        QUESTIONS.inc()
         language = self.retriever.sparse.language_of(question)
         turns = recent_turns(history, history_budget(question, self.settings.llm_context_window,
                                                      self.settings.llm_max_tokens))
         query = question
         if turns and not stands_alone(question):
             query = condense_question(self.llm, question, turns)
-            log.info("follow-up %r searched as %r", question, query)
+            # Never its text: a question can name a person, and the logs are not the audit trail.
+            log.info("a follow-up question was rewritten to stand alone for its search")
         outline: list[str] = []
-        overview = self._overview(query, user) if asks_for_overview(query) else None
-        if overview is not None:
-            passages, outline = overview
-        else:
-            passages = self.retrieve(query, user)
+        with RETRIEVAL_SECONDS.labels("ask").time():
+            overview = self._overview(query, user) if asks_for_overview(query) else None
+            if overview is not None:
+                passages, outline = overview
+            else:
+                passages = self.retrieve(query, user)
         if not passages:
             nothing = Answer(not_found_text(language), [], grounded=False, not_found=True, query=query)
             return AnswerStream([], iter([nothing.text]), lambda *_: self._answered(question, user, nothing),
@@ -183,7 +188,8 @@ class Assistant:
     # -- steps ----------------------------------------------------------------------------------------------
 
     def _answered(self, question: str, user: User, answer: Answer) -> Answer:
-        """The answer, once complete (read to its end, or stopped), recorded in the audit trail."""
+        """The answer, once complete (read to its end, or stopped), counted and recorded in the audit trail."""
+        ANSWERS.labels(answer_outcome(answer.not_found, answer.stopped)).inc()
         if self.recorder is not None:
             self.recorder.answered(question, user, answer)
         return answer

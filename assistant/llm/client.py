@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal, NoReturn, cast
@@ -9,6 +10,7 @@ from typing import TYPE_CHECKING, Any, Literal, NoReturn, cast
 import openai
 
 from assistant.errors import AssistantError, LLMUnavailable
+from assistant.metrics import LLM_FAILURES, LLM_FIRST_TOKEN_SECONDS, LLM_SECONDS, LLM_TOKENS
 
 if TYPE_CHECKING:
     from openai.types.chat import ChatCompletionMessageParam
@@ -55,21 +57,28 @@ class LLMClient:
             self._model = self._first_model()
         return self._model
 
-    def check(self) -> None:
-        """Raise LLMUnavailable unless the server answers its model list."""
-        self._first_model()
+    def check(self, timeout: float | None = None) -> None:
+        """Raise LLMUnavailable unless the server answers its model list (within `timeout` seconds, when given: a
+        readiness check must not wait as long as an answer may)."""
+        self._first_model(timeout)
 
     def stream_events(self, messages: list[dict], max_tokens: int, temperature: float) -> Iterator[LLMDelta]:
         """Yield answer text and reasoning as they arrive, each marked with its kind."""
         inline = InlineReasoning()
+        tokens = TokenCount(prompt=_estimated_tokens(messages))
+        started, first_token = time.monotonic(), True
         try:
             with self._client.chat.completions.create(
                 model=self.model, messages=_typed(messages), max_tokens=max_tokens, temperature=temperature,
                 stream=True, reasoning_effort=self._reasoning_effort(),
             ) as stream:  # fmt: skip
                 for event in stream:
+                    tokens.read(event)
                     if not event.choices:
                         continue
+                    if tokens.pieces and first_token:
+                        LLM_FIRST_TOKEN_SECONDS.observe(time.monotonic() - started)
+                        first_token = False
                     delta = event.choices[0].delta
                     reasoning = _reasoning_of(delta)
                     if reasoning:
@@ -78,6 +87,9 @@ class LLMClient:
                         yield from inline.feed(delta.content)
         except (openai.APIConnectionError, openai.APIStatusError) as exc:
             self._raise_wrapped(exc)
+        finally:  # also when the reader stops early (the Stop button): what was written counts
+            LLM_SECONDS.labels("stream").observe(time.monotonic() - started)
+            tokens.record()
         yield from inline.finish()
 
     def stream_chat(self, messages: list[dict], max_tokens: int, temperature: float) -> Iterator[str]:
@@ -89,6 +101,7 @@ class LLMClient:
     def complete(self, messages: list[dict], max_tokens: int, temperature: float = 0.0) -> str:
         """One short, non-streamed answer (e.g. a follow-up rewritten as a search query), reasoning dropped and
         surrounding space stripped. "" when the model said nothing, e.g. it spent max_tokens on reasoning."""
+        started = time.monotonic()
         try:
             response = self._client.chat.completions.create(
                 model=self.model, messages=_typed(messages), max_tokens=max_tokens, temperature=temperature,
@@ -96,6 +109,11 @@ class LLMClient:
             )  # fmt: skip
         except (openai.APIConnectionError, openai.APIStatusError) as exc:
             self._raise_wrapped(exc)
+        finally:
+            LLM_SECONDS.labels("complete").observe(time.monotonic() - started)
+        tokens = TokenCount(prompt=_estimated_tokens(messages))
+        tokens.read(response)
+        tokens.record()
         if not response.choices:
             return ""
         inline = InlineReasoning()
@@ -109,17 +127,20 @@ class LLMClient:
     def _raise_wrapped(self, exc: openai.APIConnectionError | openai.APIStatusError) -> NoReturn:
         if isinstance(exc, openai.APIConnectionError):
             raise self._unreachable(exc) from exc
+        LLM_FAILURES.labels("refused").inc()
         raise AssistantError(
             f"the LLM server at {self.base_url} refused the request ({exc.status_code}): {exc.message}. "
             "Check ENCLAVE_LLM_MODEL and ENCLAVE_LLM_API_KEY."
         ) from exc
 
-    def _first_model(self) -> str:
+    def _first_model(self, timeout: float | None = None) -> str:
+        client = self._client if timeout is None else self._client.with_options(timeout=timeout)
         try:
-            models = self._client.models.list().data
+            models = client.models.list().data
         except openai.APIConnectionError as exc:
             raise self._unreachable(exc) from exc
         except openai.APIStatusError as exc:
+            LLM_FAILURES.labels("refused").inc()
             raise LLMUnavailable(
                 f"the LLM server at {self.base_url} answered {exc.status_code} when asked for its models: "
                 "check ENCLAVE_LLM_BASE_URL and ENCLAVE_LLM_API_KEY"
@@ -129,10 +150,42 @@ class LLMClient:
         return models[0].id
 
     def _unreachable(self, exc: Exception) -> LLMUnavailable:
+        LLM_FAILURES.labels("unreachable").inc()
         return LLMUnavailable(
             f"the LLM server at {self.base_url} is unreachable ({type(exc).__name__}): start it with "
             "`enclave llm serve` (or `make run`), or point ENCLAVE_LLM_BASE_URL at a running server"
         )
+
+
+class TokenCount:
+    """The tokens of one LLM call, for the metrics: the server's usage when it sends one (vLLM with usage on, a
+    non-streamed answer), else one per streamed piece and the prompt's estimate."""
+
+    def __init__(self, prompt: int) -> None:
+        self.prompt, self.completion, self.pieces = prompt, 0, 0
+        self._usage = False
+
+    def read(self, event: Any) -> None:
+        """A streamed chunk or a whole response."""
+        usage = getattr(event, "usage", None)
+        if usage is not None and getattr(usage, "completion_tokens", None) is not None:
+            self.prompt, self.completion, self._usage = usage.prompt_tokens, usage.completion_tokens, True
+        if not getattr(event, "choices", None):
+            return
+        delta = getattr(event.choices[0], "delta", None)  # None for a whole response
+        if delta is None or delta.content or _reasoning_of(delta):
+            self.pieces += 1
+            if not self._usage:
+                self.completion = self.pieces
+
+    def record(self) -> None:
+        LLM_TOKENS.labels("prompt").inc(self.prompt)
+        LLM_TOKENS.labels("completion").inc(self.completion)
+
+
+def _estimated_tokens(messages: list[dict]) -> int:
+    """About 4 characters a token, as the prompt's budget counts them (assistant/prompting/prompt.py)."""
+    return sum(len(str(m.get("content") or "")) for m in messages) // 4
 
 
 def _reasoning_of(delta: object) -> str:

@@ -42,6 +42,11 @@ class Database:
     def close(self) -> None:
         self.engine.dispose()
 
+    def ping(self) -> None:
+        """One trivial query: DatabaseUnavailable (or another IngestError) unless the database answers."""
+        with self.reading("answer a readiness check") as connection:
+            connection.execute(text("SELECT 1"))
+
     @contextmanager
     def writing(self, doing: str) -> Iterator[Connection]:
         """One transaction, committed when the block ends, rolled back if it raises. On SQLite it holds the write

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import time
 from concurrent.futures import Future
 from concurrent.futures.process import BrokenProcessPool
 from contextlib import closing, contextmanager
@@ -13,6 +14,7 @@ from typing import Iterable, Iterator, Sequence
 from ingest.components import Components, open_components
 from ingest.errors import DiskFull, DocumentError, FileTooLarge
 from ingest.hashing import hash_file
+from ingest.metrics import record_batch, record_file
 from ingest.models import DocumentRecord, FileResult, Progress, ProgressCallback
 from ingest.parsing.chunking import ChunkingOptions
 from ingest.pipeline.jobs import JobLog
@@ -121,15 +123,18 @@ class Ingestor:
         """One logged batch of work on `paths`, some of which (`early`) already have their result; yields the
         progress callback. However the batch ends, no half-written document is left behind."""
         batch = self.jobs.start(user, paths)
+        started, finished = time.monotonic(), False
         notify = self._logged(batch, progress or (lambda event: None))
         notify(Progress("start", total=len(paths)))
         for result in early:
             notify(Progress("file", path=result.path, result=result))
         try:
             yield notify
+            finished = True
         finally:
             self.repair()  # interrupted (Ctrl-C, a closed browser tab): leave no half-written document behind
             self.jobs.finish(batch)
+            record_batch(time.monotonic() - started, finished)
 
     def _queue(self, plans: Iterable[tuple[str, tuple[_Job | None, FileResult | None]]], results: list[FileResult],
                notify: ProgressCallback) -> list[_Job]:
@@ -153,6 +158,7 @@ class Ingestor:
             elif event.kind == "file" and event.result is not None:
                 r = event.result
                 self.jobs.update(batch, r.path, r.status, r.reason, r.chunks)
+                record_file(r)
             notify(event)
 
         return forward

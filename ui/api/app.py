@@ -11,9 +11,10 @@ from fastapi import FastAPI
 from fastapi.telemetry import TelemetryConfig
 
 from assistant import Enclave
-from ui.api import chat, docs, documents, local, search
+from ui.api import chat, docs, documents, local, operations, search
 from ui.api.errors import install_error_handlers
 from ui.api.limits import BodyLimit, RateLimiter
+from ui.logs import RequestIds
 from ui.settings import UISettings
 
 DESCRIPTION = ("Enclave's assistant in OpenAI's Chat Completions shape, its search and its documents. Every call needs "
@@ -39,12 +40,13 @@ def create_app(enclave: Enclave, settings: UISettings, *, clock: Callable[[], fl
                   redoc_url=None, telemetry=NO_TELEMETRY)
     app.add_middleware(BodyLimit, max_bytes=settings.api_max_request_bytes,
                        max_upload_bytes=settings.api_max_upload_bytes)
+    app.add_middleware(RequestIds)  # added last, so outermost: a request refused by the body limit has its id too
     app.state.enclave = enclave
     app.state.keys = enclave.accounts.keys
     app.state.limiter = RateLimiter(settings.api_requests_per_minute, clock)
     app.state.writing = writing or threading.Lock()  # uploads and deletions one at a time, as in the app
     app.state.local_token = local_token
     install_error_handlers(app)
-    for module in (chat, search, documents, local, docs):
+    for module in (chat, search, documents, local, docs, operations):
         app.include_router(module.router)
     return app

@@ -18,6 +18,7 @@ from typing import Iterator
 
 from assistant import Enclave
 from ui.errors import UIError
+from ui.logs import configure_logging, uvicorn_logging
 from ui.run_file import RunningApi, loopback_url, new_token, remove_run_file, write_run_file
 from ui.settings import UISettings, check_auth
 
@@ -38,6 +39,7 @@ def run_api(settings: UISettings, host: str | None = None, port: int | None = No
     host = settings.api_host if host is None else host
     port = settings.api_port if port is None else port
     check_auth(settings.auth, host, "the API", "ENCLAVE_API_HOST (or --host)")
+    configure_logging(settings.log_format)
     listening = listen(host, port)  # a port in use is said before the models load
     try:
         enclave = open_enclave(load_settings(), load_assistant_settings(), read_only=False)
@@ -48,7 +50,8 @@ def run_api(settings: UISettings, host: str | None = None, port: int | None = No
     previous = signal.signal(signal.SIGTERM, _interrupt) if on_main_thread else None
     try:
         with advertised(enclave, host, port) as token:
-            server = uvicorn.Server(uvicorn.Config(create_app(enclave, settings, local_token=token), log_level="info"))
+            server = uvicorn.Server(uvicorn.Config(create_app(enclave, settings, local_token=token), log_level="info",
+                                                   **uvicorn_logging()))
             server.run(sockets=[listening])
     except KeyboardInterrupt:  # Ctrl-C or SIGTERM, raised again by uvicorn once it has stopped serving
         pass
@@ -74,7 +77,7 @@ class BackgroundApi:
         self._listening = listening
         self._token = new_token() if enclave.embedded_store else None
         app = create_app(enclave, settings, local_token=self._token, writing=writing)
-        self._server = uvicorn.Server(uvicorn.Config(app, log_level="info"))
+        self._server = uvicorn.Server(uvicorn.Config(app, log_level="info", **uvicorn_logging()))  # the app logs
         self._thread = threading.Thread(target=self._serve, name="enclave-api", daemon=True)
         self._advertised: RunningApi | None = None
 

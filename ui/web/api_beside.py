@@ -18,6 +18,7 @@ from assistant import AssistantError
 from ingest import IngestError
 from ui.api.server import BackgroundApi, listen
 from ui.errors import UIError
+from ui.logs import configure_logging
 from ui.run_file import loopback_url
 from ui.settings import UISettings, load_ui_settings
 
@@ -26,7 +27,8 @@ RETRY_SECONDS = 5.0
 
 @asynccontextmanager
 async def serving_api_beside(_app: Any) -> AsyncIterator[None]:
-    """The app server's lifespan: the API from start-up to shut-down, when ENCLAVE_API_WITH_APP is on."""
+    """The app server's lifespan: its logging set up (ENCLAVE_LOG_FORMAT), then the API from start-up to shut-down,
+    when ENCLAVE_API_WITH_APP is on."""
     import asyncio
 
     beside = start_api_beside()
@@ -43,6 +45,7 @@ def start_api_beside() -> ApiBeside | None:
     except IngestError as exc:  # the pages say it too, on every load
         say(f"the API is not served: {exc}")
         return None
+    configure_logging(settings.log_format)
     if not settings.api_with_app:
         return None
     try:

@@ -88,6 +88,11 @@ def process_enclave() -> Enclave:
         return _enclave
 
 
+def opened_enclave() -> Enclave | None:
+    """This server process's Enclave if it is open, else None: never opens it (the readiness check asks)."""
+    return _enclave
+
+
 def close_process_enclave() -> None:
     """Close it (the embedded store's lock is let go); the next use opens it again."""
     global _enclave
