@@ -1,10 +1,9 @@
-"""The REST API served from the app's own process, beside its pages (`enclave up` sets ENCLAVE_API_WITH_APP): one
+"""What the app's server does from start-up to shut-down: open the process's Enclave in the background (the models
+load, tried again while another process holds the store), so that the first page opens at once and /readyz turns
+ready without a visitor; and, when `enclave up` sets ENCLAVE_API_WITH_APP, serve the REST API beside the pages. One
 process alone may hold the embedded store, so the API that API keys and the command line reach shares the pages'
-Enclave and their writers' lock.
-
-It starts with the app's server: the socket listens at once (a request waits in its backlog), and the Enclave opens
-in the background (the models load), tried again while another process holds the store; the API answers, and the
-command line finds it in the data folder (ui/run_file.py), once it is open."""
+Enclave and their writers' lock: its socket listens at once (a request waits in its backlog), and it answers, and the
+command line finds it in the data folder (ui/run_file.py), once the Enclave is open."""
 
 from __future__ import annotations
 
@@ -27,8 +26,8 @@ RETRY_SECONDS = 5.0
 
 @asynccontextmanager
 async def serving_api_beside(_app: Any) -> AsyncIterator[None]:
-    """The app server's lifespan: its logging set up (ENCLAVE_LOG_FORMAT), then the API from start-up to shut-down,
-    when ENCLAVE_API_WITH_APP is on."""
+    """The app server's lifespan: its logging set up (ENCLAVE_LOG_FORMAT), the Enclave opened, and the API served
+    when ENCLAVE_API_WITH_APP is on; at shut-down, the API stopped and the Enclave closed."""
     import asyncio
 
     beside = start_api_beside()
@@ -46,28 +45,28 @@ def start_api_beside() -> ApiBeside | None:
         say(f"the API is not served: {exc}")
         return None
     configure_logging(settings.log_format)
-    if not settings.api_with_app:
-        return None
-    try:
-        listening = listen(settings.api_host, settings.api_port)
-    except UIError as exc:
-        say(f"the API is not served: {exc}")
-        return None
+    listening = None
+    if settings.api_with_app:
+        try:
+            listening = listen(settings.api_host, settings.api_port)
+        except UIError as exc:
+            say(f"the API is not served: {exc}")
     beside = ApiBeside(settings, listening)
     beside.start()
     return beside
 
 
 class ApiBeside:
-    """Open the process's Enclave in a thread (again every RETRY_SECONDS while it cannot), then serve the API on it."""
+    """Open the process's Enclave in a thread (again every RETRY_SECONDS while it cannot), then serve the API on it
+    when there is a socket to serve it on (`listening`; None: the app alone)."""
 
-    def __init__(self, settings: UISettings, listening: socket.socket) -> None:
+    def __init__(self, settings: UISettings, listening: socket.socket | None) -> None:
         self.settings = settings
         self.listening = listening
-        self.url = loopback_url(*listening.getsockname()[:2])
+        self.url = "" if listening is None else loopback_url(*listening.getsockname()[:2])
         self._stopping = threading.Event()
         self._api: BackgroundApi | None = None
-        self._thread = threading.Thread(target=self._open_and_serve, name="enclave-api-start", daemon=True)
+        self._thread = threading.Thread(target=self._open_and_serve, name="enclave-start", daemon=True)
 
     def start(self) -> None:
         self._thread.start()
@@ -79,7 +78,7 @@ class ApiBeside:
         self._thread.join(timeout=60)
         if self._api is not None:
             self._api.stop()  # closes the socket
-        else:
+        elif self.listening is not None:
             self.listening.close()
         close_process_enclave()  # the server is stopping: the store's lock is let go
 
@@ -90,9 +89,11 @@ class ApiBeside:
             try:
                 enclave = process_enclave()
             except (IngestError, AssistantError) as exc:
-                say(f"the API waits for the store: {exc} (trying again in {RETRY_SECONDS:.0f} s)")
+                say(f"waiting for the store: {exc} (trying again in {RETRY_SECONDS:.0f} s)")
                 self._stopping.wait(RETRY_SECONDS)
                 continue
+            if self.listening is None:
+                return
             self._api = BackgroundApi(enclave, self.settings, self.listening, WRITING)
             self._api.start()
             say(f"the API is served at {self.url}/v1 (its reference at {self.url}/docs)")

@@ -1,6 +1,6 @@
 """/healthz, /readyz and /metrics on the app's own server (ui/health.py says what each answers), under its base path,
-with no sign-in. The app opens its Enclave on the first page load (or at start, for `enclave up`): until then /readyz
-answers 503 "starting", and asking it does not open it."""
+with no sign-in. The app opens its Enclave in the background as it starts (ui/web/api_beside.py): until it is open,
+/readyz answers 503 "starting", and asking it does not open it."""
 
 from __future__ import annotations
 
