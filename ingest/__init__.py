@@ -6,6 +6,7 @@ encoders/     dense embeddings (sentence-transformers, ONNX / OpenVINO) and BM25
 database/     the relational database (SQLite or PostgreSQL) and its Alembic migration trees
 store/        Qdrant (embedded Edge or a server) and the registry of which documents are stored, complete
 components    the parts ingestion and retrieval share, built once from settings
+backup        back up the database, the store and the original files into a folder with checksums; restore them
 pipeline/     the Ingestor: parse workers, batched embedding and writing, repair, the ingestion log
 settings, errors, models, offline, disk_space, hashing, metrics: the basics every room shares (metrics: what the
               pipeline counts for Prometheus)
@@ -15,6 +16,8 @@ from typing import TYPE_CHECKING
 
 from ingest.disk_space import ensure_free_space
 from ingest.errors import (
+    BackupDamaged,
+    BackupRefused,
     CorruptDocument,
     DatabaseUnavailable,
     DiskFull,
@@ -46,6 +49,7 @@ from ingest.offline import enforce_offline
 from ingest.settings import IngestSettings, describe_validation_error, load_settings
 
 if TYPE_CHECKING:  # what the lazy names below are, for the type checker
+    from ingest.backup import BackupManifest, BackupProgress, back_up, restore_backup, verify_backup
     from ingest.components import Components, open_components
     from ingest.database import (
         INGEST_TABLES,
@@ -69,6 +73,11 @@ if TYPE_CHECKING:  # what the lazy names below are, for the type checker
 
 # Heavier parts load on first use, so `from ingest import IngestError` stays cheap (PEP 562).
 _LAZY = {
+    "BackupManifest": "ingest.backup",
+    "BackupProgress": "ingest.backup",
+    "back_up": "ingest.backup",
+    "restore_backup": "ingest.backup",
+    "verify_backup": "ingest.backup",
     "MAX_NAME_BYTES": "ingest.parsing.file_names",
     "clean_file_name": "ingest.parsing.file_names",
     "BatchStatus": "ingest.pipeline.jobs",
@@ -105,6 +114,13 @@ def __getattr__(name: str) -> object:
 
 
 __all__ = [
+    "BackupDamaged",
+    "BackupManifest",
+    "BackupProgress",
+    "BackupRefused",
+    "back_up",
+    "restore_backup",
+    "verify_backup",
     "MAX_NAME_BYTES",
     "BatchStatus",
     "Components",

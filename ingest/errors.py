@@ -72,3 +72,13 @@ class SharingRefused(IngestError):
 class DocumentBusy(SharingRefused):
     """Another writer is changing this document right now (an ingestion, a re-index, another change of its groups),
     or an interrupted one left it for repair. Nothing was changed: try again when that is done."""
+
+
+class BackupRefused(IngestError):
+    """A backup or restore refused as asked: the backup folder is not empty, or the Enclave to restore over is not
+    (without --force), or the backup was made for another kind of database or store."""
+
+
+class BackupDamaged(BackupRefused):
+    """A backup is incomplete or damaged: its manifest is missing, or a file it lists is missing or does not match
+    its SHA-256 (the message names the file). Nothing was restored."""

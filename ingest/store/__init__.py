@@ -4,6 +4,8 @@ The vector store (`Store`): embedded Qdrant Edge by default (`_edge`), a Qdrant 
 set (`_server`), both behind one protocol (`_base`) and one point layout (`_points`).
 The registry (`Registry`, in the database): which documents are stored, at which version; the truth about what is
 complete.
+Snapshots (`snapshots`): a copy of the store for a backup (the embedded shard's folder, or a server's snapshot), and
+that copy put back.
 """
 
 from __future__ import annotations
@@ -11,11 +13,28 @@ from __future__ import annotations
 from ingest.disk_space import ensure_free_space
 from ingest.settings import IngestSettings
 from ingest.store._base import DENSE, SPARSE, SearchMethod, Store
-from ingest.store._edge import EdgeStore
+from ingest.store._edge import EdgeStore, holding_store_folder
 from ingest.store._server import QdrantServerStore
 from ingest.store.registry import Registry
+from ingest.store.snapshots import (clear_store_folder, recover_collection, server_http, snapshot_collection,
+                                     store_files)
 
-__all__ = ["DENSE", "SPARSE", "EdgeStore", "QdrantServerStore", "Registry", "SearchMethod", "Store", "open_store"]
+__all__ = [
+    "DENSE",
+    "SPARSE",
+    "EdgeStore",
+    "QdrantServerStore",
+    "Registry",
+    "SearchMethod",
+    "Store",
+    "clear_store_folder",
+    "holding_store_folder",
+    "open_store",
+    "recover_collection",
+    "server_http",
+    "snapshot_collection",
+    "store_files",
+]
 
 
 def open_store(settings: IngestSettings, dimension: int, fusion: str = "rrf") -> Store:

@@ -20,8 +20,9 @@ from __future__ import annotations
 import fcntl
 import os
 import threading
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Callable, Sequence, TypeVar
+from typing import Any, Callable, Iterator, Sequence, TypeVar
 
 import qdrant_edge as E
 
@@ -65,22 +66,7 @@ class EdgeStore:
     # -- opening ----------------------------------------------------------------------------------------------
 
     def _acquire_dir_lock(self) -> int:
-        try:
-            self.path.mkdir(parents=True, exist_ok=True)
-            fd = os.open(self.path / LOCK_FILE, os.O_RDWR | os.O_CREAT, 0o644)
-        except OSError as exc:
-            raise StoreUnavailable(
-                f"cannot open the embedded store at {self.path} ({exc}): check ENCLAVE_DATA_DIR and its permissions"
-            ) from exc
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError as exc:
-            os.close(fd)
-            raise StoreBusy(
-                f"the embedded store at {self.path} is in use by another Enclave process (the app?): "
-                "stop it, or ingest through the app, or point ENCLAVE_QDRANT_URL at a Qdrant server"
-            ) from exc
-        return fd
+        return lock_store_folder(self.path)
 
     def _release_dir_lock(self) -> None:
         if self._lock_fd >= 0:
@@ -280,6 +266,39 @@ class EdgeStore:
 
     def _fusion(self) -> Any:
         return E.Fusion.Rrf(k=self.rrf_k) if self.fusion == "rrf" else E.Fusion.Dbsf()
+
+
+def lock_store_folder(path: Path) -> int:
+    """Take the store folder's lock (creating the folder) and return its descriptor; closing it lets go. Raises
+    StoreBusy when another opener holds it, StoreUnavailable when the folder cannot be made."""
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path / LOCK_FILE, os.O_RDWR | os.O_CREAT, 0o644)
+    except OSError as exc:
+        raise StoreUnavailable(
+            f"cannot open the embedded store at {path} ({exc}): check ENCLAVE_DATA_DIR and its permissions"
+        ) from exc
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError as exc:
+        os.close(fd)
+        raise StoreBusy(
+            f"the embedded store at {path} is in use by another Enclave process (the app?): "
+            "stop it, or ingest through the app, or point ENCLAVE_QDRANT_URL at a Qdrant server"
+        ) from exc
+    return fd
+
+
+@contextmanager
+def holding_store_folder(path: str | Path) -> Iterator[Path]:
+    """Hold the embedded store's folder as an opener does, without loading the shard: no other process (nor opener
+    in this one) can open the store, so its files stay as they are for the block (a backup copies them, a restore
+    replaces them). Every opener flushes and closes the shard before letting go, so the files are whole."""
+    fd = lock_store_folder(Path(path))
+    try:
+        yield Path(path)
+    finally:
+        os.close(fd)
 
 
 def _match(key: str, value: str | int) -> E.FieldCondition:

@@ -1,5 +1,6 @@
 """The `enclave` command line: ingest, reindex, search, ask, remove, documents, llm serve, app, api, up; and, each in its
-module beside this one, eval (evaluation.py), users, keys, db (database.py), audit, conversations and feedback."""
+module beside this one, eval (evaluation.py), users, keys, db (database.py), audit, conversations and feedback,
+backup and restore (backup.py)."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ import click
 
 from ingest import IngestError, StoreUnavailable, enforce_offline
 from ui.commands.audit import audit
+from ui.commands.backup import backup, restore
 from ui.commands.conversations import conversations, feedback
 from ui.commands.database import database
 from ui.commands.evaluation import evaluate
@@ -393,6 +395,8 @@ main.add_command(database)
 main.add_command(audit)
 main.add_command(conversations)
 main.add_command(feedback)
+main.add_command(backup)
+main.add_command(restore)
 
 
 @main.command()

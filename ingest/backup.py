@@ -1,0 +1,353 @@
+"""Back up an Enclave into a folder, and restore one from it: the database (every package's tables), the vector store
+and the original files, taken together so they agree, and a manifest with the SHA-256 of every file, written last.
+
+Agreeing. With the embedded store, the backup holds the store's folder lock for the whole copy, as any writer does:
+no ingestion, re-index or removal can run (they all open the store), so no document lands between the database's copy
+and the store's. With a Qdrant server there is no such lock across machines: the database is dumped first and the
+collection snapshotted right after, and a document written in between is left in the store without a registry record
+(stop the writers, or back up at a quiet hour). Accounts and the audit trail may change during a backup (`enclave
+users` opens no store): the database copy is one consistent moment of them.
+
+Layout of a backup folder:
+    manifest.json            what is in it, and the SHA-256 and size of every other file
+    database.sqlite|.pgdump  the database (ingest.database.dumps)
+    store/…  |  store.snapshot   the embedded shard's files, or the server collection's snapshot
+    originals/…              the data folder's kept uploads
+    external/ID/NAME         the file of a document ingested from outside the data folder, by document id
+
+Restore checks every file against the manifest before it changes anything, refuses a backup of another kind of
+database or store, and refuses an Enclave that holds anything unless forced. Files of documents ingested from outside
+the data folder are put back where they were, only where nothing is there now.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+from contextlib import ExitStack
+from dataclasses import asdict, dataclass, field
+from datetime import datetime, timezone
+from functools import partial
+from pathlib import Path
+from typing import Callable
+
+from sqlalchemy import select, update
+
+from ingest.database import DUMP_FILES, database_is_empty, database_url, dump_database, open_database, restore_database
+from ingest.database import tables
+from ingest.errors import BackupDamaged, BackupRefused
+from ingest.settings import IngestSettings
+from ingest.store import (clear_store_folder, holding_store_folder, recover_collection, server_http,
+                          snapshot_collection, store_files)
+
+MANIFEST = "manifest.json"
+FORMAT = 1
+STORE_FOLDER, STORE_SNAPSHOT = "store", "store.snapshot"
+ORIGINALS, EXTERNAL = "originals", "external"
+_BLOCK = 1 << 20
+
+BackupProgress = Callable[[str, int, int], None]  # (step, bytes done, bytes in the step), told as bytes are done
+
+
+@dataclass(frozen=True)
+class BackedUpFile:
+    sha256: str
+    size: int
+
+
+@dataclass(frozen=True)
+class BackupManifest:
+    """What a backup folder holds: the kind of database and store it was taken from, and every file's checksum."""
+
+    created_at: str
+    database: str  # "sqlite" or "postgresql"
+    store: str  # "embedded" or "server"
+    collection: str
+    data_dir: str  # the data folder it was taken from (resolved): its uploads' paths are rewritten on restore
+    documents: int
+    files: dict[str, BackedUpFile] = field(default_factory=dict)  # path in the folder (posix) -> checksum
+    external: dict[str, str] = field(default_factory=dict)  # path in the folder -> where the file was
+    format: int = FORMAT
+
+    @property
+    def size(self) -> int:
+        return sum(f.size for f in self.files.values())
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self), indent=2, sort_keys=True)
+
+    @classmethod
+    def from_json(cls, text: str) -> BackupManifest:
+        raw = json.loads(text)
+        raw["files"] = {path: BackedUpFile(**entry) for path, entry in raw["files"].items()}
+        return cls(**raw)
+
+
+def back_up(settings: IngestSettings, folder: Path, progress: BackupProgress | None = None) -> BackupManifest:
+    """Back up the Enclave the settings name into `folder` (created; it must be new or empty).
+
+    Raises BackupRefused for a folder that holds anything, StoreBusy while another process (the app) holds the
+    embedded store, StoreUnavailable or DatabaseUnavailable when either cannot be read."""
+    folder = Path(folder)
+    if folder.exists() and (not folder.is_dir() or any(folder.iterdir())):
+        raise BackupRefused(f"{folder} is not an empty folder: back up into a new folder, so that no older backup's "
+                            "file is mixed into this one")
+    url = database_url(settings)
+    embedded = not settings.qdrant_url
+    with ExitStack() as held:
+        if embedded:  # from here on no writer can open the store: the database and the store agree
+            held.enter_context(holding_store_folder(settings.qdrant_path / settings.collection))
+        folder.mkdir(parents=True, exist_ok=True)
+        files: dict[str, BackedUpFile] = {}
+        dump = folder / DUMP_FILES[url.get_backend_name()]
+        dump_database(url, dump)
+        files[dump.name] = BackedUpFile(*_checksum(dump))
+        _tell(progress, "database", files[dump.name].size, files[dump.name].size)
+        sources = _document_sources(settings)
+        if embedded:
+            store = settings.qdrant_path / settings.collection
+            files |= _copy_tree(store, store_files(store), folder / STORE_FOLDER, "store", progress)
+        else:
+            files[STORE_SNAPSHOT] = _snapshot(settings, folder / STORE_SNAPSHOT, progress)
+        originals = settings.originals_dir
+        kept = sorted(p for p in originals.rglob("*") if p.is_file()) if originals.is_dir() else []
+        files |= _copy_tree(originals, kept, folder / ORIGINALS, "originals", progress)
+        external = _copy_external(settings, sources, folder, files, progress)
+    manifest = BackupManifest(
+        created_at=datetime.now(timezone.utc).isoformat(timespec="seconds"), database=url.get_backend_name(),
+        store="embedded" if embedded else "server", collection=settings.collection,
+        data_dir=str(Path(settings.data_dir).resolve()), documents=len(sources), files=files, external=external,
+    )  # fmt: skip
+    partial = folder / (MANIFEST + ".part")
+    partial.write_text(manifest.to_json(), encoding="utf-8")
+    _sync(partial)
+    partial.rename(folder / MANIFEST)  # last: a folder without its manifest is an unfinished backup
+    return manifest
+
+
+def verify_backup(folder: Path, progress: BackupProgress | None = None) -> BackupManifest:
+    """The backup's manifest, once every file it lists is there with its size and SHA-256. Raises BackupDamaged,
+    naming the first file missing or different, or the manifest itself."""
+    folder = Path(folder)
+    path = folder / MANIFEST
+    if not path.is_file():
+        raise BackupDamaged(f"{path} is missing: {folder} is not a finished backup (was it interrupted?); "
+                            "restore another backup")
+    try:
+        manifest = BackupManifest.from_json(path.read_text(encoding="utf-8"))
+    except (ValueError, TypeError, KeyError) as exc:
+        raise BackupDamaged(f"{path} is damaged ({exc}): restore another backup") from exc
+    if manifest.format != FORMAT:
+        raise BackupRefused(f"{path}: backup format {manifest.format} is not one this Enclave reads ({FORMAT})")
+    done, total = 0, manifest.size
+    for name, expected in sorted(manifest.files.items()):
+        file = folder / name
+        if not file.is_file():
+            raise BackupDamaged(f"{file} is missing: the backup is incomplete; restore another backup")
+        if file.stat().st_size != expected.size:
+            raise BackupDamaged(f"{file} has {file.stat().st_size} bytes, the manifest says {expected.size}: the "
+                                "backup is damaged; restore another backup")
+        digest = hashlib.sha256()
+        with file.open("rb") as reading:
+            while block := reading.read(_BLOCK):
+                digest.update(block)
+                done += len(block)
+                _tell(progress, "checking", done, total)
+        if digest.hexdigest() != expected.sha256:
+            raise BackupDamaged(f"{file} does not match its SHA-256 in the manifest: the backup is damaged; "
+                                "restore another backup")
+    return manifest
+
+
+def restore_backup(settings: IngestSettings, folder: Path, *, force: bool = False,
+            progress: BackupProgress | None = None) -> BackupManifest:
+    """Restore the backup in `folder` into the Enclave the settings name, once it is verified whole.
+
+    Raises BackupDamaged (nothing changed), BackupRefused for a backup of another kind of database or store, or an
+    Enclave that holds anything without `force`; StoreBusy while another process holds the embedded store;
+    StoreUnavailable or DatabaseUnavailable when either cannot be written."""
+    folder = Path(folder)
+    manifest = verify_backup(folder, progress)
+    url = database_url(settings)
+    embedded = not settings.qdrant_url
+    here = ("embedded" if embedded else "server", url.get_backend_name())
+    if (manifest.store, manifest.database) != here:
+        raise BackupRefused(
+            f"{folder} holds a {manifest.store} store and a {manifest.database} database; this Enclave has a "
+            f"{here[0]} store and a {here[1]} database: set ENCLAVE_QDRANT_URL and ENCLAVE_DATABASE_URL as they "
+            "were when the backup was taken"
+        )
+    store = settings.qdrant_path / settings.collection
+    with ExitStack() as held:
+        if embedded:
+            held.enter_context(holding_store_folder(store))
+        if not force and (found := _what_is_there(settings, store if embedded else None)):
+            raise BackupRefused(f"this Enclave is not empty ({found}): restore with --force to replace all of it "
+                                "with the backup, or point ENCLAVE_DATA_DIR at a new folder")
+        dump = DUMP_FILES[manifest.database]
+        restore_database(url, folder / dump)
+        _tell(progress, "database", manifest.files[dump].size, manifest.files[dump].size)
+        if embedded:
+            clear_store_folder(store)
+            _copy_tree(folder / STORE_FOLDER, _listed(manifest, folder, STORE_FOLDER), store, "store", progress)
+        else:
+            _recover(settings, folder / STORE_SNAPSHOT)
+        originals = settings.originals_dir
+        shutil.rmtree(originals, ignore_errors=True)
+        _copy_tree(folder / ORIGINALS, _listed(manifest, folder, ORIGINALS), originals, "originals", progress)
+        for name, where in manifest.external.items():
+            if not Path(where).exists():
+                _copy_tree(folder / name, [folder / name], Path(where), "external files", progress)
+        _move_uploads(settings, Path(manifest.data_dir))
+    return manifest
+
+
+# -- steps --------------------------------------------------------------------------------------------------------
+
+
+def _document_sources(settings: IngestSettings) -> dict[str, str]:
+    """Every stored document's id and the path of its file, from the registry (none before the first ingestion)."""
+    database = open_database(settings)
+    try:
+        with database.reading("read the stored documents") as connection:
+            if not connection.dialect.has_table(connection, tables.documents.name):
+                return {}
+            rows = connection.execute(select(tables.documents.c.document_id, tables.documents.c.source))
+            return {row.document_id: row.source for row in rows}
+    finally:
+        database.close()
+
+
+def _copy_external(settings: IngestSettings, sources: dict[str, str], folder: Path, files: dict[str, BackedUpFile],
+                   progress: BackupProgress | None) -> dict[str, str]:
+    """Copy the files of documents ingested from outside the data folder (the originals folder is copied whole);
+    a document stored from text, or whose file is gone, has none."""
+    originals = settings.originals_dir.resolve()
+    wanted = {}
+    for document_id, source in sorted(sources.items()):
+        path = Path(source)
+        if path.is_absolute() and path.is_file() and not path.resolve().is_relative_to(originals):
+            wanted[f"{EXTERNAL}/{document_id}/{path.name}"] = path
+    total, done = sum(p.stat().st_size for p in wanted.values()), 0
+    for name, path in wanted.items():
+        advance = partial(_tell_from, progress, "external files", done, total)
+        files[name] = BackedUpFile(*_copy(path, folder / name, advance))
+        done += files[name].size
+    return {name: str(path) for name, path in wanted.items()}
+
+
+def _copy_tree(source: Path, paths: list[Path], dest: Path, step: str,
+               progress: BackupProgress | None) -> dict[str, BackedUpFile]:
+    """Copy `paths` (files under `source`, or `source` itself) to the same places under `dest` (or to `dest`);
+    their checksums, named by their path in the backup folder (`dest`'s name, then theirs under it)."""
+    total, done = sum(p.stat().st_size for p in paths), 0
+    copied = {}
+    for path in paths:
+        relative = path.relative_to(source)
+        target = dest / relative if relative.parts else dest
+        checksum = _copy(path, target, partial(_tell_from, progress, step, done, total))
+        copied[(Path(dest.name) / relative).as_posix()] = BackedUpFile(*checksum)
+        done += checksum[1]
+    if paths:
+        _tell(progress, step, total, total)
+    return copied
+
+
+def _copy(source: Path, dest: Path, advance: Callable[[int], None]) -> tuple[str, int]:
+    """Copy one file, synced to disk; its SHA-256 and size, from the bytes written."""
+    digest, size = hashlib.sha256(), 0
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    with source.open("rb") as reading, dest.open("wb") as writing:
+        while block := reading.read(_BLOCK):
+            digest.update(block)
+            writing.write(block)
+            size += len(block)
+            advance(size)
+        writing.flush()
+        os.fsync(writing.fileno())
+    shutil.copystat(source, dest)
+    return digest.hexdigest(), size
+
+
+def _checksum(path: Path) -> tuple[str, int]:
+    with path.open("rb") as reading:
+        return hashlib.file_digest(reading, "sha256").hexdigest(), path.stat().st_size
+
+
+def _listed(manifest: BackupManifest, folder: Path, top: str) -> list[Path]:
+    return [folder / name for name in sorted(manifest.files) if name.startswith(top + "/")]
+
+
+def _what_is_there(settings: IngestSettings, store: Path | None) -> str:
+    """What makes this Enclave not empty, in a few words; "" when it holds nothing."""
+    if not database_is_empty(database_url(settings)):
+        return "its database has tables"
+    if store is not None and store_files(store):
+        return f"its store at {store} has files"
+    originals = settings.originals_dir
+    if originals.is_dir() and any(originals.iterdir()):
+        return f"{originals} has files"
+    return ""
+
+
+def _move_uploads(settings: IngestSettings, old_data_dir: Path) -> None:
+    """Restored into another data folder: point the registry's kept uploads at their new place."""
+    old, new = str(old_data_dir / ORIGINALS), str(settings.originals_dir.resolve())
+    if old == new:
+        return
+    database = open_database(settings)
+    try:
+        documents = tables.documents
+        with database.writing("point the restored documents at their restored files") as connection:
+            rows = connection.execute(select(documents.c.document_id, documents.c.source)).all()
+            for row in rows:
+                if row.source.startswith(old + os.sep):
+                    connection.execute(update(documents).where(documents.c.document_id == row.document_id)
+                                       .values(source=new + row.source[len(old):]))
+    finally:
+        database.close()
+
+
+def _snapshot(settings: IngestSettings, dest: Path, progress: BackupProgress | None) -> BackedUpFile:
+    from qdrant_client import QdrantClient
+
+    api_key = settings.qdrant_api_key.get_secret_value() if settings.qdrant_api_key else None
+    client = QdrantClient(url=settings.qdrant_url, api_key=api_key, timeout=600, check_compatibility=False)
+    done = 0
+
+    def advance(n: int) -> None:
+        nonlocal done
+        done += n
+        _tell(progress, "store", done, 0)
+
+    try:
+        with server_http(settings.qdrant_url, api_key) as http:
+            snapshot_collection(client, http, settings.collection, dest, advance)
+    finally:
+        client.close()
+    return BackedUpFile(*_checksum(dest))
+
+
+def _recover(settings: IngestSettings, source: Path) -> None:
+    api_key = settings.qdrant_api_key.get_secret_value() if settings.qdrant_api_key else None
+    with server_http(settings.qdrant_url, api_key) as http:
+        recover_collection(http, settings.collection, source)
+
+
+def _sync(path: Path) -> None:
+    with path.open("rb+") as file:
+        os.fsync(file.fileno())
+
+
+def _tell_from(progress: BackupProgress | None, step: str, start: int, total: int, done: int) -> None:
+    _tell(progress, step, start + done, total)
+
+
+def _tell(progress: BackupProgress | None, step: str, done: int, total: int) -> None:
+    if progress is not None:
+        progress(step, done, total)
+
+
+__all__ = ["BackupManifest", "BackupProgress", "back_up", "restore_backup", "verify_backup"]

@@ -1,0 +1,106 @@
+"""`enclave backup DIR` and `enclave restore DIR [--force]`: the database, the vector store and the original files,
+copied together into a folder with a manifest of SHA-256 checksums, and put back once every checksum matches
+(ingest/backup.py does the work). Progress bars over the bytes copied, on stderr."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+from rich.progress import (
+    BarColumn,
+    DownloadColumn,
+    Progress,
+    TaskID,
+    TextColumn,
+    TimeRemainingColumn,
+    TransferSpeedColumn,
+)
+
+from ui.commands.terminal import EXIT_REFUSED, fail, stderr
+
+STOP_THE_APP = ("stop `enclave up` (or the app, or `enclave api`) while the backup or restore runs: it holds the "
+                "embedded store, and a copy must not be taken (or put back) while it writes")
+
+
+class CopyProgress:
+    """One bar per step (the database, the store, the originals…), over its bytes; told (step, done, total)."""
+
+    def __init__(self) -> None:
+        self._bars = Progress(
+            TextColumn("{task.description:<14}"), BarColumn(), DownloadColumn(), TransferSpeedColumn(),
+            TimeRemainingColumn(), console=stderr, transient=False,
+        )  # fmt: skip
+        self._tasks: dict[str, TaskID] = {}
+
+    def __enter__(self) -> CopyProgress:
+        self._bars.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._bars.stop()
+
+    def __call__(self, step: str, done: int, total: int) -> None:
+        if step not in self._tasks:
+            self._tasks[step] = self._bars.add_task(step, total=total or None)
+        self._bars.update(self._tasks[step], completed=done, total=total or None)
+
+
+@click.command()
+@click.argument("folder", type=click.Path(file_okay=False, path_type=Path))
+def backup(folder: Path) -> None:
+    """Back up the database, the vector store and the original files into FOLDER (new or empty).
+
+    The copy is consistent: no document can be stored or removed while it is taken. FOLDER gets a manifest.json
+    with the SHA-256 of every file, written last; `enclave restore FOLDER` checks them all before it changes
+    anything. The embedded store cannot be copied while the app holds it: stop the app first."""
+    from ingest import BackupRefused, IngestError, StoreBusy, back_up, load_settings
+
+    try:
+        settings = load_settings()
+        with CopyProgress() as progress:
+            manifest = back_up(settings, folder, progress)
+    except BackupRefused as exc:
+        fail(str(exc), EXIT_REFUSED)
+    except StoreBusy as exc:
+        fail(f"{exc}. {STOP_THE_APP}")
+    except IngestError as exc:
+        fail(str(exc))
+    click.echo(f"backed up {manifest.documents} documents ({len(manifest.files)} files, {_size(manifest.size)}) "
+               f"to {folder}")
+
+
+@click.command()
+@click.argument("folder", type=click.Path(file_okay=False, path_type=Path))
+@click.option("--force", is_flag=True, help="Replace what this Enclave holds now (its documents, accounts, audit "
+                                            "trail and conversations) with the backup.")
+def restore(folder: Path, force: bool) -> None:
+    """Restore the backup in FOLDER: the database, the vector store and the original files, once every file's
+    SHA-256 matches the manifest (a damaged or incomplete backup is refused, naming the file, and nothing changes).
+
+    Refused over an Enclave that holds anything, unless --force. Files of documents ingested from outside the data
+    folder are put back where they were, where nothing is there now."""
+    from ingest import BackupRefused, IngestError, StoreBusy, load_settings, restore_backup
+
+    try:
+        settings = load_settings()
+        with CopyProgress() as progress:
+            manifest = restore_backup(settings, folder, force=force, progress=progress)
+    except BackupRefused as exc:
+        fail(str(exc), EXIT_REFUSED)
+    except StoreBusy as exc:
+        fail(f"{exc}. {STOP_THE_APP}")
+    except IngestError as exc:
+        fail(str(exc))
+    click.echo(f"restored {manifest.documents} documents from {folder} (taken {manifest.created_at})")
+
+
+def _size(size: int) -> str:
+    if size < 1024:
+        return f"{size} bytes"
+    shown = float(size)
+    for unit in ("KB", "MB", "GB"):
+        shown /= 1024
+        if shown < 1024 or unit == "GB":
+            break
+    return f"{shown:.1f} {unit}"
