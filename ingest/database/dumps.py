@@ -76,7 +76,9 @@ def libpq_url(url: URL) -> tuple[str, dict[str, str]]:
     """The URL pg_dump and pg_restore understand (no SQLAlchemy driver name), and its password as the environment
     variable libpq reads, so it never shows on a command line (`ps`)."""
     password = url.password
-    plain = url.set(drivername="postgresql", password=None).render_as_string(hide_password=False)
+    bare = URL.create("postgresql", username=url.username, host=url.host, port=url.port, database=url.database,
+                      query=url.query)  # `set(password=None)` would keep the password: None means "unchanged" there
+    plain = bare.render_as_string(hide_password=False)
     return plain, ({"PGPASSWORD": str(password)} if password else {})
 
 
