@@ -31,7 +31,8 @@ if TYPE_CHECKING:  # these load the embedding stack (or the database's): too hea
     from assistant.accounts import Accounts
     from assistant.audit import AuditTrail, Recorder
     from assistant.conversations import Conversation, Conversations, ConversationTurn
-    from ingest import BatchStatus, Components, DocumentRecord, FileResult, Ingestor, ProgressCallback
+    from ingest import (BackupManifest, BackupProgress, BatchStatus, Components, DocumentRecord, FileResult, Ingestor,
+                        ProgressCallback)
 
 
 @dataclass
@@ -167,6 +168,16 @@ class Enclave:
         record = self._writer(user).sharing.revoke(document, group)
         self._recorder.sharing(user, "document.revoke", record.document_id, group, record.groups)
         return record.groups
+
+    def back_up(self, folder: Path, user: User, *,
+                progress: "BackupProgress | None" = None) -> "BackupManifest":
+        """Back up this Enclave into `folder` while it runs (see `ingest.back_up`): the embedded store it holds is
+        paused for the copy. The caller holds its own writers back meanwhile (the app's writing lock). Admins only."""
+        from ingest import back_up
+
+        if not user.is_admin:
+            raise NotAllowed(f"{user.name} may not back up Enclave: only admins can")
+        return back_up(self.components.settings, folder, progress, store=self.components.store)
 
     def latest_batch(self, running: bool) -> "BatchStatus | None":
         """The last ingestion batch from the log (running: it is still under way), or None before the first."""

@@ -39,8 +39,8 @@ from ingest.database import DUMP_FILES, database_is_empty, database_url, dump_da
 from ingest.database import tables
 from ingest.errors import BackupDamaged, BackupRefused
 from ingest.settings import IngestSettings
-from ingest.store import (clear_store_folder, holding_store_folder, recover_collection, server_http,
-                          snapshot_collection, store_files)
+from ingest.store import (EdgeStore, Store, clear_store_folder, holding_store_folder, recover_collection,
+                          server_http, snapshot_collection, store_files)
 
 MANIFEST = "manifest.json"
 FORMAT = 1
@@ -85,8 +85,12 @@ class BackupManifest:
         return cls(**raw)
 
 
-def back_up(settings: IngestSettings, folder: Path, progress: BackupProgress | None = None) -> BackupManifest:
+def back_up(settings: IngestSettings, folder: Path, progress: BackupProgress | None = None, *,
+            store: Store | None = None) -> BackupManifest:
     """Back up the Enclave the settings name into `folder` (created; it must be new or empty).
+
+    store: the embedded store this process holds open (the app's), paused for the copy instead of locked; the caller
+    holds its own writers back meanwhile (the app's writing lock), as the store's folder lock holds back the others.
 
     Raises BackupRefused for a folder that holds anything, StoreBusy while another process (the app) holds the
     embedded store, StoreUnavailable or DatabaseUnavailable when either cannot be read."""
@@ -96,34 +100,41 @@ def back_up(settings: IngestSettings, folder: Path, progress: BackupProgress | N
                             "file is mixed into this one")
     url = database_url(settings)
     embedded = not settings.qdrant_url
-    with ExitStack() as held:
-        if embedded:  # from here on no writer can open the store: the database and the store agree
-            held.enter_context(holding_store_folder(settings.qdrant_path / settings.collection))
-        folder.mkdir(parents=True, exist_ok=True)
-        files: dict[str, BackedUpFile] = {}
-        dump = folder / DUMP_FILES[url.get_backend_name()]
-        dump_database(url, dump)
-        files[dump.name] = BackedUpFile(*_checksum(dump))
-        _tell(progress, "database", files[dump.name].size, files[dump.name].size)
-        sources = _document_sources(settings)
-        if embedded:
-            store = settings.qdrant_path / settings.collection
-            files |= _copy_tree(store, store_files(store), folder / STORE_FOLDER, "store", progress)
-        else:
-            files[STORE_SNAPSHOT] = _snapshot(settings, folder / STORE_SNAPSHOT, progress)
-        originals = settings.originals_dir
-        kept = sorted(p for p in originals.rglob("*") if p.is_file()) if originals.is_dir() else []
-        files |= _copy_tree(originals, kept, folder / ORIGINALS, "originals", progress)
-        external = _copy_external(settings, sources, folder, files, progress)
-    manifest = BackupManifest(
-        created_at=datetime.now(timezone.utc).isoformat(timespec="seconds"), database=url.get_backend_name(),
-        store="embedded" if embedded else "server", collection=settings.collection,
-        data_dir=str(Path(settings.data_dir).resolve()), documents=len(sources), files=files, external=external,
-    )  # fmt: skip
-    partial = folder / (MANIFEST + ".part")
-    partial.write_text(manifest.to_json(), encoding="utf-8")
-    _sync(partial)
-    partial.rename(folder / MANIFEST)  # last: a folder without its manifest is an unfinished backup
+    made = not folder.exists()
+    try:
+        with ExitStack() as held:
+            if embedded and isinstance(store, EdgeStore):  # this process's writers wait for the copy
+                held.enter_context(store.paused())
+            elif embedded:  # from here on no writer can open the store: the database and the store agree
+                held.enter_context(holding_store_folder(settings.qdrant_path / settings.collection))
+            folder.mkdir(parents=True, exist_ok=True)
+            files: dict[str, BackedUpFile] = {}
+            dump = folder / DUMP_FILES[url.get_backend_name()]
+            dump_database(url, dump)
+            files[dump.name] = BackedUpFile(*_checksum(dump))
+            _tell(progress, "database", files[dump.name].size, files[dump.name].size)
+            sources = _document_sources(settings)
+            if embedded:
+                shard = settings.qdrant_path / settings.collection
+                files |= _copy_tree(shard, store_files(shard), folder / STORE_FOLDER, "store", progress)
+            else:
+                files[STORE_SNAPSHOT] = _snapshot(settings, folder / STORE_SNAPSHOT, progress)
+            originals = settings.originals_dir
+            kept = sorted(p for p in originals.rglob("*") if p.is_file()) if originals.is_dir() else []
+            files |= _copy_tree(originals, kept, folder / ORIGINALS, "originals", progress)
+            external = _copy_external(settings, sources, folder, files, progress)
+        manifest = BackupManifest(
+            created_at=datetime.now(timezone.utc).isoformat(timespec="seconds"), database=url.get_backend_name(),
+            store="embedded" if embedded else "server", collection=settings.collection,
+            data_dir=str(Path(settings.data_dir).resolve()), documents=len(sources), files=files, external=external,
+        )  # fmt: skip
+        partial = folder / (MANIFEST + ".part")
+        partial.write_text(manifest.to_json(), encoding="utf-8")
+        _sync(partial)
+        partial.rename(folder / MANIFEST)  # last: a folder without its manifest is an unfinished backup
+    except BaseException:
+        _remove_unfinished(folder, made)
+        raise
     return manifest
 
 
@@ -334,6 +345,20 @@ def _recover(settings: IngestSettings, source: Path) -> None:
     api_key = settings.qdrant_api_key.get_secret_value() if settings.qdrant_api_key else None
     with server_http(settings.qdrant_url, api_key) as http:
         recover_collection(http, settings.collection, source)
+
+
+def _remove_unfinished(folder: Path, made: bool) -> None:
+    """A backup that failed leaves nothing behind: the folder, if it made it, or what it wrote in the empty one."""
+    if not folder.is_dir():
+        return
+    if made:
+        shutil.rmtree(folder, ignore_errors=True)
+        return
+    for entry in folder.iterdir():
+        if entry.is_dir() and not entry.is_symlink():
+            shutil.rmtree(entry, ignore_errors=True)
+        else:
+            entry.unlink(missing_ok=True)
 
 
 def _sync(path: Path) -> None:

@@ -206,6 +206,14 @@ class EdgeStore:
             if offset is None:
                 return versions
 
+    @contextmanager
+    def paused(self) -> Iterator[Path]:
+        """Hold every call of this store (a write from any thread waits) with the shard flushed, for the block: its
+        files stay as they are, so a backup can copy them while this process keeps the store open."""
+        with self._lock:
+            self._call("flush", lambda shard: shard.flush(), StoreUnavailable)
+            yield self.path
+
     def optimize(self) -> bool:
         """Build HNSW, merge segments, drop deleted points. Blocks the whole process (GIL held): see module doc."""
         return self._call("optimize", lambda shard: shard.optimize())

@@ -14,6 +14,7 @@ import pytest
 from ingest import (
     BackupDamaged,
     BackupRefused,
+    DatabaseUnavailable,
     DocumentRecord,
     StoreBusy,
     back_up,
@@ -126,6 +127,19 @@ def test_a_backup_while_another_process_holds_the_store_is_busy_and_writes_nothi
             back_up(settings, tmp_path / "backup")
 
     assert not (tmp_path / "backup").exists()
+
+
+def test_a_backup_that_fails_halfway_leaves_nothing_behind(tmp_path):
+    unreachable = "postgresql://enclave:pw@127.0.0.1:1/enclave"  # port 1: nothing listens there
+    settings = load_settings(data_dir=tmp_path / "data", database_url=unreachable, _env_file=None)
+    (tmp_path / "empty").mkdir()
+
+    for folder in (tmp_path / "new", tmp_path / "empty"):
+        with pytest.raises(DatabaseUnavailable, match="pg_dump failed"):
+            back_up(settings, folder)
+
+    assert not (tmp_path / "new").exists()
+    assert list((tmp_path / "empty").iterdir()) == []  # the folder it was given stays, empty
 
 
 def test_a_backup_of_another_kind_of_database_is_refused(tmp_path, postgres_database):

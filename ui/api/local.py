@@ -1,7 +1,7 @@
 """`/v1/local/...`: the command line on this machine, working through the API that holds the embedded store (`enclave
-ingest`, `reindex`, `search`, `ask`, `documents` and `remove` while the app or `enclave api` runs). Not for API keys:
-the caller shows the token the server wrote in the data folder (ui/run_file.py) and comes from loopback; it acts as
-the command line's user, an admin (or `--as` an account), exactly as the command would on the store itself.
+ingest`, `reindex`, `search`, `ask`, `documents`, `remove` and `backup` while the app or `enclave api` runs). Not for
+API keys: the caller shows the token the server wrote in the data folder (ui/run_file.py) and comes from loopback; it
+acts as the command line's user, an admin (or `--as` an account), exactly as the command would on the store itself.
 
 Ingestion and answers are streamed as JSON lines, so the command draws the same progress bars and streams the same
 text: an event per line, and a failure as `{"error": {...}, "exit": N}` with the exit code the command would give.
@@ -31,7 +31,7 @@ from assistant import (
     User,
     answer_to_json,
 )
-from ingest import IngestError, Progress, SharingRefused, StoreUnavailable
+from ingest import BackupRefused, IngestError, Progress, SharingRefused, StoreUnavailable
 from ui.api.errors import ApiError, api_error_of
 
 router = APIRouter(prefix="/v1/local", tags=["local"], include_in_schema=False)
@@ -69,6 +69,10 @@ class AskRequest(Caller):
 
 class RemoveRequest(Caller):
     documents: list[str]
+
+
+class BackupRequest(Caller):
+    folder: str = Field(min_length=1, description="The backup folder, an absolute path (new or empty).")
 
 
 def local_caller(request: Request,
@@ -199,6 +203,41 @@ def remove(body: RemoveRequest, request: Request) -> list[dict[str, Any]]:
         except AuditError as exc:
             raise ApiError(503, str(exc), "server_error", "audit_unavailable") from exc
     return [_result(r) for r in results]
+
+
+@router.post("/backup", dependencies=[Depends(local_caller)])
+def backup(body: BackupRequest, request: Request) -> StreamingResponse:
+    """Back up while the app runs: its writing lock held for the copy (an upload or a batch under way finishes first,
+    the next one waits), the store paused. Progress events (`{"step", "done", "total"}`) as bytes are copied, then
+    `{"documents", "files", "size"}`; a refusal (the folder is not empty) exits 1."""
+    from pathlib import Path
+
+    enclave: Enclave = request.app.state.enclave
+    writing: threading.Lock = request.app.state.writing
+    user = acting(enclave, body)
+    events: queue.Queue[dict[str, Any] | None] = queue.Queue()
+
+    def progress(step: str, done: int, total: int) -> None:
+        events.put({"step": step, "done": done, "total": total})
+
+    def run() -> None:
+        try:
+            with writing:
+                manifest = enclave.back_up(Path(body.folder), user, progress=progress)
+            events.put({"documents": manifest.documents, "files": len(manifest.files), "size": manifest.size})
+        except BackupRefused as exc:
+            events.put(_failure(exc, EXIT_REFUSED))
+        except Exception as exc:  # the command says it in one line, and the server logs the details
+            events.put(_failure(exc, EXIT_UNAVAILABLE))
+        finally:
+            events.put(None)
+
+    def lines() -> Iterator[dict[str, Any]]:
+        while (event := events.get()) is not None:
+            yield event
+
+    threading.Thread(target=run, name="local-backup", daemon=True).start()
+    return _json_lines(lines())
 
 
 def _result(result: Any) -> dict[str, Any]:

@@ -19,8 +19,10 @@ from rich.progress import (
 
 from ui.commands.terminal import EXIT_REFUSED, fail, stderr
 
-STOP_THE_APP = ("stop `enclave up` (or the app, or `enclave api`) while the backup or restore runs: it holds the "
-                "embedded store, and a copy must not be taken (or put back) while it writes")
+STOP_BACKUP = ("The process holding the store serves no API this command can use: stop it and back up, or run "
+               "the app as `enclave up` (with its API), through which `enclave backup` works while it runs")
+STOP_RESTORE = ("Stop `enclave up` (or the app, or `enclave api`) before restoring: it holds the embedded store, "
+                "and the store cannot be replaced under it")
 
 
 class CopyProgress:
@@ -53,9 +55,22 @@ def backup(folder: Path) -> None:
 
     The copy is consistent: no document can be stored or removed while it is taken. FOLDER gets a manifest.json
     with the SHA-256 of every file, written last; `enclave restore FOLDER` checks them all before it changes
-    anything. The embedded store cannot be copied while the app holds it: stop the app first."""
+    anything. While `enclave up` runs, the backup is taken through its API: the app pauses its writers for the
+    copy."""
     from ingest import BackupRefused, IngestError, StoreBusy, back_up, load_settings
 
+    from ui.commands.remote import RemoteFailed, find_running_api
+
+    if (remote := find_running_api()) is not None:  # the app holds the store: it pauses its writers and copies
+        stderr.print(f"{remote.where} holds the store: backing up through its API", highlight=False)
+        try:
+            with CopyProgress() as progress:
+                done = remote.backup(str(folder.expanduser().absolute()), progress)
+        except RemoteFailed as exc:
+            fail(str(exc), exc.exit_code)
+        click.echo(f"backed up {done['documents']} documents ({done['files']} files, {_size(done['size'])}) "
+                   f"to {folder}")
+        return
     try:
         settings = load_settings()
         with CopyProgress() as progress:
@@ -63,7 +78,7 @@ def backup(folder: Path) -> None:
     except BackupRefused as exc:
         fail(str(exc), EXIT_REFUSED)
     except StoreBusy as exc:
-        fail(f"{exc}. {STOP_THE_APP}")
+        fail(f"{exc}. {STOP_BACKUP}")
     except IngestError as exc:
         fail(str(exc))
     click.echo(f"backed up {manifest.documents} documents ({len(manifest.files)} files, {_size(manifest.size)}) "
@@ -89,7 +104,7 @@ def restore(folder: Path, force: bool) -> None:
     except BackupRefused as exc:
         fail(str(exc), EXIT_REFUSED)
     except StoreBusy as exc:
-        fail(f"{exc}. {STOP_THE_APP}")
+        fail(f"{exc}. {STOP_RESTORE}")
     except IngestError as exc:
         fail(str(exc))
     click.echo(f"restored {manifest.documents} documents from {folder} (taken {manifest.created_at})")

@@ -1,7 +1,7 @@
 """The command line through a running API: while the app (`enclave up`) or `enclave api` holds the embedded store,
-`enclave ingest`, `reindex`, `search`, `ask`, `documents` and `remove` send their work to its /v1/local routes on
-loopback (ui/api/local.py), with the token from the data folder's run file, and print what they would print working
-on the store themselves: the same progress bars, JSON and exit codes."""
+`enclave ingest`, `reindex`, `search`, `ask`, `documents`, `remove` and `backup` send their work to its /v1/local
+routes on loopback (ui/api/local.py), with the token from the data folder's run file, and print what they would print
+working on the store themselves: the same progress bars, JSON and exit codes."""
 
 from __future__ import annotations
 
@@ -112,6 +112,15 @@ class Remote:
 
     def remove(self, documents: tuple[str, ...]) -> list[FileResult]:
         return [_file_result(r) for r in self._call("/remove", {"user": self.user, "documents": list(documents)})]
+
+    def backup(self, folder: str, progress: Callable[[str, int, int], None]) -> dict[str, Any]:
+        """Back up through the API (the app pauses its writers for the copy): its progress fed to `progress`, then
+        `{"documents", "files", "size"}`."""
+        for event in self._lines("/backup", {"user": self.user, "folder": folder}):
+            if "documents" in event:
+                return event
+            progress(event["step"], event["done"], event["total"])
+        raise RemoteFailed(f"{self.where} stopped before the backup was done: see its output")
 
     def _call(self, path: str, body: dict[str, Any]) -> Any:
         try:

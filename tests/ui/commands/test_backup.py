@@ -96,7 +96,7 @@ def test_a_damaged_backup_exits_1_naming_the_file_and_changes_nothing(tmp_path):
     assert not (tmp_path / "new").exists()
 
 
-def test_a_backup_while_the_app_holds_the_store_exits_2_saying_to_stop_it(tmp_path):
+def test_a_backup_while_a_process_without_an_api_holds_the_store_exits_2_saying_what_to_do(tmp_path):
     from click.testing import CliRunner
 
     from ingest import load_settings
@@ -110,5 +110,5 @@ def test_a_backup_while_the_app_holds_the_store_exits_2_saying_to_stop_it(tmp_pa
                                     env={"ENCLAVE_DATA_DIR": str(tmp_path / "data")})
 
     assert result.exit_code == 2
-    assert "in use by another Enclave process" in result.stderr and "stop `enclave up`" in result.stderr
+    assert "in use by another Enclave process" in result.stderr and "enclave up" in result.stderr
     assert not (tmp_path / "backup").exists()

@@ -1,6 +1,6 @@
 """The command line beside a running app: while `enclave up` (what `make run` runs) holds the embedded store, `enclave
-ingest`, `documents`, `search`, `ask` and `remove` work through the API served from the app's process, say so in one
-line, and give what they give on the store itself: progress, JSON, refusals and exit codes.
+ingest`, `documents`, `search`, `ask`, `remove` and `backup` work through the API served from the app's process, say
+so in one line, and give what they give on the store itself: progress, JSON, refusals and exit codes.
 
 One real `enclave up` for the module (the app, its API, the test LLM), its output in a file; the commands run in this
 process (tests/enclave_cli.py) with the app's data folder in their environment."""
@@ -180,6 +180,24 @@ def test_the_api_beside_the_app_serves_keys_and_keeps_its_local_routes_to_the_ru
         allowed = client.post("/v1/local/search", json={"user": "admin", "query": "water"},
                               headers={"Authorization": f"Bearer {token}"})
         assert allowed.status_code == 200 and allowed.json()
+
+
+def test_backup_through_the_running_app_restores_elsewhere_with_the_same_documents(beside, ingested, tmp_path,
+                                                                                   shared_models):
+    made = invoke("backup", str(tmp_path / "backup"))
+    assert made.exit_code == 0, made.stderr
+    assert made.stderr.splitlines()[0].endswith("holds the store: backing up through its API")
+    assert made.stdout.startswith("backed up ")
+    assert "POST /v1/local/backup" in beside.log.read_text()  # the app paused its writers and copied
+    listed = json.loads(invoke("documents", "--json").stdout)
+
+    over_the_app = invoke("restore", str(tmp_path / "backup"), "--force")
+    assert over_the_app.exit_code == 2 and "before restoring" in over_the_app.stderr
+
+    restored = {"ENCLAVE_DATA_DIR": str(tmp_path / "restored")}
+    with shared_models.lent():
+        assert invoke("restore", str(tmp_path / "backup"), env=restored).exit_code == 0
+        assert json.loads(invoke("documents", "--json", env=restored).stdout) == listed
 
 
 def test_remove_through_the_running_app(beside, ingested):
