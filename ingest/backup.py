@@ -37,7 +37,7 @@ from sqlalchemy import select, update
 
 from ingest.database import DUMP_FILES, database_is_empty, database_url, dump_database, open_database, restore_database
 from ingest.database import tables
-from ingest.errors import BackupDamaged, BackupRefused
+from ingest.errors import BackupDamaged, BackupRefused, IngestError
 from ingest.settings import IngestSettings
 from ingest.store import (EdgeStore, Store, clear_store_folder, holding_store_folder, recover_collection,
                           server_http, snapshot_collection, store_files)
@@ -132,8 +132,11 @@ def back_up(settings: IngestSettings, folder: Path, progress: BackupProgress | N
         partial.write_text(manifest.to_json(), encoding="utf-8")
         _sync(partial)
         partial.rename(folder / MANIFEST)  # last: a folder without its manifest is an unfinished backup
-    except BaseException:
+    except BaseException as exc:
         _remove_unfinished(folder, made)
+        if isinstance(exc, OSError):  # the backup folder's disk is full, or a file could not be read
+            raise IngestError(f"the backup stopped: {exc.strerror or exc} ({exc.filename}); nothing was kept in "
+                              f"{folder}. Check that its disk has room and the data folder can be read") from exc
         raise
     return manifest
 
@@ -161,11 +164,15 @@ def verify_backup(folder: Path, progress: BackupProgress | None = None) -> Backu
             raise BackupDamaged(f"{file} has {file.stat().st_size} bytes, the manifest says {expected.size}: the "
                                 "backup is damaged; restore another backup")
         digest = hashlib.sha256()
-        with file.open("rb") as reading:
-            while block := reading.read(_BLOCK):
-                digest.update(block)
-                done += len(block)
-                _tell(progress, "checking", done, total)
+        try:
+            with file.open("rb") as reading:
+                while block := reading.read(_BLOCK):
+                    digest.update(block)
+                    done += len(block)
+                    _tell(progress, "checking", done, total)
+        except OSError as exc:
+            raise BackupDamaged(f"{file} cannot be read ({exc.strerror or exc}): check its permissions, or restore "
+                                "another backup") from exc
         if digest.hexdigest() != expected.sha256:
             raise BackupDamaged(f"{file} does not match its SHA-256 in the manifest: the backup is damaged; "
                                 "restore another backup")
@@ -177,8 +184,9 @@ def restore_backup(settings: IngestSettings, folder: Path, *, force: bool = Fals
     """Restore the backup in `folder` into the Enclave the settings name, once it is verified whole.
 
     Raises BackupDamaged (nothing changed), BackupRefused for a backup of another kind of database or store, or an
-    Enclave that holds anything without `force`; StoreBusy while another process holds the embedded store;
-    StoreUnavailable or DatabaseUnavailable when either cannot be written."""
+    Enclave that holds anything without `force` (nothing changed); StoreBusy while another process holds the
+    embedded store; IngestError when a part could not be put back (the Enclave is then partly restored: the message
+    says to run the restore again with --force)."""
     folder = Path(folder)
     manifest = verify_backup(folder, progress)
     url = database_url(settings)
@@ -197,25 +205,37 @@ def restore_backup(settings: IngestSettings, folder: Path, *, force: bool = Fals
         if not force and (found := _what_is_there(settings, store if embedded else None)):
             raise BackupRefused(f"this Enclave is not empty ({found}): restore with --force to replace all of it "
                                 "with the backup, or point ENCLAVE_DATA_DIR at a new folder")
-        dump = DUMP_FILES[manifest.database]
-        restore_database(url, folder / dump)
-        _tell(progress, "database", manifest.files[dump].size, manifest.files[dump].size)
-        if embedded:
-            clear_store_folder(store)
-            _copy_tree(folder / STORE_FOLDER, _listed(manifest, folder, STORE_FOLDER), store, "store", progress)
-        else:
-            _recover(settings, folder / STORE_SNAPSHOT)
-        originals = settings.originals_dir
-        shutil.rmtree(originals, ignore_errors=True)
-        _copy_tree(folder / ORIGINALS, _listed(manifest, folder, ORIGINALS), originals, "originals", progress)
-        for name, where in manifest.external.items():
-            if not Path(where).exists():
-                _copy_tree(folder / name, [folder / name], Path(where), "external files", progress)
-        _move_uploads(settings, Path(manifest.data_dir))
+        try:
+            _put_back(settings, manifest, folder, store if embedded else None, progress)
+        except (IngestError, OSError) as exc:
+            said = str(exc) if isinstance(exc, IngestError) else f"{exc.strerror or exc} ({exc.filename})"
+            raise IngestError(f"the restore stopped halfway: {said}. This Enclave is partly restored: fix the cause, "
+                              f"then run `enclave restore {folder} --force` again") from exc
     return manifest
 
 
 # -- steps --------------------------------------------------------------------------------------------------------
+
+
+def _put_back(settings: IngestSettings, manifest: BackupManifest, folder: Path, store: Path | None,
+              progress: BackupProgress | None) -> None:
+    """The database, the store (its folder, held by the caller; None: the server's collection), the kept uploads,
+    the outside files where nothing is now; then the uploads' paths, if the data folder moved."""
+    dump = DUMP_FILES[manifest.database]
+    restore_database(database_url(settings), folder / dump)
+    _tell(progress, "database", manifest.files[dump].size, manifest.files[dump].size)
+    if store is not None:
+        clear_store_folder(store)
+        _copy_tree(folder / STORE_FOLDER, _listed(manifest, folder, STORE_FOLDER), store, "store", progress)
+    else:
+        _recover(settings, folder / STORE_SNAPSHOT)
+    originals = settings.originals_dir
+    shutil.rmtree(originals, ignore_errors=True)
+    _copy_tree(folder / ORIGINALS, _listed(manifest, folder, ORIGINALS), originals, "originals", progress)
+    for name, where in manifest.external.items():
+        if not Path(where).exists():
+            _copy_tree(folder / name, [folder / name], Path(where), "external files", progress)
+    _move_uploads(settings, Path(manifest.data_dir))
 
 
 def _document_sources(settings: IngestSettings) -> dict[str, str]:
@@ -273,9 +293,13 @@ def _copy(source: Path, dest: Path, advance: Callable[[int], None]) -> tuple[str
     with source.open("rb") as reading, dest.open("wb") as writing:
         while block := reading.read(_BLOCK):
             digest.update(block)
-            writing.write(block)
+            if block.count(0) == len(block):  # the store's files are mostly preallocated zeros: keep them holes
+                writing.seek(len(block), os.SEEK_CUR)
+            else:
+                writing.write(block)
             size += len(block)
             advance(size)
+        writing.truncate(size)  # a file ending in zeros ends at its size
         writing.flush()
         os.fsync(writing.fileno())
     shutil.copystat(source, dest)

@@ -16,6 +16,7 @@ from ingest import (
     BackupRefused,
     DatabaseUnavailable,
     DocumentRecord,
+    IngestError,
     StoreBusy,
     back_up,
     load_settings,
@@ -140,6 +141,22 @@ def test_a_backup_that_fails_halfway_leaves_nothing_behind(tmp_path):
 
     assert not (tmp_path / "new").exists()
     assert list((tmp_path / "empty").iterdir()) == []  # the folder it was given stays, empty
+
+
+def test_a_restore_that_cannot_finish_says_the_enclave_is_partly_restored_and_to_run_it_again(tmp_path):
+    outside = tmp_path / "shared" / "memo.txt"
+    outside.parent.mkdir()
+    outside.write_text("a memo kept outside the data folder")
+    source = load_settings(data_dir=tmp_path / "data", _env_file=None)
+    registered(source, record("memo.txt", source=str(outside)))
+    back_up(source, tmp_path / "backup")
+    shutil.rmtree(outside.parent)
+    outside.parent.write_text("a file where its folder was: the memo cannot be put back")
+
+    with pytest.raises(IngestError, match="partly restored") as failure:
+        restore_backup(load_settings(data_dir=tmp_path / "new", _env_file=None), tmp_path / "backup")
+
+    assert f"enclave restore {tmp_path / 'backup'} --force" in str(failure.value)
 
 
 def test_a_backup_of_another_kind_of_database_is_refused(tmp_path, postgres_database):
