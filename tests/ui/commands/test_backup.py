@@ -1,7 +1,8 @@
 """`enclave backup DIR` and `enclave restore DIR [--force]` over real data: a few real files ingested, an account and
-the audit trail beside them, backed up, restored into a new data folder; the restored Enclave finds the same
-passages (the same chunk ids), lists the same documents, and keeps the accounts and the audit trail. Exit codes:
-0 done, 1 refused (a damaged backup, an Enclave that is not empty), 2 unavailable (the app holds the store)."""
+the audit trail beside them (in the SQLite file, or on a real PostgreSQL), backed up, restored into a new data folder
+(and a new database); the restored Enclave finds the same passages (the same chunk ids), lists the same documents,
+and keeps the accounts and the audit trail. Exit codes: 0 done, 1 refused (a damaged backup, an Enclave that is not
+empty), 2 unavailable (the app holds the store)."""
 
 from __future__ import annotations
 
@@ -36,14 +37,29 @@ def state(env: dict[str, str]) -> dict[str, object]:
     }
 
 
+@pytest.fixture(params=["sqlite", "postgresql"])
+def databases(request: pytest.FixtureRequest) -> tuple[str, str]:
+    """ENCLAVE_DATABASE_URL of the Enclave backed up and of the one restored: the SQLite files under their data
+    folders (""), or two databases on a real PostgreSQL server (tests/postgres.py)."""
+    if request.param == "sqlite":
+        return "", ""
+    import uuid
+
+    cluster = request.getfixturevalue("postgres_cluster")
+    target = f"t_{uuid.uuid4().hex[:16]}"
+    cluster.execute(f'CREATE DATABASE "{target}"')
+    request.addfinalizer(lambda: cluster.execute(f'DROP DATABASE "{target}" WITH (FORCE)'))
+    return request.getfixturevalue("postgres_database"), cluster.url(target)
+
+
 @pytest.fixture
-def backed_up(tmp_path, shared_models):
+def backed_up(tmp_path, shared_models, databases):
     """A data folder with FILES ingested and a member account, its state, and its backup in tmp_path/backup."""
     folder = tmp_path / "docs"
     folder.mkdir()
     for name in FILES:
         shutil.copy(DOCS / name, folder / name)
-    env = {"ENCLAVE_DATA_DIR": str(tmp_path / "data")}
+    env = {"ENCLAVE_DATA_DIR": str(tmp_path / "data"), "ENCLAVE_DATABASE_URL": databases[0]}
     with shared_models.lent():
         run("ingest", str(folder), env=env)
         run("users", "add", "alice", "--group", "finance", env=env)
@@ -55,8 +71,8 @@ def backed_up(tmp_path, shared_models):
 
 
 def test_a_restored_enclave_finds_the_same_passages_and_keeps_accounts_and_audit(backed_up, tmp_path,
-                                                                                    shared_models):
-    env = {"ENCLAVE_DATA_DIR": str(tmp_path / "restored")}
+                                                                                    shared_models, databases):
+    env = {"ENCLAVE_DATA_DIR": str(tmp_path / "restored"), "ENCLAVE_DATABASE_URL": databases[1]}
 
     with shared_models.lent():
         stdout = run("restore", str(tmp_path / "backup"), env=env)
@@ -68,8 +84,9 @@ def test_a_restored_enclave_finds_the_same_passages_and_keeps_accounts_and_audit
     assert invoke("audit", "verify", env=env).exit_code == 0  # the hash chain came back whole
 
 
-def test_a_restore_over_an_enclave_that_is_not_empty_exits_1_unless_forced(backed_up, tmp_path, shared_models):
-    env = {"ENCLAVE_DATA_DIR": str(tmp_path / "data")}
+def test_a_restore_over_an_enclave_that_is_not_empty_exits_1_unless_forced(backed_up, tmp_path, shared_models,
+                                                                             databases):
+    env = {"ENCLAVE_DATA_DIR": str(tmp_path / "data"), "ENCLAVE_DATABASE_URL": databases[0]}
 
     refused = invoke("restore", str(tmp_path / "backup"), env=env)
     assert refused.exit_code == 1
