@@ -39,8 +39,8 @@ from ingest.database import DUMP_FILES, database_is_empty, database_url, dump_da
 from ingest.database import tables
 from ingest.errors import BackupDamaged, BackupRefused, IngestError
 from ingest.settings import IngestSettings
-from ingest.store import (EdgeStore, Store, clear_store_folder, holding_store_folder, recover_collection,
-                          server_http, snapshot_collection, store_files)
+from ingest.store import (EdgeStore, Store, clear_store_folder, holding_store_folder, recover_server, snapshot_server,
+                          store_files)
 
 MANIFEST = "manifest.json"
 FORMAT = 1
@@ -118,7 +118,8 @@ def back_up(settings: IngestSettings, folder: Path, progress: BackupProgress | N
                 shard = settings.qdrant_path / settings.collection
                 files |= _copy_tree(shard, store_files(shard), folder / STORE_FOLDER, "store", progress)
             else:
-                files[STORE_SNAPSHOT] = _snapshot(settings, folder / STORE_SNAPSHOT, progress)
+                snapshot_server(settings, folder / STORE_SNAPSHOT, partial(_tell, progress, "store", total=0))
+                files[STORE_SNAPSHOT] = BackedUpFile(*_checksum(folder / STORE_SNAPSHOT))
             originals = settings.originals_dir
             kept = sorted(p for p in originals.rglob("*") if p.is_file()) if originals.is_dir() else []
             files |= _copy_tree(originals, kept, folder / ORIGINALS, "originals", progress)
@@ -128,10 +129,10 @@ def back_up(settings: IngestSettings, folder: Path, progress: BackupProgress | N
             store="embedded" if embedded else "server", collection=settings.collection,
             data_dir=str(Path(settings.data_dir).resolve()), documents=len(sources), files=files, external=external,
         )  # fmt: skip
-        partial = folder / (MANIFEST + ".part")
-        partial.write_text(manifest.to_json(), encoding="utf-8")
-        _sync(partial)
-        partial.rename(folder / MANIFEST)  # last: a folder without its manifest is an unfinished backup
+        written = folder / (MANIFEST + ".part")
+        written.write_text(manifest.to_json(), encoding="utf-8")
+        _sync(written)
+        written.rename(folder / MANIFEST)  # last: a folder without its manifest is an unfinished backup
     except BaseException as exc:
         _remove_unfinished(folder, made)
         if isinstance(exc, OSError):  # the backup folder's disk is full, or a file could not be read
@@ -157,6 +158,8 @@ def verify_backup(folder: Path, progress: BackupProgress | None = None) -> Backu
         raise BackupRefused(f"{path}: backup format {manifest.format} is not one this Enclave reads ({FORMAT})")
     done, total = 0, manifest.size
     for name, expected in sorted(manifest.files.items()):
+        if Path(name).is_absolute() or ".." in Path(name).parts:  # a restore writes where the names say
+            raise BackupDamaged(f"{path} names a file outside the backup ({name}): restore another backup")
         file = folder / name
         if not file.is_file():
             raise BackupDamaged(f"{file} is missing: the backup is incomplete; restore another backup")
@@ -228,7 +231,7 @@ def _put_back(settings: IngestSettings, manifest: BackupManifest, folder: Path, 
         clear_store_folder(store)
         _copy_tree(folder / STORE_FOLDER, _listed(manifest, folder, STORE_FOLDER), store, "store", progress)
     else:
-        _recover(settings, folder / STORE_SNAPSHOT)
+        recover_server(settings, folder / STORE_SNAPSHOT)
     originals = settings.originals_dir
     shutil.rmtree(originals, ignore_errors=True)
     _copy_tree(folder / ORIGINALS, _listed(manifest, folder, ORIGINALS), originals, "originals", progress)
@@ -343,32 +346,6 @@ def _move_uploads(settings: IngestSettings, old_data_dir: Path) -> None:
                                        .values(source=new + row.source[len(old):]))
     finally:
         database.close()
-
-
-def _snapshot(settings: IngestSettings, dest: Path, progress: BackupProgress | None) -> BackedUpFile:
-    from qdrant_client import QdrantClient
-
-    api_key = settings.qdrant_api_key.get_secret_value() if settings.qdrant_api_key else None
-    client = QdrantClient(url=settings.qdrant_url, api_key=api_key, timeout=600, check_compatibility=False)
-    done = 0
-
-    def advance(n: int) -> None:
-        nonlocal done
-        done += n
-        _tell(progress, "store", done, 0)
-
-    try:
-        with server_http(settings.qdrant_url, api_key) as http:
-            snapshot_collection(client, http, settings.collection, dest, advance)
-    finally:
-        client.close()
-    return BackedUpFile(*_checksum(dest))
-
-
-def _recover(settings: IngestSettings, source: Path) -> None:
-    api_key = settings.qdrant_api_key.get_secret_value() if settings.qdrant_api_key else None
-    with server_http(settings.qdrant_url, api_key) as http:
-        recover_collection(http, settings.collection, source)
 
 
 def _remove_unfinished(folder: Path, made: bool) -> None:

@@ -16,8 +16,8 @@ from ingest.store._base import DENSE, SPARSE, SearchMethod, Store
 from ingest.store._edge import EdgeStore, holding_store_folder
 from ingest.store._server import QdrantServerStore
 from ingest.store.registry import Registry
-from ingest.store.snapshots import (clear_store_folder, recover_collection, server_http, snapshot_collection,
-                                     store_files)
+from ingest.store.snapshots import (clear_store_folder, recover_collection, recover_server, server_http,
+                                     snapshot_collection, snapshot_server, store_files)
 
 __all__ = [
     "DENSE",
@@ -31,8 +31,10 @@ __all__ = [
     "holding_store_folder",
     "open_store",
     "recover_collection",
+    "recover_server",
     "server_http",
     "snapshot_collection",
+    "snapshot_server",
     "store_files",
 ]
 

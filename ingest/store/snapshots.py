@@ -19,9 +19,10 @@ from typing import Any, Callable
 import httpx
 
 from ingest.errors import StoreUnavailable
+from ingest.settings import IngestSettings
 from ingest.store._edge import LOCK_FILE
 
-Advance = Callable[[int], None]  # told how many more bytes are done
+Advance = Callable[[int], None]  # told how many bytes are done so far
 _BLOCK = 1 << 20
 
 
@@ -59,15 +60,16 @@ def snapshot_collection(client: Any, http: httpx.Client, collection: str, dest: 
     if snapshot is None:
         raise StoreUnavailable(f"the Qdrant server made no snapshot of the collection {collection!r}")
     try:
-        digest = hashlib.sha256()
+        digest, done = hashlib.sha256(), 0
         with http.stream("GET", f"/collections/{collection}/snapshots/{snapshot.name}") as response:
             response.raise_for_status()
             with dest.open("wb") as out:
                 for block in response.iter_bytes(_BLOCK):
                     digest.update(block)
                     out.write(block)
+                    done += len(block)
                     if advance is not None:
-                        advance(len(block))
+                        advance(done)
         if snapshot.checksum and digest.hexdigest() != snapshot.checksum:
             raise StoreUnavailable(f"the snapshot of the collection {collection!r} arrived damaged (its SHA-256 is "
                                    "not the server's): run the backup again")
@@ -95,6 +97,26 @@ def recover_collection(http: httpx.Client, collection: str, source: Path) -> Non
     except httpx.HTTPError as exc:
         raise StoreUnavailable(f"the Qdrant server did not take the snapshot of the collection {collection!r} "
                                f"({exc}): check that it runs and that its disk has room") from exc
+
+
+def snapshot_server(settings: IngestSettings, dest: Path, advance: Advance | None = None) -> None:
+    """Download a new snapshot of the settings' collection on their Qdrant server to `dest` (`snapshot_collection`)."""
+    from qdrant_client import QdrantClient
+
+    api_key = settings.qdrant_api_key.get_secret_value() if settings.qdrant_api_key else None
+    client = QdrantClient(url=settings.qdrant_url, api_key=api_key, timeout=600, check_compatibility=False)
+    try:
+        with server_http(settings.qdrant_url, api_key) as http:
+            snapshot_collection(client, http, settings.collection, dest, advance)
+    finally:
+        client.close()
+
+
+def recover_server(settings: IngestSettings, source: Path) -> None:
+    """Replace the settings' collection on their Qdrant server with the snapshot in `source` (`recover_collection`)."""
+    api_key = settings.qdrant_api_key.get_secret_value() if settings.qdrant_api_key else None
+    with server_http(settings.qdrant_url, api_key) as http:
+        recover_collection(http, settings.collection, source)
 
 
 def server_http(url: str, api_key: str | None, timeout: float = 600) -> httpx.Client:

@@ -103,6 +103,17 @@ def test_a_missing_file_is_named(tmp_path):
         verify_backup(tmp_path / "backup")
 
 
+def test_a_manifest_naming_a_file_outside_the_backup_is_refused(tmp_path):
+    back_up(load_settings(data_dir=tmp_path / "data", _env_file=None), tmp_path / "backup")
+    manifest = tmp_path / "backup" / "manifest.json"
+    edited = json.loads(manifest.read_text())
+    edited["files"]["store/../../../elsewhere.txt"] = {"sha256": "0" * 64, "size": 0}
+    manifest.write_text(json.dumps(edited))
+
+    with pytest.raises(BackupDamaged, match="outside the backup"):
+        verify_backup(tmp_path / "backup")
+
+
 def test_a_backup_without_its_manifest_is_refused_as_unfinished(tmp_path):
     source = load_settings(data_dir=tmp_path / "data", _env_file=None)
     back_up(source, tmp_path / "backup")

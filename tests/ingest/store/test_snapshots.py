@@ -47,10 +47,12 @@ def test_a_server_snapshot_is_downloaded_checked_and_deleted_on_the_server(tmp_p
         asked.append((request.method, request.url.path))
         return httpx.Response(200, content=SNAPSHOT)
 
+    progress: list[int] = []
     with serving(handler) as http:
-        snapshot_collection(client, http, "enclave", tmp_path / "store.snapshot")
+        snapshot_collection(client, http, "enclave", tmp_path / "store.snapshot", progress.append)
 
     assert (tmp_path / "store.snapshot").read_bytes() == SNAPSHOT
+    assert progress and progress[-1] == len(SNAPSHOT)  # the bytes done so far, as they arrive
     assert asked == [("GET", "/collections/enclave/snapshots/enclave-1.snapshot")]
     assert [name for name, _ in client.calls] == ["create_snapshot", "delete_snapshot"]
     assert client.calls[1][1]["snapshot_name"] == "enclave-1.snapshot"
