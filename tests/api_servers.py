@@ -15,6 +15,7 @@ from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from typing import Callable, Iterator
 
+import httpx
 import pytest
 
 from assistant import Enclave, User, load_assistant_settings
@@ -103,3 +104,13 @@ def api(make_api, api_enclave, keys) -> ServedApi:
     """The API with the default settings."""
     return ServedApi(make_api(), api_enclave)
 
+
+@pytest.fixture(scope="module")
+def http(api: ServedApi) -> Iterator[httpx.Client]:
+    """A plain HTTP client on the API (no key sent unless a call adds one: `bearer(key)`), patient with answers."""
+    with httpx.Client(base_url=api.base_url.removesuffix("/v1"), timeout=600) as http:
+        yield http
+
+
+def bearer(key: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {key}"}

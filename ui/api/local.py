@@ -123,25 +123,36 @@ def run_batch(body: BatchRequest, request: Request) -> StreamingResponse:
 
 
 def _batch_events(work: Callable[[Callable[[Progress], None]], list]) -> Iterator[dict[str, Any]]:
-    events: queue.Queue[dict[str, Any] | None] = queue.Queue()
+    def run(say: Callable[[dict[str, Any]], None]) -> dict[str, Any]:
+        def progress(event: Progress) -> None:
+            say({"event": event.kind, "path": event.path, "total": event.total, "count": event.count,
+                 "stage": event.stage, "result": None if event.result is None else _result(event.result)})
 
-    def progress(event: Progress) -> None:
-        events.put({"event": event.kind, "path": event.path, "total": event.total, "count": event.count,
-                    "stage": event.stage, "result": None if event.result is None else _result(event.result)})
+        return {"event": "done", "results": [_result(r) for r in work(progress)]}
+
+    return _streamed(run, refused=(SharingRefused,), unavailable=(StoreUnavailable, AuditError))
+
+
+def _streamed(work: Callable[[Callable[[dict[str, Any]], None]], dict[str, Any]], *,
+              refused: tuple[type[Exception], ...], unavailable: tuple[type[Exception], ...] = ()
+              ) -> Iterator[dict[str, Any]]:
+    """Run `work` in a thread of its own, and yield what it says (its progress) as it says it, then what it returns;
+    a failure is the last event, with exit 1 for `refused`, else 2 (`unavailable`, and anything unexpected)."""
+    events: queue.Queue[dict[str, Any] | None] = queue.Queue()
 
     def run() -> None:
         try:
-            events.put({"event": "done", "results": [_result(r) for r in work(progress)]})
-        except (StoreUnavailable, AuditError) as exc:
-            events.put(_failure(exc, EXIT_UNAVAILABLE))
-        except SharingRefused as exc:
+            events.put(work(events.put))
+        except refused as exc:
             events.put(_failure(exc, EXIT_REFUSED))
+        except unavailable as exc:
+            events.put(_failure(exc, EXIT_UNAVAILABLE))
         except Exception as exc:  # the command says it in one line, and the server logs the details
             events.put(_failure(exc, EXIT_UNAVAILABLE))
         finally:
             events.put(None)
 
-    threading.Thread(target=run, name="local-batch", daemon=True).start()
+    threading.Thread(target=run, name="local-work", daemon=True).start()
     while (event := events.get()) is not None:
         yield event
 
@@ -215,29 +226,16 @@ def backup(body: BackupRequest, request: Request) -> StreamingResponse:
     enclave: Enclave = request.app.state.enclave
     writing: threading.Lock = request.app.state.writing
     user = acting(enclave, body)
-    events: queue.Queue[dict[str, Any] | None] = queue.Queue()
 
-    def progress(step: str, done: int, total: int) -> None:
-        events.put({"step": step, "done": done, "total": total})
+    def run(say: Callable[[dict[str, Any]], None]) -> dict[str, Any]:
+        def progress(step: str, done: int, total: int) -> None:
+            say({"step": step, "done": done, "total": total})
 
-    def run() -> None:
-        try:
-            with writing:
-                manifest = enclave.back_up(Path(body.folder), user, progress=progress)
-            events.put({"documents": manifest.documents, "files": len(manifest.files), "size": manifest.size})
-        except BackupRefused as exc:
-            events.put(_failure(exc, EXIT_REFUSED))
-        except Exception as exc:  # the command says it in one line, and the server logs the details
-            events.put(_failure(exc, EXIT_UNAVAILABLE))
-        finally:
-            events.put(None)
+        with writing:
+            manifest = enclave.back_up(Path(body.folder), user, progress=progress)
+        return {"documents": manifest.documents, "files": len(manifest.files), "size": manifest.size}
 
-    def lines() -> Iterator[dict[str, Any]]:
-        while (event := events.get()) is not None:
-            yield event
-
-    threading.Thread(target=run, name="local-backup", daemon=True).start()
-    return _json_lines(lines())
+    return _json_lines(_streamed(run, refused=(BackupRefused,)))
 
 
 def _result(result: Any) -> dict[str, Any]:

@@ -7,7 +7,7 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from api_servers import MEMO
+from api_servers import MEMO, bearer
 from shared_data import BAD, DOCS
 
 MOBY = "moby-dick-opening.docx"  # "Call me Ishmael."
@@ -18,16 +18,6 @@ def carol_key(api_enclave, keys) -> str:
     """A member of sailors, the group the admin's uploads below are shared with."""
     api_enclave.accounts.add_user("carol", "member", ["sailors"], by="test")
     return api_enclave.accounts.keys.create("carol", by="test").secret
-
-
-@pytest.fixture(scope="module")
-def http(api):
-    with httpx.Client(base_url=api.base_url.removesuffix("/v1"), timeout=600) as http:
-        yield http
-
-
-def bearer(key: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {key}"}
 
 
 def error_of(response: httpx.Response, status: int) -> dict:

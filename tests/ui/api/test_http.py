@@ -13,12 +13,6 @@ from api_servers import QUESTION
 CHAT = {"model": "enclave", "messages": [{"role": "user", "content": QUESTION}]}
 
 
-@pytest.fixture(scope="module")
-def http(api):
-    with httpx.Client(base_url=api.base_url.removesuffix("/v1")) as http:
-        yield http
-
-
 def error_of(response: httpx.Response, status: int) -> dict:
     assert response.status_code == status, response.text
     assert response.headers["content-type"] == "application/json"

@@ -14,20 +14,10 @@ import httpx
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from api_servers import QUESTION, served
+from api_servers import QUESTION, bearer, served
 from shared_data import BAD
 
 CHAT = {"model": "enclave", "messages": [{"role": "user", "content": QUESTION}]}
-
-
-@pytest.fixture(scope="module")
-def http(api):
-    with httpx.Client(base_url=api.base_url.removesuffix("/v1"), timeout=600) as http:
-        yield http
-
-
-def bearer(key: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {key}"}
 
 
 def scraped(http) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
