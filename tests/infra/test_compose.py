@@ -54,7 +54,14 @@ def compose_for(profile: str) -> dict[str, Any]:
 
 
 def services_for(profile: str) -> dict[str, Any]:
-    return active_services(compose_for(profile), {profile})
+    """The services of this engine's profile, the opt-in worker included (every check holds for it too)."""
+    return active_services(compose_for(profile), {profile, "workers"})
+
+
+@pytest.mark.parametrize("profile", PROFILES)
+def test_the_worker_is_opt_in_until_enclave_worker_exists(profile):
+    assert "worker" not in active_services(compose_for(profile), {profile})  # a profile runs as is, no failing service
+    assert "worker" in services_for(profile)
 
 
 # -- the small interpolation the tests rely on -----------------------------------------------------------------
