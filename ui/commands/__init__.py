@@ -1,7 +1,10 @@
 """The `enclave` command line.
 
-cli            the root command and the everyday ones: ingest, search, ask, documents (grant, revoke), status, …
+cli            the root command and the everyday ones: ingest, reindex, remove, documents (grant, revoke), app, up, …
+questions      `enclave search` and `enclave ask`
 users          `enclave users`: accounts, roles, groups, passwords
+keys           `enclave keys`: API keys, made, listed and revoked
+backup         `enclave backup` and `enclave restore`
 audit          `enclave audit`: list, verify and export the audit trail
 conversations  `enclave conversations` and `enclave feedback`
 database       `enclave db`: migrations and their state

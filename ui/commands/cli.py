@@ -1,12 +1,12 @@
-"""The `enclave` command line: ingest, reindex, search, ask, remove, documents, llm serve, app, api, up; and, each in its
-module beside this one, eval (evaluation.py), users, keys, db (database.py), audit, conversations and feedback,
-backup and restore (backup.py)."""
+"""The `enclave` command line: ingest, reindex, remove, documents, llm serve, app, api, up; and, each in its module
+beside this one, search and ask (questions.py), eval (evaluation.py), users, keys, db (database.py), audit,
+conversations and feedback, backup and restore (backup.py)."""
 
 from __future__ import annotations
 
 import json
 import sys
-from typing import TYPE_CHECKING, Callable, NoReturn, TypeVar
+from typing import TYPE_CHECKING, Callable, NoReturn
 
 import click
 
@@ -17,19 +17,14 @@ from ui.commands.conversations import conversations, feedback
 from ui.commands.database import database
 from ui.commands.evaluation import evaluate
 from ui.commands.keys import keys
-from ui.commands.terminal import (EXIT_FAILED_FILES, EXIT_OK, EXIT_REFUSED, acting_user, cli_user, fail,
+from ui.commands.questions import ask, search
+from ui.commands.remote import remotely, running_api
+from ui.commands.terminal import (EXIT_FAILED_FILES, EXIT_OK, EXIT_REFUSED, act_as, acting_user, cli_user, fail,
                                   opened_enclave, stderr)
 from ui.commands.users import users
 
 if TYPE_CHECKING:
-    from assistant import Answer, Enclave
-    from ui.commands.remote import Remote
-
-T = TypeVar("T")
-
-# `search`, `ask` and `documents` see what one account may see: an admin checks what a member gets.
-act_as = click.option("--as", "as_name", metavar="USER", default=None,
-                      help="Act as this account (its groups and role); default: you, as an admin.")
+    from assistant import Enclave
 
 
 @click.group()
@@ -90,27 +85,6 @@ def reindex(documents: tuple[str, ...], everything: bool, as_json: bool) -> None
     report_batch(results, as_json, f"{len(results)} documents: {len(results) - failed} re-indexed, {failed} failed")
 
 
-def running_api() -> Remote | None:
-    """The app or `enclave api` holding this data folder's embedded store, if one runs on this machine: the command
-    then works through its API, and says so in one line."""
-    from ui.commands.remote import find_running_api
-
-    remote = find_running_api()
-    if remote is not None:
-        stderr.print(f"{remote.where} holds the store: working through its API", highlight=False)
-    return remote
-
-
-def remotely(call: Callable[[], T]) -> T:
-    """A call to the running app's API; a refusal or failure is the command's one line, with its exit code."""
-    from ui.commands.remote import RemoteFailed
-
-    try:
-        return call()
-    except RemoteFailed as exc:
-        fail(str(exc), exc.exit_code)
-
-
 def run_batch(work: Callable[[Callable], list]) -> list:
     """Run an ingest or re-index with progress bars on stderr; exit 2 with one line when the store is unreachable or
     the audit trail could not record what was done, 1 when a --group cannot be a group."""
@@ -137,153 +111,6 @@ def report_batch(results: list, as_json: bool, summary: str) -> NoReturn:
     else:
         click.echo(summary)
     sys.exit(EXIT_FAILED_FILES if any(r.status == "failed" for r in results) else EXIT_OK)
-
-
-@main.command()
-@click.argument("query")
-@click.option("-k", "k", default=10, show_default=True, help="How many passages to show.")
-@click.option("--method", type=click.Choice(["dense", "sparse", "hybrid"]), default=None,
-              help="Retrieval method (default: ENCLAVE_SEARCH_METHOD, hybrid).")
-@click.option("--json", "as_json", is_flag=True, help="Print the passages as JSON.")
-@act_as
-def search(query: str, k: int, method: str | None, as_json: bool, as_name: str | None) -> None:
-    """Retrieval only, no LLM: the top passages for QUERY."""
-    from assistant import AssistantError
-
-    if (remote := running_api()) is not None:
-        print_passages(remotely(lambda: remote.search(query, k, method, as_name)), as_json)
-        return
-    with opened_enclave(read_only=True) as enclave:
-        try:
-            passages = enclave.assistant.search(query, acting_user(enclave, as_name), k=k, method=method)
-        except AssistantError as exc:
-            fail(str(exc))
-    print_passages([{"n": p.n, "document": p.chunk.document_name, "page": p.chunk.page, "chunk_id": p.chunk.chunk_id,
-                     "score": p.score, "text": p.chunk.text} for p in passages], as_json)
-
-
-def print_passages(rows: list[dict], as_json: bool) -> None:
-    """Passages as JSON (document, page, chunk_id, score, text), or numbered with the start of their text."""
-    if as_json:
-        click.echo(json.dumps([{k: v for k, v in row.items() if k != "n"} for row in rows], ensure_ascii=False,
-                              indent=2))
-        return
-    if not rows:
-        click.echo("No matching passages.")
-    for row in rows:
-        page = f", page {row['page']}" if row["page"] is not None else ""
-        click.echo(f"{row['n']}. {row['document']}{page}  (score {row['score']:.4f})")
-        text = " ".join(row["text"].split())
-        click.echo(f"   {text[:400]}{'…' if len(text) > 400 else ''}\n")
-
-
-@main.command()
-@click.argument("question")
-@click.option("--json", "as_json", is_flag=True,
-              help="Print {answer, citations, sentences, also_retrieved, not_found, ..., conversation, turn} as JSON.")
-@click.option("--conversation", "conversation_id", metavar="ID", default=None,
-              help="Continue this saved conversation: a follow-up reads its earlier questions and answers.")
-@act_as
-def ask(question: str, as_json: bool, conversation_id: str | None, as_name: str | None) -> None:
-    """Answer QUESTION from the stored documents, with numbered sources.
-
-    The answer streams as the model writes it, then is checked against its sources: citations are corrected,
-    a sentence no source supports is listed as unsupported, and "not found" is said plainly.
-
-    The question and its answer are kept as a conversation of yours (with --as, of that account): a new one, whose
-    id is printed on stderr, or the one --conversation names (exit 1 if no conversation of yours has that id).
-    `enclave conversations` lists them.
-    """
-    from assistant import AssistantError, ConversationError
-
-    if (remote := running_api()) is not None:
-        ask_through(remote, question, as_json, conversation_id, as_name)
-        return
-    with opened_enclave(read_only=True) as enclave:
-        try:
-            user = acting_user(enclave, as_name)
-            history = [] if conversation_id is None else enclave.open_conversation(user, conversation_id).history
-        except ConversationError as exc:
-            fail(str(exc), EXIT_REFUSED)
-        except AssistantError as exc:
-            fail(str(exc))
-        try:
-            stream = enclave.assistant.ask(question, user, history=history)
-            if as_json:
-                answer = stream.read()
-            else:
-                for text in stream:
-                    click.echo(text, nl=False)
-                click.echo()
-                answer = stream.read()  # the stream has ended: the checked answer
-        except AssistantError as exc:
-            if not as_json:
-                click.echo()
-            fail(str(exc))
-        kept, kept_error = None, ""
-        try:
-            turn = enclave.keep_turn(user, conversation_id, question, answer)
-            kept = (turn.conversation_id, turn.n)
-        except AssistantError as exc:  # answered, but not kept: said after the answer (exit 2)
-            kept_error = str(exc)
-    print_answer(answer, stream.partial_text, as_json, kept, kept_error, conversation_id)
-
-
-def ask_through(remote: Remote, question: str, as_json: bool, conversation_id: str | None,
-                as_name: str | None) -> None:
-    """`ask` through the running app's API: the same streamed text, checked answer, JSON and exit codes."""
-    from ui.commands.remote import RemoteFailed
-
-    def show(text: str) -> None:
-        if not as_json:
-            click.echo(text, nl=False)
-
-    try:
-        got = remote.ask(question, conversation_id, as_name, show)
-    except RemoteFailed as exc:
-        if not as_json:
-            click.echo()
-        fail(str(exc), exc.exit_code)
-    if not as_json:
-        click.echo()
-    kept = None if got.conversation is None or got.turn is None else (got.conversation, got.turn)
-    print_answer(got.answer, got.partial, as_json, kept, got.kept_error, conversation_id)
-
-
-def print_answer(answer: Answer, streamed: str, as_json: bool, kept: tuple[str, int] | None, kept_error: str,
-                 conversation_id: str | None) -> None:
-    """After the stream: the answer as JSON, or what the check changed and the sources; then exit 2 if it could not
-    be kept, or the new conversation's id on stderr."""
-    if as_json:
-        turn = {} if kept is None else {"conversation": kept[0], "turn": kept[1]}
-        click.echo(json.dumps({**answer.to_json(), **turn}, ensure_ascii=False, indent=2))
-    else:
-        print_checked(answer, streamed)
-    if kept is None:
-        fail(f"the answer could not be kept in a conversation: {kept_error}")
-    if conversation_id is None:
-        stderr.print(f"conversation {kept[0]}: continue it with `enclave ask --conversation {kept[0]} QUESTION`",
-                     highlight=False)
-
-
-def print_checked(answer: Answer, streamed: str) -> None:
-    """After the streamed text: the checked answer where it differs, unsupported sentences, warnings, sources."""
-    if answer.text.strip() != streamed.strip():
-        click.echo("\nChecked against the sources:\n" + answer.text)
-    for sentence in answer.unsupported:
-        click.echo(f"\nNot supported by the sources: {sentence.text}")
-    for warning in answer.warnings:
-        click.echo(f"\nWarning: {warning}")
-    if answer.citations:
-        click.echo("\nSources:")
-        for c in answer.citations:
-            page = f", page {c.page}" if c.page is not None else ""
-            click.echo(f"  [{c.n}] {c.document}{page}")
-    if answer.retrieved:
-        click.echo("\nAlso retrieved (not cited):")
-        for c in answer.retrieved:
-            page = f", page {c.page}" if c.page is not None else ""
-            click.echo(f"  [{c.n}] {c.document}{page}")
 
 
 @main.command()
@@ -388,6 +215,8 @@ def llm_serve(engine: str, port: int | None) -> None:
         fail(str(exc))
 
 
+main.add_command(search)
+main.add_command(ask)
 main.add_command(evaluate)
 main.add_command(users)
 main.add_command(keys)

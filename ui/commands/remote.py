@@ -7,11 +7,12 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from typing import Any, Callable, Iterator
+from typing import Any, Callable, Iterator, TypeVar
 
 import httpx
 
 from ingest import FileResult, IngestError, Progress
+from ui.commands.terminal import fail, stderr
 from ui.errors import UIError
 from ui.run_file import RunningApi, read_run_file
 
@@ -19,6 +20,8 @@ EXIT_REFUSED = 1
 EXIT_UNAVAILABLE = 2
 
 # Ingestion and answers take as long as they take: no read timeout on the streams; connecting is quick or nothing.
+T = TypeVar("T")
+
 STREAM_TIMEOUT = httpx.Timeout(30.0, read=None)
 CALL_TIMEOUT = httpx.Timeout(30.0, read=600.0)
 
@@ -163,3 +166,20 @@ def _refusal(response: httpx.Response) -> RemoteFailed:
 def _file_result(data: dict[str, Any]) -> FileResult:
     return FileResult(path=data["path"], status=data["status"], reason=data.get("reason", ""),
                       chunks=data.get("chunks", 0), document_id=data.get("document_id", ""))
+
+
+def running_api() -> Remote | None:
+    """The app or `enclave api` holding this data folder's embedded store, if one runs on this machine: the command
+    then works through its API, and says so in one line."""
+    remote = find_running_api()
+    if remote is not None:
+        stderr.print(f"{remote.where} holds the store: working through its API", highlight=False)
+    return remote
+
+
+def remotely(call: Callable[[], T]) -> T:
+    """A call to the running app's API; a refusal or failure is the command's one line, with its exit code."""
+    try:
+        return call()
+    except RemoteFailed as exc:
+        fail(str(exc), exc.exit_code)

@@ -7,6 +7,7 @@ import sys
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Iterator, NoReturn
 
+import click
 from rich.console import Console
 from rich.markup import escape
 
@@ -22,6 +23,10 @@ EXIT_REFUSED = 1  # refused as asked: the account exists or not (`enclave users`
 EXIT_UNAVAILABLE = 2
 
 stderr = Console(stderr=True, soft_wrap=True)  # one error, one line: scripts read it
+
+# `search`, `ask` and `documents` see what one account may see: an admin checks what a member gets.
+act_as = click.option("--as", "as_name", metavar="USER", default=None,
+                      help="Act as this account (its groups and role); default: you, as an admin.")
 
 
 def fail(message: str, code: int = EXIT_UNAVAILABLE) -> NoReturn:
