@@ -85,8 +85,8 @@ def uvicorn_logging() -> dict[str, Any]:
 
 class RequestIds:
     """ASGI middleware: the request's id is its X-Request-ID when given (short and plain), else a new one; it is set
-    for the request's log lines, sent back in the response's X-Request-ID, and its access line is written when the
-    response has started (method, declared route, status, time taken)."""
+    for the request's log lines, sent back in the response's X-Request-ID, and its access line (method, declared route,
+    status, time taken) is written just before the response's last byte is sent, or when the request ends without it."""
 
     def __init__(self, app: Any) -> None:
         self.app = app
@@ -99,6 +99,18 @@ class RequestIds:
         token = REQUEST_ID.set(request_id)
         started = time.monotonic()
         status = 500  # if the app fails before it answers
+        logged = False
+
+        def log_access() -> None:
+            nonlocal logged
+            if logged:
+                return
+            logged = True
+            route = getattr(scope.get("route"), "path", "") or "(no route)"
+            access_log.info("%s %s %d", scope["method"], route, status, extra={
+                "method": scope["method"], "route": route, "status": status,
+                "duration_ms": round((time.monotonic() - started) * 1000, 1),
+            })  # fmt: skip
 
         async def send_with_id(message: dict[str, Any]) -> None:
             nonlocal status
@@ -106,16 +118,14 @@ class RequestIds:
                 status = message["status"]
                 headers = [(k, v) for k, v in message.get("headers", []) if k.lower() != b"x-request-id"]
                 message = {**message, "headers": [*headers, (b"x-request-id", request_id.encode("ascii"))]}
+            elif message["type"] == "http.response.body" and not message.get("more_body", False):
+                log_access()  # before the last byte leaves: a client holding the whole answer finds its line written
             await send(message)
 
         try:
             await self.app(scope, receive, send_with_id)
         finally:
-            route = getattr(scope.get("route"), "path", "") or "(no route)"
-            access_log.info("%s %s %d", scope["method"], route, status, extra={
-                "method": scope["method"], "route": route, "status": status,
-                "duration_ms": round((time.monotonic() - started) * 1000, 1),
-            })  # fmt: skip
+            log_access()  # a request that failed, or a client gone, before the last byte
             REQUEST_ID.reset(token)
 
 
