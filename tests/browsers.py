@@ -41,6 +41,23 @@ def shown(locator: Any, seconds: float = 240) -> None:
     expect(locator).to_be_visible(timeout=seconds * 1000)
 
 
+def switched_on(toggle: Any, label: Any, attempts: int = 3) -> None:
+    """Turn a Streamlit toggle on by clicking its `label` (its input is hidden under it), and wait until it is. A click
+    that lands while the app reruns (a finished answer redraws the chat) can be lost with the element it hit: then it
+    is clicked again, only while the toggle is still off."""
+    from playwright.sync_api import expect
+
+    for _ in range(attempts):
+        if not toggle.is_checked():
+            label.click()
+        try:
+            expect(toggle).to_be_checked(timeout=60_000)
+            return
+        except AssertionError:
+            continue
+    expect(toggle).to_be_checked(timeout=1)  # the failure, with what the page showed
+
+
 def sign_in(page: Any, url: str, name: str, password: str) -> None:
     """Open the app, sign in through its form, and wait until the browser holds the cookie and the app is shown."""
     from ui.web.session_cookie import TAKE_PATH

@@ -11,7 +11,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from browsers import Screenshots, launched_chromium, own_page, served_app, shown, sidebar_links, sign_in
+from browsers import (Screenshots, launched_chromium, own_page, served_app, shown, sidebar_links, sign_in,
+                      switched_on)
 from shared_data import BAD, DOCS
 from streamlit_apps import PASSWORD, data_dir_accounts, member
 
@@ -114,7 +115,7 @@ def test_an_admin_uploads_a_document_asks_about_it_opens_the_cited_page_follows_
 
     source.get_by_text(f"[1] {MEMO.name} — page 1").click()
     shown(source.get_by_text("20,000 bottles of water"))  # the cited passage
-    source.get_by_text("Show page 1").click()
+    switched_on(source.get_by_role("switch", name="Show page 1"), source.get_by_text("Show page 1"))
     shown(source.get_by_role("img"))  # the PDF page itself, rendered by the app
     expect(source).to_contain_text(f"{MEMO.name}, page 1")
     screenshots.take("source-opened")
