@@ -12,8 +12,7 @@ from pathlib import Path
 from typing import Iterable, Iterator, Sequence
 
 from ingest.components import Components, open_components
-from ingest.errors import DiskFull, DocumentError, FileTooLarge
-from ingest.hashing import hash_file
+from ingest.errors import DiskFull, DocumentError
 from ingest.metrics import record_batch, record_file
 from ingest.models import DocumentRecord, FileResult, Progress, ProgressCallback
 from ingest.parsing.chunking import ChunkingOptions
@@ -26,6 +25,7 @@ from ingest.pipeline.sources import (
     collect_files,
     document_id_for,
     hash_record,
+    measure_file,
     record_id_for,
 )
 from ingest.pipeline.worker import ParseOutcome, parse_and_chunk
@@ -265,7 +265,7 @@ class Ingestor:
 
     def _plan(self, path: Path, groups: tuple[str, ...] | None) -> tuple[_Job | None, FileResult | None]:
         try:
-            size, content_hash = self._measure(path)
+            size, content_hash = measure_file(path, self.settings.max_file_mb)
         except DocumentError as exc:
             return None, FileResult(str(path), "failed", str(exc))
         document_id = document_id_for(path)
@@ -285,24 +285,10 @@ class Ingestor:
         if not path.is_file():
             return failed(f"original file is gone: {record.source}; upload it again (the stored version is kept)")
         try:
-            size, content_hash = self._measure(path)
+            size, content_hash = measure_file(path, self.settings.max_file_mb)
         except DocumentError as exc:
             return failed(str(exc))
         return _Job(path, record.document_id, content_hash, size, record, None), None
-
-    def _measure(self, path: Path) -> tuple[int, str]:
-        """The file's size and content hash; a DocumentError if it is too large or cannot be read."""
-        try:
-            size = path.stat().st_size
-            limit = int(self.settings.max_file_mb * 1024 * 1024)
-            if size > limit:
-                raise FileTooLarge(
-                    f"file is {size / 1048576:.1f} MB, over the {self.settings.max_file_mb:g} MB limit "
-                    "(raise ENCLAVE_MAX_FILE_MB to allow it)"
-                )
-            return size, hash_file(path)
-        except OSError as exc:
-            raise DocumentError(f"cannot read the file: {exc.strerror or exc}") from exc
 
     def _run(self, jobs: list[_Job], user: str, notify: ProgressCallback) -> list[FileResult]:
         if not jobs:

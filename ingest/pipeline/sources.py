@@ -1,6 +1,6 @@
 """Where documents come from and who they are: files and folders (expanded), texts given as records (and their
-hashes; a file's is ingest.hashing's), and the stable ids both get, so that ingesting the same file or record again
-updates the same document."""
+hashes; a file's is ingest.hashing's, taken with its size by measure_file), and the stable ids both get, so that
+ingesting the same file or record again updates the same document."""
 
 from __future__ import annotations
 
@@ -10,6 +10,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable
 
+from ingest.errors import DocumentError, FileTooLarge
+from ingest.hashing import hash_file
 from ingest.models import FileResult
 
 # Namespace of Enclave's document and chunk ids (uuid5). Changing it would re-key every stored chunk.
@@ -62,3 +64,16 @@ def collect_files(paths: Iterable[str | Path]) -> tuple[list[Path], list[FileRes
     for p in files:
         first.setdefault(p.resolve(), p)
     return list(first.values()), missing
+
+
+def measure_file(path: Path, max_file_mb: float) -> tuple[int, str]:
+    """The file's size and content hash; a DocumentError if it is over `max_file_mb` (ENCLAVE_MAX_FILE_MB) or cannot
+    be read."""
+    try:
+        size = path.stat().st_size
+        if size > int(max_file_mb * 1024 * 1024):
+            raise FileTooLarge(f"file is {size / 1048576:.1f} MB, over the {max_file_mb:g} MB limit "
+                               "(raise ENCLAVE_MAX_FILE_MB to allow it)")
+        return size, hash_file(path)
+    except OSError as exc:
+        raise DocumentError(f"cannot read the file: {exc.strerror or exc}") from exc
