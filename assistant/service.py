@@ -28,11 +28,13 @@ from assistant.settings import AssistantSettings
 from ingest import IngestError, IngestSettings
 
 if TYPE_CHECKING:  # these load the embedding stack (or the database's): too heavy for a type
+    import threading
+
     from assistant.accounts import Accounts
     from assistant.audit import AuditTrail, Recorder
     from assistant.conversations import Conversation, Conversations, ConversationTurn
-    from ingest import (BackupManifest, BackupProgress, BatchStatus, Components, DocumentRecord, FileResult, Ingestor,
-                        ProgressCallback)
+    from ingest import (BackupManifest, BackupProgress, BatchJob, BatchStatus, Components, DocumentRecord, FileResult,
+                        IngestQueue, Ingestor, ProgressCallback)
 
 
 @dataclass
@@ -41,6 +43,7 @@ class Enclave:
     assistant: Assistant
     accounts: "Accounts"  # in the components' database (closed with them)
     ingestor: "Ingestor | None" = None  # None when opened read-only
+    queue: "IngestQueue | None" = None  # ENCLAVE_INGEST_QUEUE=postgres: ingest() queues for `enclave worker`
 
     @property
     def audit(self) -> "AuditTrail":
@@ -125,10 +128,45 @@ class Enclave:
     def ingest(self, paths: Sequence[str | Path], user: User, *, groups: Sequence[str] | None = None,
                sync: bool = False, progress: "ProgressCallback | None" = None) -> list["FileResult"]:
         """Parse, chunk, embed and store files or folders, visible to `groups`; without groups, a new document is
-        shared with `default_group` and one stored already keeps its own (see `Ingestor.ingest`)."""
-        results = self._writer(user).ingest(paths, groups=groups, user=user.name, sync=sync, progress=progress)
+        shared with `default_group` and one stored already keeps its own (see `Ingestor.ingest`).
+
+        With the ingestion queue on, the batch is queued and followed until a worker has settled it: the same
+        progress and results, the work (and its audit record) done by `enclave worker` (see `ingest_queued`)."""
+        writer = self._writer(user)
+        if self.queue is not None:
+            actor = {"impersonated_by": user.impersonated_by, "api_key": user.api_key}
+            return self.queue.ingest(paths, user=user.name, actor=actor, groups=groups, sync=sync, progress=progress)
+        results = writer.ingest(paths, groups=groups, user=user.name, sync=sync, progress=progress)
         self._recorder.documents(user, "document.ingest", results, groups)
         return results
+
+    def ingest_queued(self, job: "BatchJob") -> list["FileResult"]:
+        """Ingest one queued batch here (a worker's job), carrying on from the log, and record it in the audit trail
+        as done by whoever queued it. A batch that cannot be done (the store or the database away) ends with its
+        unsettled files failed, each with the reason."""
+        user = User(job.user, is_admin=True, impersonated_by=job.actor.get("impersonated_by", ""),
+                    api_key=job.actor.get("api_key", ""))  # an admin: only admins can queue a batch
+        writer = self._writer(None)
+        try:
+            results = writer.ingest(job.paths, groups=job.groups, user=job.user, sync=job.sync,
+                                    batch_id=job.batch_id)
+        except IngestError as exc:
+            writer.jobs.abandon(job.batch_id, str(exc))
+            raise
+        self._recorder.documents(user, "document.ingest", results, job.groups)
+        return results
+
+    def work_queue(self, beat: "Callable[[], None] | None" = None, stop: "threading.Event | None" = None) -> None:
+        """Be an ingestion worker: take queued batches (`ingest_queued`) until SIGTERM or SIGINT, or `stop` is set;
+        beat: called every heartbeat while it works (see `ingest.queue.run_worker`)."""
+        from ingest import IngestQueue, run_worker
+
+        settings = self.components.settings
+        shown = IngestQueue(settings, self.components.database)  # the queue's depth at this worker's /metrics too
+        try:
+            run_worker(settings, self.ingest_queued, self._writer(None).jobs, beat=beat, stop=stop)
+        finally:
+            shown.close()
 
     def reindex(self, keys: Sequence[str], user: User, *,
                 progress: "ProgressCallback | None" = None) -> list["FileResult"]:
@@ -180,8 +218,13 @@ class Enclave:
         return back_up(self.components.settings, folder, progress, store=self.components.store)
 
     def latest_batch(self, running: bool) -> "BatchStatus | None":
-        """The last ingestion batch from the log (running: it is still under way), or None before the first."""
-        return self._writer(None).jobs.latest(running=running)
+        """The last ingestion batch from the log (running: it is still under way), or None before the first. A batch
+        queued for the workers is under way until its job has ended."""
+        log = self._writer(None).jobs
+        if self.queue is not None and not running:
+            latest = log.latest(running=True)
+            running = latest is not None and self.queue.pending(latest.batch_id)
+        return log.latest(running=running)
 
     @property
     def _recorder(self) -> "Recorder":
@@ -219,6 +262,8 @@ class Enclave:
             self.assistant.retriever.close()
         finally:
             try:
+                if self.queue is not None:
+                    self.queue.close()
                 if self.ingestor is not None:
                     self.ingestor.close()
             finally:
@@ -226,13 +271,14 @@ class Enclave:
 
 
 def open_enclave(ingest_settings: IngestSettings, assistant_settings: AssistantSettings, *,
-                 read_only: bool = False, warm_parsers: bool = False) -> Enclave:
+                 read_only: bool = False, warm_parsers: bool = False, use_queue: bool = True) -> Enclave:
     """Build the components once and hand them to the retriever and (unless read_only) the ingestor; bring the
     assistant's tables up to date in their database, for the accounts.
 
     read_only: for a command that only reads (ask, search, list): no parse workers, no ingestion log, and no repair
     of what an interrupted ingestion left behind (that is a write, and another process may be ingesting right now).
-    warm_parsers: start the parse workers while the models load (for a command about to ingest)."""
+    warm_parsers: start the parse workers while the models load (for a command about to ingest).
+    use_queue: with ENCLAVE_INGEST_QUEUE=postgres, `ingest` queues its batches; a worker passes False (it ingests)."""
     from assistant.accounts import Accounts
     from assistant.audit import AuditTrail, Recorder
     from assistant.migrations import ASSISTANT_TABLES
@@ -271,6 +317,10 @@ def open_enclave(ingest_settings: IngestSettings, assistant_settings: AssistantS
     assistant = Assistant(assistant_settings, retriever, llm, documents=components.documents, recorder=Recorder(audit))
     enclave = Enclave(components, assistant, Accounts(components.database, assistant_settings, audit=audit), ingestor)
     try:
+        if ingestor is not None and use_queue and ingest_settings.ingest_queue == "postgres":
+            from ingest import IngestQueue
+
+            enclave.queue = IngestQueue(ingest_settings, components.database)
         enclave.conversations.purge()  # what is past the retention goes at start-up (and as conversations start)
     except BaseException:
         enclave.close()

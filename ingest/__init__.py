@@ -70,6 +70,7 @@ if TYPE_CHECKING:  # what the lazy names below are, for the type checker
     from ingest.pipeline.parse_pool import ParsePool
     from ingest.pipeline.sources import RECORD_SOURCE, TextRecord
     from ingest.store import open_store, Store
+    from ingest.queue import BatchJob, IngestQueue, open_queue, run_worker
 
 # Heavier parts load on first use, so `from ingest import IngestError` stays cheap (PEP 562).
 _LAZY = {
@@ -102,6 +103,10 @@ _LAZY = {
     "SparseEncoder": "ingest.encoders.sparse",
     "Store": "ingest.store",
     "open_store": "ingest.store",
+    "BatchJob": "ingest.queue",
+    "IngestQueue": "ingest.queue",
+    "open_queue": "ingest.queue",
+    "run_worker": "ingest.queue",
 }
 
 
@@ -114,6 +119,10 @@ def __getattr__(name: str) -> object:
 
 
 __all__ = [
+    "BatchJob",
+    "IngestQueue",
+    "open_queue",
+    "run_worker",
     "BackupDamaged",
     "BackupManifest",
     "BackupProgress",

@@ -4,9 +4,12 @@ values: never a file, document or user name."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+import logging
+import weakref
+from typing import TYPE_CHECKING, Iterator, Protocol
 
-from prometheus_client import Counter, Histogram
+from prometheus_client import REGISTRY, Counter, Histogram
+from prometheus_client.core import GaugeMetricFamily, Metric
 
 if TYPE_CHECKING:
     from ingest.models import FileResult
@@ -41,6 +44,47 @@ for _reason in REASONS:
     FAILURES.labels(_reason)
 for _outcome in ("finished", "interrupted"):
     BATCHES.labels(_outcome)
+
+
+class QueueFigures(Protocol):
+    """What the gauges read of an open queue (ingest.queue.IngestQueue)."""
+
+    def depth(self) -> int: ...
+
+    def workers(self) -> int: ...
+
+
+class _QueueGauges:
+    """The ingestion queue's depth and live workers, read from the database when /metrics is scraped (every app,
+    API and worker process shows the same figures: the queue is shared)."""
+
+    def __init__(self) -> None:
+        self.queues: "weakref.WeakSet[QueueFigures]" = weakref.WeakSet()
+
+    def collect(self) -> Iterator[Metric]:
+        for queue in list(self.queues)[:1]:  # one queue per database: any open one tells
+            try:
+                depth, workers = queue.depth(), queue.workers()
+            except Exception as exc:  # the database is away: no figure rather than a wrong one
+                logging.getLogger(__name__).warning("queue metrics unavailable: %s", exc)
+                return
+            yield GaugeMetricFamily("enclave_ingest_queue_depth", "Queued ingestion batches no worker has taken yet.",
+                                    value=depth)
+            yield GaugeMetricFamily("enclave_ingest_workers", "Ingestion workers alive (their heart beat lately).",
+                                    value=workers)
+
+
+_QUEUE_GAUGES = _QueueGauges()
+REGISTRY.register(_QUEUE_GAUGES)
+
+
+def watch_queue(queue: QueueFigures) -> None:
+    """Show this queue's depth and workers at /metrics while it is open (until `forget_queue`)."""
+    _QUEUE_GAUGES.queues.add(queue)
+
+
+def forget_queue(queue: QueueFigures) -> None:
+    _QUEUE_GAUGES.queues.discard(queue)
 
 
 def failure_reason(reason: str) -> str:

@@ -7,7 +7,7 @@ from typing import Any
 import os
 from pathlib import Path
 
-from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from ingest.errors import SettingsError
@@ -55,6 +55,20 @@ class IngestSettings(BaseSettings):
     search_fusion: str = Field(
         "dbsf", description="How Qdrant fuses dense and lexical results in hybrid search: dbsf or rrf."
     )
+    ingest_queue: str = Field(
+        "off",
+        description="off: the process that receives files ingests them (the embedded default). postgres: uploads and "
+        "`enclave ingest` become jobs in the database's queue, which `enclave worker` processes take (production; "
+        "needs ENCLAVE_DATABASE_URL on PostgreSQL).",
+    )
+    worker_heartbeat_seconds: float = Field(10, gt=0, description="How often a worker says it is alive.")
+    worker_stalled_seconds: float = Field(
+        60, gt=0,
+        description="A worker silent this long is taken for dead: its job goes back to the queue, for another worker.",
+    )
+    worker_max_attempts: int = Field(
+        3, ge=1, description="A batch whose worker died this many times (a file that kills it) is failed, not retried."
+    )
 
     @field_validator("qdrant_url")
     @classmethod
@@ -80,6 +94,29 @@ class IngestSettings(BaseSettings):
         if value not in allowed:
             raise ValueError(f"must be one of {', '.join(allowed)}")
         return value
+
+    @field_validator("ingest_queue")
+    @classmethod
+    def _check_queue(cls, value: str) -> str:
+        value = value.strip().lower()
+        if value not in ("off", "postgres"):
+            raise ValueError("must be off (ingest where the files arrive) or postgres (jobs for `enclave worker`)")
+        return value
+
+    @model_validator(mode="after")
+    def _check_queue_database(self) -> "IngestSettings":
+        url = self.database_url.get_secret_value() if self.database_url else ""
+        if self.ingest_queue == "postgres" and not url.startswith("postgresql"):
+            raise ValueError(
+                "ENCLAVE_INGEST_QUEUE=postgres keeps its jobs in PostgreSQL: set ENCLAVE_DATABASE_URL to a "
+                "postgresql:// URL, or set ENCLAVE_INGEST_QUEUE=off"
+            )
+        if self.worker_stalled_seconds <= 2 * self.worker_heartbeat_seconds:
+            raise ValueError(
+                "ENCLAVE_WORKER_STALLED_SECONDS must be more than twice ENCLAVE_WORKER_HEARTBEAT_SECONDS, or a busy "
+                "worker could be taken for dead"
+            )
+        return self
 
     @field_validator("search_fusion")
     @classmethod
@@ -113,6 +150,9 @@ def describe_validation_error(exc: ValidationError, prefix: str = "ENCLAVE_") ->
     """Turn pydantic's report into one line per bad setting, named as the user sets it."""
     lines = []
     for err in exc.errors():
+        if not err["loc"]:  # a rule across settings (model_validator): its message names them
+            lines.append(err["msg"].removeprefix("Value error, "))
+            continue
         name = prefix + "_".join(str(part) for part in err["loc"]).upper()
         lines.append(f"{name}: {err['msg']} (got {err.get('input')!r})")
     return "bad setting: " + "; ".join(lines)

@@ -31,6 +31,10 @@ class UISettings(LLMServerSettings):
     api_with_app: bool = Field(
         False, description="Serve the REST API from the app's process too, on ENCLAVE_API_HOST:ENCLAVE_API_PORT "
         "(`enclave up` turns it on): the one way to have both on an embedded store, which one process holds.")
+    worker_health_host: str = Field(
+        "127.0.0.1", description="Address `enclave worker` answers /healthz and /metrics on (0.0.0.0 in a pod, for the "
+        "kubelet's probes).")
+    worker_health_port: int = Field(8002, ge=0, le=65535, description="Its port; 0: no health server.")
     api_requests_per_minute: int = Field(
         60, ge=1, description="Calls one API key may make a minute, in bursts of as many (a token bucket kept in the "
         "API's process: each replica counts its own).")

@@ -75,13 +75,20 @@ class Ingestor:
         user: str = "cli",
         sync: bool = False,
         progress: ProgressCallback | None = None,
+        batch_id: str | None = None,
     ) -> list[FileResult]:
         """Store files and folders (recursively), each shared with `groups`. Without groups, a new document is shared
         with ENCLAVE_DEFAULT_GROUP and one already stored keeps its own. A file stored already with the same
-        content and other groups is only shared anew, without being parsed or embedded again."""
+        content and other groups is only shared anew, without being parsed or embedded again.
+
+        batch_id: carry on a batch already in the log (queued by `ingest.queue`, or taken up again after its worker
+        died): its files that have their result keep it, and are not done again."""
         files, results = collect_files(paths)
+        if batch_id is not None:
+            files, results = self.jobs.left_to_do(batch_id, files, results)
         wanted = None if groups is None else clean_groups(groups)
-        with self._batch(user, [r.path for r in results] + [str(p) for p in files], results, progress) as notify:
+        with self._batch(user, [r.path for r in results] + [str(p) for p in files], results, progress, batch_id) \
+                as notify:
             jobs = self._queue(((str(p), self._plan(p, wanted)) for p in files), results, notify)
             results.extend(self._run(jobs, user, notify))
             if sync:
@@ -119,10 +126,11 @@ class Ingestor:
 
     @contextmanager
     def _batch(self, user: str, paths: list[str], early: list[FileResult],
-               progress: ProgressCallback | None) -> Iterator[ProgressCallback]:
+               progress: ProgressCallback | None, batch_id: str | None = None) -> Iterator[ProgressCallback]:
         """One logged batch of work on `paths`, some of which (`early`) already have their result; yields the
-        progress callback. However the batch ends, no half-written document is left behind."""
-        batch = self.jobs.start(user, paths)
+        progress callback. However the batch ends, no half-written document is left behind. batch_id: a batch
+        the log has already (a queued one), carried on instead of a new one."""
+        batch = batch_id if batch_id is not None else self.jobs.start(user, paths)
         started, finished = time.monotonic(), False
         notify = self._logged(batch, progress or (lambda event: None))
         notify(Progress("start", total=len(paths)))

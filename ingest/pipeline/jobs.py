@@ -12,6 +12,7 @@ from typing import Any, Sequence
 from sqlalchemy import func, select, update
 
 from ingest.database import Database, tables
+from ingest.models import FileResult
 
 _batches, _files = tables.batches, tables.batch_files
 
@@ -94,10 +95,32 @@ class JobLog:
 
     def latest(self, running: bool = False) -> BatchStatus | None:
         """The newest batch. Unless it is known to be running, files it never finished show as interrupted."""
+        return self._read(select(_batches).order_by(_batches.c.started_at.desc(), _batches.c.seq.desc()), running)
+
+    def get(self, batch_id: str, running: bool = True) -> BatchStatus | None:
+        """One batch by its id (None if the log has no such batch); see `latest` for `running`."""
+        return self._read(select(_batches).where(_batches.c.batch_id == batch_id), running)
+
+    def left_to_do(self, batch_id: str, files: list[Path],
+                   early: list[FileResult]) -> tuple[list[Path], list[FileResult]]:
+        """Of a batch carried on (queued, or taken up again after its worker died): the files still to do, and the
+        results known already, those the log has first (a file it settled is not done twice)."""
+        batch = self.get(batch_id)
+        settled = {f.path: f for f in batch.files if f.status in FINAL} if batch else {}
+        known = [FileResult(f.path, f.status, f.reason, f.chunks) for f in settled.values()]  # type: ignore[arg-type]
+        return [p for p in files if str(p) not in settled], known + [r for r in early if r.path not in settled]
+
+    def abandon(self, batch_id: str, reason: str) -> None:
+        """Fail every file of the batch that has no result yet, with `reason`, and end the batch."""
+        batch = self.get(batch_id)
+        for file in batch.files if batch else []:
+            if file.status not in FINAL:
+                self.update(batch_id, file.path, "failed", reason)
+        self.finish(batch_id)
+
+    def _read(self, query: Any, running: bool) -> BatchStatus | None:
         with self._database.reading("read the ingestion log") as connection:
-            batch = connection.execute(
-                select(_batches).order_by(_batches.c.started_at.desc(), _batches.c.seq.desc()).limit(1)
-            ).mappings().first()
+            batch = connection.execute(query.limit(1)).mappings().first()
             if batch is None:
                 return None
             files = connection.execute(

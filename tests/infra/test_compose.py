@@ -54,14 +54,18 @@ def compose_for(profile: str) -> dict[str, Any]:
 
 
 def services_for(profile: str) -> dict[str, Any]:
-    """The services of this engine's profile, the opt-in worker included (every check holds for it too)."""
-    return active_services(compose_for(profile), {profile, "workers"})
+    """The services of this engine's profile."""
+    return active_services(compose_for(profile), {profile})
 
 
 @pytest.mark.parametrize("profile", PROFILES)
-def test_the_worker_is_opt_in_until_enclave_worker_exists(profile):
-    assert "worker" not in active_services(compose_for(profile), {profile})  # a profile runs as is, no failing service
-    assert "worker" in services_for(profile)
+def test_every_profile_runs_ingestion_workers_on_the_queue_the_app_and_api_fill(profile):
+    services = services_for(profile)
+    worker = services["worker"]
+    assert worker["command"] == ["enclave", "worker"] and int(worker["deploy"]["replicas"]) >= 2
+    for name in ("app", "api", "worker"):
+        assert services[name]["environment"]["ENCLAVE_INGEST_QUEUE"] == "postgres"
+        assert services[name]["environment"]["ENCLAVE_DATABASE_URL"].startswith("postgresql://")
 
 
 # -- the small interpolation the tests rely on -----------------------------------------------------------------
@@ -164,7 +168,7 @@ def test_gpu_profiles_reserve_one_nvidia_gpu(profile):
 
 def test_the_cpu_profile_reserves_no_gpu_and_runs_llama_cpp_as_a_user():
     services = services_for("cpu")
-    assert not any("deploy" in service for service in services.values())
+    assert not any("reservations" in service.get("deploy", {}).get("resources", {}) for service in services.values())
     engine = services["llamacpp"]
     assert engine["image"].startswith("ghcr.io/ggml-org/llama.cpp:server-b")
     assert not engine["user"].startswith("0")

@@ -237,6 +237,16 @@ def test_telemetry_is_off_and_everything_runs_offline(manifests):
         assert values["TIKTOKEN_ENCODINGS_BASE"] == "/models/tiktoken"
 
 
+def test_uploads_are_queued_for_at_least_two_workers_probed_on_their_pod_address(manifests):
+    worker = named(manifests, "Deployment", "worker")
+    assert worker["spec"]["replicas"] >= 2
+    for workload in ("app", "api", "worker"):
+        assert environment(manifests, workload)["ENCLAVE_INGEST_QUEUE"] == "postgres"
+    values = environment(manifests, "worker")
+    assert values["ENCLAVE_WORKER_HEALTH_HOST"] == "0.0.0.0" and values["ENCLAVE_WORKER_HEALTH_PORT"] == "8002"
+    assert worker["spec"]["template"]["spec"]["terminationGracePeriodSeconds"] >= 300  # a batch may end first
+
+
 # -- Qdrant -----------------------------------------------------------------------------------------------------
 
 

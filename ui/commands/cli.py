@@ -22,6 +22,7 @@ from ui.commands.remote import remotely, running_api
 from ui.commands.terminal import (EXIT_FAILED_FILES, EXIT_OK, EXIT_REFUSED, act_as, acting_user, cli_user, fail,
                                   opened_enclave, stderr)
 from ui.commands.users import users
+from ui.commands.worker import queued_ingest, worker
 
 if TYPE_CHECKING:
     from assistant import Enclave
@@ -51,6 +52,8 @@ def ingest(paths: tuple[str, ...], sync: bool, groups: tuple[str, ...], as_json:
         absolute = [str(Path(p).expanduser().absolute()) for p in paths]
         results = run_batch(lambda progress: remote.batch("ingest", progress, paths=absolute, groups=groups, sync=sync))
         report_batch(results, as_json, summarize(results))
+    if (queued := queued_ingest(paths, groups, sync, run_batch)) is not None:  # ENCLAVE_INGEST_QUEUE: a worker does it
+        report_batch(queued, as_json, summarize(queued))
     with opened_enclave(read_only=False, warm_parsers=True) as enclave:
         results = run_batch(lambda progress: enclave.ingest(
             paths, cli_user(), groups=groups or None, sync=sync, progress=progress
@@ -225,6 +228,7 @@ main.add_command(audit)
 main.add_command(conversations)
 main.add_command(feedback)
 main.add_command(backup)
+main.add_command(worker)
 main.add_command(restore)
 
 

@@ -36,10 +36,11 @@ def fail(message: str, code: int = EXIT_UNAVAILABLE) -> NoReturn:
 
 
 @contextmanager
-def opened_enclave(*, read_only: bool, warm_parsers: bool = False) -> Iterator[Enclave]:
+def opened_enclave(*, read_only: bool, warm_parsers: bool = False, use_queue: bool = True) -> Iterator[Enclave]:
     """Load settings and open the store and models, turning start-up problems into one clear line.
     read_only: a command that changes no document (no parse workers, no repair).
-    warm_parsers: start the parse workers while the models load (commands that ingest)."""
+    warm_parsers: start the parse workers while the models load (commands that ingest).
+    use_queue: False for `enclave worker`, which ingests what the queue holds (see `open_enclave`)."""
     from assistant import AssistantError, load_assistant_settings, open_enclave
     from ingest import load_settings
 
@@ -48,7 +49,7 @@ def opened_enclave(*, read_only: bool, warm_parsers: bool = False) -> Iterator[E
         assistant_settings = load_assistant_settings()
         with stderr.status("loading the embedding model and the document store…"):
             enclave = open_enclave(ingest_settings, assistant_settings, read_only=read_only,
-                                   warm_parsers=warm_parsers)
+                                   warm_parsers=warm_parsers, use_queue=use_queue)
     except (IngestError, AssistantError) as exc:
         fail(str(exc))
     try:

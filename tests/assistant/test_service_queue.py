@@ -1,0 +1,80 @@
+"""The Enclave with the ingestion queue on (ENCLAVE_INGEST_QUEUE=postgres), as the app and the API use it: `ingest`
+queues the batch and follows it, and a worker (`work_queue`, here on a thread of the same Enclave, because one
+process alone can hold the embedded store) does it and records it in the audit trail as the asker's. Real PostgreSQL,
+real store, real embedding model, real files. The worker as its own process: tests/ui/commands/test_worker.py."""
+
+from __future__ import annotations
+
+import shutil
+import threading
+
+import pytest
+
+from assistant import NotAllowed, User, load_assistant_settings
+from ingest import load_settings
+from shared_data import DOCS
+
+ADMIN_WITH_KEY = User("root", groups=("it",), is_admin=True, api_key="key-42")
+ALICE = User("alice", groups=("everyone",))
+
+
+@pytest.fixture
+def enclave(shared_models, postgres_database, tmp_path):
+    settings = load_settings(data_dir=tmp_path / "data", database_url=postgres_database, ingest_queue="postgres",
+                             worker_heartbeat_seconds=1, worker_stalled_seconds=5, _env_file=None)
+    enclave = shared_models.enclave(settings, load_assistant_settings(_env_file=None))
+    yield enclave
+    enclave.close()
+
+
+@pytest.fixture
+def worker(enclave):
+    stop = threading.Event()
+    thread = threading.Thread(target=enclave.work_queue, kwargs={"stop": stop}, name="worker")
+    thread.start()
+    yield thread
+    stop.set()
+    thread.join(timeout=300)
+    assert not thread.is_alive(), "the worker did not stop when asked"
+
+
+def test_an_upload_is_queued_done_by_the_worker_and_audited_as_the_askers(enclave, worker, tmp_path):
+    folder = tmp_path / "upload"
+    folder.mkdir()
+    for name in ("memo-supply-delivery.pdf", "family-day.eml"):
+        shutil.copy(DOCS / name, folder)
+    events = []
+
+    results = enclave.ingest([folder], ADMIN_WITH_KEY, groups=["logistics"], progress=events.append)
+
+    assert sorted((r.path.rsplit("/", 1)[-1], r.status) for r in results) == [
+        ("family-day.eml", "added"), ("memo-supply-delivery.pdf", "added")]
+    assert all(r.chunks > 0 and r.document_id for r in results)
+    stored = {d.name: d.groups for d in enclave.documents()}
+    assert stored == {"memo-supply-delivery.pdf": ("logistics",), "family-day.eml": ("logistics",)}
+    assert events[0].kind == "start" and events[0].total == 2
+    assert {e.stage for e in events if e.kind == "stage"} >= {"queued", "parsing"}
+    assert [e.result.status for e in events if e.kind == "file"] == ["added", "added"]
+    records = enclave.audit.records(action="document.ingest")
+    assert len(records) == 2 and {(r.actor, r.details["key"]) for r in records} == {("root", "key-42")}
+    latest = enclave.latest_batch(running=False)
+    assert latest.finished_at is not None and [f.status for f in latest.files] == ["added", "added"]
+    assert enclave.queue.depth() == 0
+
+
+def test_a_member_cannot_queue_anything(enclave, tmp_path):
+    (tmp_path / "note.txt").write_text("A note on the quarterly budget.")
+
+    with pytest.raises(NotAllowed):
+        enclave.ingest([tmp_path / "note.txt"], ALICE)
+
+    assert enclave.queue.depth() == 0 and enclave.latest_batch(running=False) is None
+
+
+def test_a_queued_batch_not_yet_taken_shows_as_queued_not_interrupted(enclave, tmp_path):
+    (tmp_path / "note.txt").write_text("A note on the quarterly budget.")
+
+    batch_id = enclave.queue.submit([tmp_path / "note.txt"], user="root")  # no worker runs
+
+    latest = enclave.latest_batch(running=False)
+    assert latest.batch_id == batch_id and [f.status for f in latest.files] == ["queued"]
