@@ -1,9 +1,17 @@
 """Ingestion throughput: documents/s and chunks/s over a folder, against the raw speed of the same embedder.
 
     .venv/bin/python bench/ingest.py [FOLDER ...] [--generated N] [--skip-large]
+    .venv/bin/python bench/ingest.py --workers N [--files-per-batch K] [--qdrant-url URL] [--database-url URL]
+                                     [FOLDER ...] [--skip-large]
 
 Prints, from one run: the first ingest (parse + chunk + embed + store), a second ingest of the same files
 (everything unchanged), and the embedding model alone on exactly the chunk texts the first run produced.
+
+With --workers: the same files through the ingestion queue (ENCLAVE_INGEST_QUEUE=postgres), one batch per file as
+many uploads would be (or K files a batch), taken by N `enclave worker` processes; then checks that every file is stored once (one
+document per file, one version each, the store holding exactly the chunks the registry counts). PostgreSQL: a
+throwaway cluster from Debian's package unless --database-url names one. More than one worker needs a store they
+can all write to, a Qdrant server (--qdrant-url): the embedded store is held by one process.
 """
 
 from __future__ import annotations
@@ -49,8 +57,17 @@ def main() -> None:
     parser.add_argument("folders", nargs="*", type=Path)
     parser.add_argument("--generated", type=int, default=0, help="Also ingest N generated text documents.")
     parser.add_argument("--skip-large", action="store_true", help="Leave out war-and-peace-tolstoy.txt.")
+    parser.add_argument("--workers", type=int, default=0, help="Ingest through the queue with N `enclave worker`s.")
+    parser.add_argument("--qdrant-url", default="", help="With --workers: the Qdrant server they share.")
+    parser.add_argument("--database-url", default="", help="With --workers: PostgreSQL (default: a throwaway one).")
+    parser.add_argument("--files-per-batch", type=int, default=1, help="With --workers: files in each queued batch.")
     args = parser.parse_args()
     folders = args.folders or [DEFAULT_DOCS]
+    if args.workers:
+        from bench_workers import measure_workers
+
+        sys.exit(measure_workers(folders, args.workers, args.skip_large, args.qdrant_url, args.database_url,
+                                 args.files_per_batch))
 
     with tempfile.TemporaryDirectory() as tmp:
         corpora: list[tuple[str, list[Path]]] = []
