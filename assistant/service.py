@@ -140,6 +140,34 @@ class Enclave:
         self._recorder.documents(user, "document.ingest", results, groups)
         return results
 
+    @property
+    def queues_ingestion(self) -> bool:
+        """Whether `ingest` queues its batches for `enclave worker` (ENCLAVE_INGEST_QUEUE=postgres) instead of
+        ingesting in this process."""
+        return self.queue is not None
+
+    def submit(self, paths: Sequence[str | Path], user: User, *, groups: Sequence[str] | None = None,
+               refused: Sequence["FileResult"] = ()) -> str:
+        """Queue files for the workers without waiting (see `ingest`); the batch's id, to follow with `batch`.
+        refused: files that failed before (an upload that could not be saved), logged in the batch too."""
+        self._writer(user)
+        if self.queue is None:
+            raise AssistantError("there is no ingestion queue (ENCLAVE_INGEST_QUEUE=off): `ingest` ingests here")
+        actor = {"impersonated_by": user.impersonated_by, "api_key": user.api_key}
+        return self.queue.submit(paths, user=user.name, actor=actor, groups=groups, failed=refused)
+
+    def batch(self, batch_id: str, user: User) -> "tuple[BatchStatus, str] | None":
+        """One ingestion batch from the log, and where it is: "queued" (no worker has it yet), "running" or
+        "finished"; None when the log has no such batch. Admins only."""
+        log = self._writer(user).jobs
+        found = log.get(batch_id, running=True)
+        if found is None:
+            return None
+        if found.finished_at is not None:
+            return found, "finished"
+        progress = self.queue.progress(batch_id) if self.queue is not None else "finished"
+        return log.get(batch_id, running=progress != "finished") or found, progress
+
     def ingest_queued(self, job: "BatchJob") -> list["FileResult"]:
         """Ingest one queued batch here (a worker's job), carrying on from the log, and record it in the audit trail
         as done by whoever queued it. A batch that cannot be done (the store or the database away) ends with its

@@ -42,14 +42,19 @@ class IngestQueue:
         watch_queue(self)
 
     def submit(self, paths: Sequence[str | Path], *, user: str, groups: Sequence[str] | None = None,
-               sync: bool = False, actor: dict[str, str] | None = None) -> str:
+               sync: bool = False, actor: dict[str, str] | None = None, failed: Sequence[FileResult] = ()) -> str:
         """Log a batch of these files and folders (folders expanded, a missing path failed at once) and queue its
-        job; the batch's id. The paths are made absolute: a worker reads them from the storage all processes share."""
+        job; the batch's id. The paths are made absolute: a worker reads them from the storage all processes share.
+        failed: files that failed before they could be queued (an upload that could not be saved), logged with it."""
         absolute = [str(Path(p).expanduser().absolute()) for p in paths]
         files, missing = collect_files(absolute)
-        batch_id = self._log.start(user, [r.path for r in missing] + [str(f) for f in files])
-        for result in missing:
+        early = [*failed, *missing]
+        batch_id = self._log.start(user, [r.path for r in early] + [str(f) for f in files])
+        for result in early:
             self._log.update(batch_id, result.path, result.status, result.reason)
+        if not files and not sync:  # nothing for a worker to do
+            self._log.finish(batch_id)
+            return batch_id
         job = BatchJob(batch_id, absolute, user, None if groups is None else list(groups), sync, dict(actor or {}))
         try:
             self._app.configure_task(name=TASK, queue=QUEUE).defer(**job.to_arguments())
@@ -97,7 +102,16 @@ class IngestQueue:
 
     def pending(self, batch_id: str) -> bool:
         """Whether the batch's job is still queued or running."""
-        return self._count("status IN ('todo', 'doing') AND args->>'batch_id' = :batch", batch=batch_id) > 0
+        return self.progress(batch_id) != "finished"
+
+    def progress(self, batch_id: str) -> str:
+        """"queued" while its job waits for a worker, "running" while a worker has it, else "finished"."""
+        with self._database.reading("read the ingestion queue") as connection:  # one query: a job moves on
+            statuses = set(connection.execute(
+                text("SELECT status FROM procrastinate_jobs WHERE queue_name = :queue AND args->>'batch_id' = :batch"
+                     " AND status IN ('todo', 'doing')"), {"queue": QUEUE, "batch": batch_id},
+            ).scalars())
+        return "running" if "doing" in statuses else "queued" if "todo" in statuses else "finished"
 
     def depth(self) -> int:
         """Jobs waiting for a worker."""

@@ -37,14 +37,17 @@ def run_worker(settings: IngestSettings, handle: Callable[[BatchJob], object], l
 
 async def _serve(settings: IngestSettings, handle: Callable[[BatchJob], object], log: JobLog,
                  beat: Callable[[], None], stop: threading.Event) -> None:
+    from procrastinate.worker import Worker
+
     app = build_app(settings, handle)
     async with app.open_async():
-        watch = asyncio.create_task(_requeue_stalled(app, settings, log, beat), name="requeue stalled jobs")
-        work = asyncio.create_task(app.run_worker_async(
-            queues=[QUEUE], name=socket.gethostname(), concurrency=1, wait=True, install_signal_handlers=True,
+        worker = Worker(
+            app, queues=[QUEUE], name=socket.gethostname(), concurrency=1, wait=True, install_signal_handlers=True,
             update_heartbeat_interval=settings.worker_heartbeat_seconds,
             stalled_worker_timeout=settings.worker_stalled_seconds, delete_jobs="successful",
-        ), name="worker")
+        )
+        watch = asyncio.create_task(_requeue_stalled(app, worker, settings, log, beat), name="requeue stalled jobs")
+        work = asyncio.create_task(worker.run(), name="worker")
         try:
             while not work.done() and not stop.is_set():
                 await asyncio.wait([work], timeout=0.2)
@@ -56,12 +59,17 @@ async def _serve(settings: IngestSettings, handle: Callable[[BatchJob], object],
             watch.cancel()
 
 
-async def _requeue_stalled(app: object, settings: IngestSettings, log: JobLog, beat: Callable[[], None]) -> None:
+async def _requeue_stalled(app: object, worker: object, settings: IngestSettings, log: JobLog,
+                           beat: Callable[[], None]) -> None:
     from procrastinate.jobs import Status
 
     manager = app.job_manager  # type: ignore[attr-defined]
     while True:
         try:
+            # procrastinate stops beating when asked to stop, while the running batch goes on to its end: this keeps
+            # beating until the worker is gone, so that a worker stopping is never taken for a dead one.
+            if (worker_id := worker.worker_id) is not None:  # type: ignore[attr-defined]
+                await manager.update_heartbeat(worker_id)
             for job in await manager.get_stalled_jobs(
                 queue=QUEUE, seconds_since_heartbeat=settings.worker_stalled_seconds
             ):

@@ -78,3 +78,29 @@ def test_a_queued_batch_not_yet_taken_shows_as_queued_not_interrupted(enclave, t
 
     latest = enclave.latest_batch(running=False)
     assert latest.batch_id == batch_id and [f.status for f in latest.files] == ["queued"]
+
+
+def test_a_worker_asked_to_stop_ends_its_batch_and_is_not_taken_for_dead_meanwhile(enclave, tmp_path, caplog):
+    """Stopping (SIGTERM, a rollout) lets the running batch end; the worker's heart beats on until it is done, so
+    neither it nor another worker sends that batch back to the queue while it runs (ENCLAVE_WORKER_STALLED_SECONDS
+    is 5 s here; the batch runs on well past that)."""
+    folder = tmp_path / "upload"
+    folder.mkdir()
+    for name in ("usa-patriot-act-public-law-107-56.htm", "doj-chapter13-trustee-handbook.docx"):
+        shutil.copy(DOCS / name, folder)
+    batch_id = enclave.queue.submit([folder], user="root")
+    stop = threading.Event()
+    thread = threading.Thread(target=enclave.work_queue, kwargs={"stop": stop}, name="worker")
+    thread.start()
+    try:
+        while not any(f.status == "embedding" for f in enclave.queue._log.get(batch_id).files):
+            assert thread.is_alive(), "the worker stopped before it took the batch"
+            threading.Event().wait(0.05)
+    finally:
+        stop.set()  # asked to stop mid-batch
+        thread.join(timeout=600)
+
+    batch = enclave.queue._log.get(batch_id, running=False)
+    assert batch.finished_at is not None and [f.status for f in batch.files] == ["added", "added"]
+    assert enclave.queue.progress(batch_id) == "finished" and enclave.queue.depth() == 0  # not sent back
+    assert "worker died" not in caplog.text

@@ -125,6 +125,25 @@ class IngestResults(BaseModel):
     data: list[IngestedFile]
 
 
+class QueuedFile(BaseModel):
+    file: str = Field(description="The file's name, as saved (made safe) or as sent when it could not be saved.")
+    status: Literal["queued", "parsing", "embedding", "waiting", "stored", "added", "updated", "unchanged", "failed",
+                    "removed", "interrupted"]
+    reason: str = Field(description="Why it failed; for a stored file, what was left out of it.")
+    chunks: int
+
+
+class Batch(BaseModel):
+    id: str = Field(description="The batch's id: GET /v1/batches/{id} follows it.")
+    object: Literal["batch"] = "batch"
+    status: Literal["queued", "running", "finished"] = Field(
+        description="queued: no worker has taken it yet; running: a worker is on it; finished: every file has its "
+                    "result (each file's status says which).")
+    total: int
+    done: int = Field(description="Files with their result so far.")
+    data: list[QueuedFile]
+
+
 class DeletedDocument(BaseModel):
     id: str
     object: Literal["document"] = "document"

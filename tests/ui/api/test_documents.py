@@ -139,3 +139,11 @@ def test_the_upload_limit_is_the_uploads_alone(make_api, keys):
         response = client.post("/v1/search", json={"query": "x" * 5000}, headers=bearer(keys["bob"]))
 
     assert response.status_code == 200, response.text
+
+
+def test_an_upload_cannot_skip_waiting_where_no_worker_ingests(http, keys):
+    response = http.post("/v1/documents", params={"wait": "false"},
+                         files=[("files", ("note.txt", b"A short note."))], headers=bearer(keys["root"]))
+
+    error = error_of(response, 400)
+    assert error["code"] == "no_ingestion_queue" and "ENCLAVE_INGEST_QUEUE=postgres" in error["message"]
