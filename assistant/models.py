@@ -36,6 +36,12 @@ class Passage:
     vector: tuple[float, ...] | None = None  # the chunk's dense vector, when retrieval was asked for relevance
     instructions: bool = False  # the chunk contained text addressed to the assistant (removed from the prompt)
 
+    def to_json(self) -> dict:
+        """What `enclave search` shows of it (its JSON drops `n`), and how the API hands it to the command line."""
+        chunk = self.chunk
+        return {"n": self.n, "document": chunk.document_name, "page": chunk.page, "chunk_id": chunk.chunk_id,
+                "score": self.score, "text": chunk.text}
+
 
 @dataclass(frozen=True)
 class Citation:

@@ -161,8 +161,7 @@ def _streamed(work: Callable[[Callable[[dict[str, Any]], None]], dict[str, Any]]
 def search(body: SearchRequest, request: Request) -> list[dict[str, Any]]:
     enclave: Enclave = request.app.state.enclave
     passages = enclave.assistant.search(body.query, acting(enclave, body), k=body.k, method=body.method)
-    return [{"n": p.n, "document": p.chunk.document_name, "page": p.chunk.page, "chunk_id": p.chunk.chunk_id,
-             "score": p.score, "text": p.chunk.text} for p in passages]
+    return [p.to_json() for p in passages]
 
 
 @router.post("/ask", dependencies=[Depends(local_caller)])

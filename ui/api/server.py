@@ -12,15 +12,18 @@ import os
 import signal
 import socket
 import threading
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from types import FrameType
-from typing import Iterator
+from typing import TYPE_CHECKING, Iterator
 
 from assistant import Enclave
 from ui.errors import UIError
 from ui.logs import configure_logging, uvicorn_logging
 from ui.run_file import RunningApi, loopback_url, new_token, remove_run_file, write_run_file
 from ui.settings import UISettings, check_auth
+
+if TYPE_CHECKING:
+    import uvicorn
 
 
 def run_api(settings: UISettings, host: str | None = None, port: int | None = None) -> int:
@@ -69,17 +72,13 @@ class BackgroundApi:
 
     def __init__(self, enclave: Enclave, settings: UISettings, listening: socket.socket,
                  writing: threading.Lock) -> None:
-        import uvicorn
-
-        from ui.api.app import create_app
-
         self._enclave = enclave
+        self._settings = settings
         self._listening = listening
-        self._token = new_token() if enclave.embedded_store else None
-        app = create_app(enclave, settings, local_token=self._token, writing=writing)
-        self._server = uvicorn.Server(uvicorn.Config(app, log_level="info", **uvicorn_logging()))  # the app logs
+        self._writing = writing
+        self._advertising = ExitStack()  # the run file, from start until stop (see `advertised`)
+        self._server: uvicorn.Server | None = None  # made in start: its app needs the run file's token
         self._thread = threading.Thread(target=self._serve, name="enclave-api", daemon=True)
-        self._advertised: RunningApi | None = None
 
     @property
     def url(self) -> str:
@@ -87,20 +86,30 @@ class BackgroundApi:
         return loopback_url(host, port)
 
     def start(self) -> None:
-        if self._token is not None:
-            self._advertised = RunningApi(self.url, os.getpid(), self._token)
-            write_run_file(self._enclave.data_dir, self._advertised)
+        import uvicorn
+
+        from ui.api.app import create_app
+
+        host, port = self._listening.getsockname()[:2]
+        token = self._advertising.enter_context(advertised(self._enclave, host, port))
+        try:
+            app = create_app(self._enclave, self._settings, local_token=token, writing=self._writing)
+            self._server = uvicorn.Server(uvicorn.Config(app, log_level="info", **uvicorn_logging()))  # the app logs
+        except BaseException:
+            self._advertising.close()
+            raise
         self._thread.start()
 
     def stop(self) -> None:
-        if self._advertised is not None:
-            remove_run_file(self._enclave.data_dir, self._advertised)
-        self._server.should_exit = True
+        self._advertising.close()
+        if self._server is not None:
+            self._server.should_exit = True
         if self._thread.is_alive():
             self._thread.join(timeout=30)
         self._listening.close()
 
     def _serve(self) -> None:
+        assert self._server is not None  # the thread starts once it is made
         self._server.run(sockets=[self._listening])
 
 

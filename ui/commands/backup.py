@@ -4,6 +4,8 @@ copied together into a folder with a manifest of SHA-256 checksums, and put back
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import click
@@ -57,7 +59,7 @@ def backup(folder: Path) -> None:
     with the SHA-256 of every file, written last; `enclave restore FOLDER` checks them all before it changes
     anything. While `enclave up` runs, the backup is taken through its API: the app pauses its writers for the
     copy."""
-    from ingest import BackupRefused, IngestError, StoreBusy, back_up, load_settings
+    from ingest import back_up, load_settings
 
     from ui.commands.remote import RemoteFailed, find_running_api
 
@@ -71,16 +73,10 @@ def backup(folder: Path) -> None:
         click.echo(f"backed up {done['documents']} documents ({done['files']} files, {_size(done['size'])}) "
                    f"to {folder}")
         return
-    try:
+    with exiting_on_failure(STOP_BACKUP):
         settings = load_settings()
         with CopyProgress() as progress:
             manifest = back_up(settings, folder, progress)
-    except BackupRefused as exc:
-        fail(str(exc), EXIT_REFUSED)
-    except StoreBusy as exc:
-        fail(f"{exc}. {STOP_BACKUP}")
-    except IngestError as exc:
-        fail(str(exc))
     click.echo(f"backed up {manifest.documents} documents ({len(manifest.files)} files, {_size(manifest.size)}) "
                f"to {folder}")
 
@@ -95,19 +91,30 @@ def restore(folder: Path, force: bool) -> None:
 
     Refused over an Enclave that holds anything, unless --force. Files of documents ingested from outside the data
     folder are put back where they were, where nothing is there now."""
-    from ingest import BackupRefused, IngestError, StoreBusy, load_settings, restore_backup
+    from ingest import load_settings, restore_backup
 
-    try:
+    with exiting_on_failure(STOP_RESTORE):
         settings = load_settings()
         with CopyProgress() as progress:
             manifest = restore_backup(settings, folder, force=force, progress=progress)
+    click.echo(f"restored {manifest.documents} documents from {folder} (taken {manifest.created_at})")
+
+
+@contextmanager
+def exiting_on_failure(when_busy: str) -> Iterator[None]:
+    """The command's exit for ingest's errors in the block: a refusal (a folder not empty, a damaged backup, an
+    Enclave that is not empty) exits 1; a store another process holds says `when_busy` (what to do), and exits 2, as
+    any other error of ingest's does."""
+    from ingest import BackupRefused, IngestError, StoreBusy
+
+    try:
+        yield
     except BackupRefused as exc:
         fail(str(exc), EXIT_REFUSED)
     except StoreBusy as exc:
-        fail(f"{exc}. {STOP_RESTORE}")
+        fail(f"{exc}. {when_busy}")
     except IngestError as exc:
         fail(str(exc))
-    click.echo(f"restored {manifest.documents} documents from {folder} (taken {manifest.created_at})")
 
 
 def _size(size: int) -> str:

@@ -34,8 +34,7 @@ def search(query: str, k: int, method: str | None, as_json: bool, as_name: str |
             passages = enclave.assistant.search(query, acting_user(enclave, as_name), k=k, method=method)
         except AssistantError as exc:
             fail(str(exc))
-    print_passages([{"n": p.n, "document": p.chunk.document_name, "page": p.chunk.page, "chunk_id": p.chunk.chunk_id,
-                     "score": p.score, "text": p.chunk.text} for p in passages], as_json)
+    print_passages([p.to_json() for p in passages], as_json)
 
 
 def print_passages(rows: list[dict], as_json: bool) -> None:

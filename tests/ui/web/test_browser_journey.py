@@ -11,8 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from browsers import (Screenshots, launched_chromium, own_page, served_app, shown, sidebar_links, sign_in,
-                      switched_on)
+from browsers import Screenshots, served_app, shown, sidebar_links, sign_in, switched_on
 from shared_data import BAD, DOCS
 from streamlit_apps import PASSWORD, data_dir_accounts, member
 
@@ -44,16 +43,10 @@ def app_url(data_dir: Path, llm_server: Any) -> Iterator[str]:
         yield url
 
 
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    with launched_chromium() as browser:
-        yield browser
-
-
 @pytest.fixture
-def page(browser: Any) -> Iterator[Any]:
-    with own_page(browser, viewport=VIEWPORT) as page:
-        yield page
+def page_options() -> dict[str, Any]:
+    """Each test's page (tests/ui/web/conftest.py) is VIEWPORT wide and high."""
+    return {"viewport": VIEWPORT}
 
 
 @pytest.fixture

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any, Iterator
 
 import pytest
-from browsers import launched_chromium, own_page, served_app, shown, sign_in
+from browsers import served_app, shown, sign_in
 from streamlit_apps import PASSWORD, data_dir_accounts
 
 from assistant import load_assistant_settings
@@ -30,18 +30,6 @@ def app_url(data_dir: Path) -> Iterator[str]:
     """`enclave app` on a free loopback port, sign-in required (the default), for the module's tests."""
     with served_app(data_dir) as url:
         yield url
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    with launched_chromium() as browser:
-        yield browser
-
-
-@pytest.fixture
-def page(browser: Any) -> Iterator[Any]:
-    with own_page(browser) as page:
-        yield page
 
 
 def session_cookie(page: Any) -> dict[str, Any] | None:
