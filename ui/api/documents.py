@@ -8,14 +8,15 @@ from __future__ import annotations
 import contextlib
 import threading
 from pathlib import Path
+from typing import cast
 
 from fastapi import APIRouter, Depends, File, Form, Query, Request, Response, UploadFile
 
 from assistant import Enclave, KeyHolder
 from ui.api.auth import admin, caller
 from ui.api.errors import ApiError
-from ui.api.schemas import (Batch, DeletedDocument, Document, DocumentList, IngestedFile, IngestResults,
-                            QueuedFile)
+from ui.api.schemas import (Batch, BatchState, DeletedDocument, Document, DocumentList, FileState, IngestedFile,
+                            IngestResults, QueuedFile)
 from ui.uploads import save_uploads
 
 router = APIRouter(prefix="/v1", tags=["documents"])
@@ -79,8 +80,9 @@ def batch_view(enclave: Enclave, batch_id: str, holder: KeyHolder) -> Batch:
     if found is None:
         raise ApiError(404, f"no batch has the id {batch_id!r}", code="batch_not_found")
     batch, progress = found
-    return Batch(id=batch.batch_id, status=progress, total=batch.total, done=batch.done, data=[
-        QueuedFile(file=f.name, status=f.status, reason=f.reason, chunks=f.chunks) for f in batch.files
+    return Batch(id=batch.batch_id, status=cast(BatchState, progress), total=batch.total, done=batch.done, data=[
+        QueuedFile(file=f.name, status=cast(FileState, f.status), reason=f.reason, chunks=f.chunks)
+        for f in batch.files
     ])  # fmt: skip
 
 

@@ -125,10 +125,14 @@ class IngestResults(BaseModel):
     data: list[IngestedFile]
 
 
+FileState = Literal["queued", "parsing", "embedding", "waiting", "stored", "added", "updated", "unchanged", "failed",
+                    "removed", "interrupted"]
+BatchState = Literal["queued", "running", "finished"]
+
+
 class QueuedFile(BaseModel):
     file: str = Field(description="The file's name, as saved (made safe) or as sent when it could not be saved.")
-    status: Literal["queued", "parsing", "embedding", "waiting", "stored", "added", "updated", "unchanged", "failed",
-                    "removed", "interrupted"]
+    status: FileState
     reason: str = Field(description="Why it failed; for a stored file, what was left out of it.")
     chunks: int
 
@@ -136,7 +140,7 @@ class QueuedFile(BaseModel):
 class Batch(BaseModel):
     id: str = Field(description="The batch's id: GET /v1/batches/{id} follows it.")
     object: Literal["batch"] = "batch"
-    status: Literal["queued", "running", "finished"] = Field(
+    status: BatchState = Field(
         description="queued: no worker has taken it yet; running: a worker is on it; finished: every file has its "
                     "result (each file's status says which).")
     total: int
