@@ -26,10 +26,10 @@ def test_every_setting_is_documented_in_the_readme():
     from ui.settings import UISettings
 
     readme = (ROOT / "README.md").read_text()
-    names = {
-        "ENCLAVE_" + field.upper()
+    names = {  # a setting read under another name (OpenTelemetry's OTEL_…) is documented under that name
+        info.validation_alias if isinstance(info.validation_alias, str) else "ENCLAVE_" + field.upper()
         for cls in (IngestSettings, AssistantSettings, UISettings)
-        for field in cls.model_fields
+        for field, info in cls.model_fields.items()
     }
     missing = sorted(name for name in names if f"`{name}`" not in readme)
     assert not missing, f"settings missing from README.md: {missing}"

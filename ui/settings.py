@@ -6,7 +6,7 @@ from __future__ import annotations
 import ipaddress
 from typing import Any, Literal
 
-from pydantic import Field, ValidationError, field_validator
+from pydantic import Field, ValidationError, model_validator
 from pydantic_settings import SettingsConfigDict
 
 from assistant import LLMServerSettings
@@ -50,16 +50,24 @@ class UISettings(LLMServerSettings):
         "(one object a line, with the API request's id) for a log collector. Never a question, an answer or a "
         "document's text.")
     tracing: bool = Field(
-        False, description="OpenTelemetry tracing. Off, and not built in yet: Enclave sends nothing anywhere "
-        "(FastAPI's own OpenTelemetry is off too). Turning it on is refused, so that nobody believes traces are sent.")
+        False, description="OpenTelemetry tracing (ui/tracing.py): spans of each question (its retrieval and LLM call) "
+        "and each ingestion batch, sent by OTLP/HTTP to the collector OTEL_EXPORTER_OTLP_TRACES_ENDPOINT or "
+        "OTEL_EXPORTER_OTLP_ENDPOINT names, which must be set. Off: the SDK is not even imported, nothing is sent.")
+    # OpenTelemetry's own names, not Enclave's: what an operator already sets for every other service.
+    otlp_endpoint: str = Field(
+        "", validation_alias="OTEL_EXPORTER_OTLP_ENDPOINT",
+        description="The collector's base URL (http://collector:4318): traces go to its /v1/traces.")
+    otlp_traces_endpoint: str = Field(
+        "", validation_alias="OTEL_EXPORTER_OTLP_TRACES_ENDPOINT",
+        description="The collector's traces URL in full (http://collector:4318/v1/traces); wins over the base URL.")
 
-    @field_validator("tracing")
-    @classmethod
-    def _no_tracing_yet(cls, value: bool) -> bool:
-        if value:
-            raise ValueError("OpenTelemetry tracing is not built into Enclave yet: unset ENCLAVE_TRACING (metrics are "
-                             "at /metrics, logs can be JSON with ENCLAVE_LOG_FORMAT=json)")
-        return value
+    @model_validator(mode="after")
+    def _tracing_needs_a_collector(self) -> UISettings:
+        if self.tracing and not (self.otlp_traces_endpoint.strip() or self.otlp_endpoint.strip()):
+            raise ValueError("ENCLAVE_TRACING=true needs a collector to send traces to: set "
+                             "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT (http://collector:4318/v1/traces) or "
+                             "OTEL_EXPORTER_OTLP_ENDPOINT (http://collector:4318), or unset ENCLAVE_TRACING")
+        return self
 
 
 def load_ui_settings(**overrides: Any) -> UISettings:

@@ -35,6 +35,7 @@ from assistant.answering.quantities import answers_quantity, asks_for_quantity
 from assistant.answering.replies import NOTHING_FOUND, model_declined, not_found_text
 from assistant.retrieval.search import Retriever, may_see, permission_filter
 from assistant.settings import AssistantSettings
+from assistant.tracing import Span, as_current, mark_failed, start_span, traced
 from assistant.answering.verification import Verifier, render
 
 if TYPE_CHECKING:
@@ -118,8 +119,12 @@ class Assistant:
 
     def search(self, query: str, user: User, k: int = 10, method: str | None = None) -> list[Passage]:
         """Retrieval only, no LLM: the top passages the user may see."""
-        with RETRIEVAL_SECONDS.labels("search").time():
+        with RETRIEVAL_SECONDS.labels("search").time(), traced("enclave.retrieval", {
+            "enclave.retrieval.operation": "search", "enclave.retrieval.method": method or self.retriever.method,
+            "enclave.retrieval.k": k,
+        }) as span:  # fmt: skip
             passages = self.retriever.search(query, user, k=k, method=method)
+            span.set_attribute("enclave.retrieval.passages", len(passages))
         if self.recorder is not None:
             self.recorder.searched(query, user, passages, method)
         return passages
@@ -127,10 +132,22 @@ class Assistant:
     def ask(self, question: str, user: User, history: Sequence[Turn] = ()) -> AnswerStream:
         """Start answering. Understanding and retrieval happen now; the LLM writes as the stream is read.
 
-        history: the conversation's earlier (question, answer) turns, oldest first."""
+        history: the conversation's earlier (question, answer) turns, oldest first.
+
+        Traced as one span (enclave.question), ended with the answer, with the retrieval and the LLM calls in it."""
         question = question.strip()
         self._check(question)
         QUESTIONS.inc()
+        span = start_span("enclave.question", {"enclave.question.earlier_turns": len(history)})
+        try:
+            with as_current(span):
+                return self._ask(question, user, history, span)
+        except Exception as exc:
+            mark_failed(span, exc)
+            span.end()
+            raise
+
+    def _ask(self, question: str, user: User, history: Sequence[Turn], span: Span) -> AnswerStream:
         language = self.retriever.sparse.language_of(question)
         turns = recent_turns(history, history_budget(question, self.settings.llm_context_window,
                                                      self.settings.llm_max_tokens))
@@ -139,16 +156,22 @@ class Assistant:
             query = condense_question(self.llm, question, turns)
             # Never its text: a question can name a person, and the logs are not the audit trail.
             log.info("a follow-up question was rewritten to stand alone for its search")
+        span.set_attribute("enclave.question.rewritten", query != question)
         outline: list[str] = []
-        with RETRIEVAL_SECONDS.labels("ask").time():
+        with RETRIEVAL_SECONDS.labels("ask").time(), traced("enclave.retrieval", {
+            "enclave.retrieval.operation": "ask", "enclave.retrieval.method": self.retriever.method,
+            "enclave.retrieval.reranked": self.retriever.reranker is not None,
+        }) as retrieval:  # fmt: skip
             overview = self._overview(query, user) if asks_for_overview(query) else None
             if overview is not None:
                 passages, outline = overview
             else:
                 passages = self.retrieve(query, user)
+            retrieval.set_attributes({"enclave.retrieval.overview": overview is not None,
+                                      "enclave.retrieval.passages": len(passages)})
         if not passages:
             nothing = Answer(not_found_text(language), [], grounded=False, not_found=True, query=query)
-            return AnswerStream([], iter([nothing.text]), lambda *_: self._answered(question, user, nothing),
+            return AnswerStream([], iter([nothing.text]), lambda *_: self._answered(question, user, nothing, span),
                                 query=query)
         texts: dict[int, str] = {}
         for i, passage in enumerate(passages):
@@ -160,15 +183,16 @@ class Assistant:
             question, passages, self.settings.llm_context_window, self.settings.llm_max_tokens,
             turns=turns, texts=texts, outline=outline,
         )  # fmt: skip
+        span.set_attribute("enclave.question.passages_in_prompt", len(used))
         pieces = self.llm.stream_events(messages, self.settings.llm_max_tokens, self.settings.llm_temperature)
 
         def finish(raw: str, reasoning: str, stopped: bool) -> Answer:
             return self._answered(question, user, self.check_answer(
                 raw, used, question, query=query, language=language, reasoning=reasoning, stopped=stopped,
                 overview=overview is not None,
-            ))  # fmt: skip
+            ), span)  # fmt: skip
 
-        return AnswerStream(used, pieces, finish, messages=messages, query=query)
+        return AnswerStream(used, _ending_on_failure(pieces, span), finish, messages=messages, query=query)
 
     def retrieve(self, query: str, user: User) -> list[Passage]:
         """The passages for a question, numbered from 1: llama-index's retriever → post-processors."""
@@ -187,9 +211,18 @@ class Assistant:
 
     # -- steps ----------------------------------------------------------------------------------------------
 
-    def _answered(self, question: str, user: User, answer: Answer) -> Answer:
-        """The answer, once complete (read to its end, or stopped), counted and recorded in the audit trail."""
-        ANSWERS.labels(answer_outcome(answer.not_found, answer.stopped)).inc()
+    def _answered(self, question: str, user: User, answer: Answer, span: Span) -> Answer:
+        """The answer, once complete (read to its end, or stopped), counted, its span ended, and recorded in the audit
+        trail."""
+        outcome = answer_outcome(answer.not_found, answer.stopped)
+        ANSWERS.labels(outcome).inc()
+        if span.is_recording():  # not when the stream failed before (its span ended then), or tracing is off
+            span.set_attributes({
+                "enclave.answer.outcome": outcome, "enclave.answer.citations": len(answer.citations),
+                "enclave.answer.unsupported_sentences": len(answer.unsupported),
+                "enclave.answer.warnings": len(answer.warnings),
+            })  # fmt: skip
+            span.end()
         if self.recorder is not None:
             self.recorder.answered(question, user, answer)
         return answer
@@ -255,6 +288,17 @@ class Assistant:
             warnings=warnings,
             reasoning=reasoning,
         )
+
+
+def _ending_on_failure(pieces: Iterator, span: Span) -> Iterator:
+    """The LLM's stream, ending the question's span when it fails (the server gone mid-answer): no answer will.
+    Closing it (Stop) is no failure: the stopped answer ends the span."""
+    try:
+        yield from pieces
+    except Exception as exc:
+        mark_failed(span, exc)
+        span.end()
+        raise
 
 
 def _citations(passages: Iterable[Passage]) -> list[Citation]:

@@ -11,9 +11,11 @@ import openai
 
 from assistant.errors import AssistantError, LLMUnavailable
 from assistant.metrics import LLM_FAILURES, LLM_FIRST_TOKEN_SECONDS, LLM_SECONDS, LLM_TOKENS
+from assistant.tracing import Span, current_span, mark_failed, start_span, traced
 
 if TYPE_CHECKING:
     from openai.types.chat import ChatCompletionMessageParam
+    from opentelemetry.util.types import AttributeValue
 
 REASONING_EFFORTS = ("", "low", "medium", "high")
 
@@ -63,10 +65,19 @@ class LLMClient:
         self._first_model(timeout)
 
     def stream_events(self, messages: list[dict], max_tokens: int, temperature: float) -> Iterator[LLMDelta]:
-        """Yield answer text and reasoning as they arrive, each marked with its kind."""
+        """Yield answer text and reasoning as they arrive, each marked with its kind.
+
+        Traced as a span (enclave.llm) from the request to the last piece read, a child of the span current now
+        (the question's): the stream is read later, maybe in another thread, where that span is not current."""
+        return self._stream_events(messages, max_tokens, temperature, parent=current_span())
+
+    def _stream_events(self, messages: list[dict], max_tokens: int, temperature: float,
+                       parent: Span) -> Iterator[LLMDelta]:
         inline = InlineReasoning()
         tokens = TokenCount(prompt=_estimated_tokens(messages))
         started, first_token = time.monotonic(), True
+        span = start_span("enclave.llm", _call_attributes("stream", max_tokens, temperature), parent=parent)
+        outcome = "failed"
         try:
             with self._client.chat.completions.create(
                 model=self.model, messages=_typed(messages), max_tokens=max_tokens, temperature=temperature,
@@ -77,7 +88,9 @@ class LLMClient:
                     if not event.choices:
                         continue
                     if tokens.pieces and first_token:
-                        LLM_FIRST_TOKEN_SECONDS.observe(time.monotonic() - started)
+                        waited = time.monotonic() - started
+                        LLM_FIRST_TOKEN_SECONDS.observe(waited)
+                        span.set_attribute("enclave.llm.first_token_seconds", waited)
                         first_token = False
                     delta = event.choices[0].delta
                     reasoning = _reasoning_of(delta)
@@ -85,11 +98,20 @@ class LLMClient:
                         yield LLMDelta("reasoning", reasoning)
                     if delta.content:
                         yield from inline.feed(delta.content)
+            outcome = "complete"
+        except GeneratorExit:  # the reader closed the stream (the Stop button): no failure
+            outcome = "stopped"
+            raise
         except (openai.APIConnectionError, openai.APIStatusError) as exc:
+            mark_failed(span, exc)
             self._raise_wrapped(exc)
+        except Exception as exc:
+            mark_failed(span, exc)
+            raise
         finally:  # also when the reader stops early (the Stop button): what was written counts
             LLM_SECONDS.labels("stream").observe(time.monotonic() - started)
             tokens.record()
+            _end_call(span, self._model, outcome, tokens)
         yield from inline.finish()
 
     def stream_chat(self, messages: list[dict], max_tokens: int, temperature: float) -> Iterator[str]:
@@ -102,18 +124,21 @@ class LLMClient:
         """One short, non-streamed answer (e.g. a follow-up rewritten as a search query), reasoning dropped and
         surrounding space stripped. "" when the model said nothing, e.g. it spent max_tokens on reasoning."""
         started = time.monotonic()
-        try:
-            response = self._client.chat.completions.create(
-                model=self.model, messages=_typed(messages), max_tokens=max_tokens, temperature=temperature,
-                reasoning_effort=self._reasoning_effort(),
-            )  # fmt: skip
-        except (openai.APIConnectionError, openai.APIStatusError) as exc:
-            self._raise_wrapped(exc)
-        finally:
-            LLM_SECONDS.labels("complete").observe(time.monotonic() - started)
         tokens = TokenCount(prompt=_estimated_tokens(messages))
-        tokens.read(response)
-        tokens.record()
+        with traced("enclave.llm", _call_attributes("complete", max_tokens, temperature)) as span:
+            try:
+                response = self._client.chat.completions.create(
+                    model=self.model, messages=_typed(messages), max_tokens=max_tokens, temperature=temperature,
+                    reasoning_effort=self._reasoning_effort(),
+                )  # fmt: skip
+            except (openai.APIConnectionError, openai.APIStatusError) as exc:
+                span.set_attribute("enclave.llm.outcome", "failed")
+                self._raise_wrapped(exc)
+            finally:
+                LLM_SECONDS.labels("complete").observe(time.monotonic() - started)
+            tokens.read(response)
+            tokens.record()
+            _record_call(span, self._model, "complete", tokens)
         if not response.choices:
             return ""
         inline = InlineReasoning()
@@ -181,6 +206,23 @@ class TokenCount:
     def record(self) -> None:
         LLM_TOKENS.labels("prompt").inc(self.prompt)
         LLM_TOKENS.labels("completion").inc(self.completion)
+
+
+def _call_attributes(call: str, max_tokens: int, temperature: float) -> dict[str, AttributeValue]:
+    """An LLM call's span, as it starts (OpenTelemetry's gen_ai names where there is one)."""
+    return {"gen_ai.operation.name": "chat", "enclave.llm.call": call,
+            "gen_ai.request.max_tokens": max_tokens, "gen_ai.request.temperature": temperature}
+
+
+def _record_call(span: Span, model: str, outcome: str, tokens: TokenCount) -> None:
+    """What the call came to: the model (its name, never what it was sent or wrote), the tokens, how it ended."""
+    span.set_attributes({"gen_ai.request.model": model, "enclave.llm.outcome": outcome,
+                         "gen_ai.usage.input_tokens": tokens.prompt, "gen_ai.usage.output_tokens": tokens.completion})
+
+
+def _end_call(span: Span, model: str, outcome: str, tokens: TokenCount) -> None:
+    _record_call(span, model, outcome, tokens)
+    span.end()
 
 
 def _estimated_tokens(messages: list[dict]) -> int:

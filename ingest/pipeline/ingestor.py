@@ -31,6 +31,7 @@ from ingest.pipeline.sources import (
 from ingest.pipeline.worker import ParseOutcome, parse_and_chunk
 from ingest.pipeline.writer import ChunkWriter, PendingDocument
 from ingest.settings import IngestSettings
+from ingest.tracing import traced_batch
 
 
 @dataclass
@@ -136,13 +137,14 @@ class Ingestor:
         notify(Progress("start", total=len(paths)))
         for result in early:
             notify(Progress("file", path=result.path, result=result))
-        try:
-            yield notify
-            finished = True
-        finally:
-            self.repair()  # interrupted (Ctrl-C, a closed browser tab): leave no half-written document behind
-            self.jobs.finish(batch)
-            record_batch(time.monotonic() - started, finished)
+        with traced_batch(len(paths)):
+            try:
+                yield notify
+                finished = True
+            finally:
+                self.repair()  # interrupted (Ctrl-C, a closed browser tab): leave no half-written document behind
+                self.jobs.finish(batch)
+                record_batch(time.monotonic() - started, finished)
 
     def _queue(self, plans: Iterable[tuple[str, tuple[_Job | None, FileResult | None]]], results: list[FileResult],
                notify: ProgressCallback) -> list[_Job]:

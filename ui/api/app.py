@@ -22,7 +22,8 @@ DESCRIPTION = ("Enclave's assistant in OpenAI's Chat Completions shape, its sear
                "may see.")
 
 # FastAPI's own OpenTelemetry: off, every part. Its auto-configuration would add OTLP exporters from the environment
-# (FASTAPI_OTEL_AUTO_CONFIGURE, OTEL_EXPORTER_OTLP_ENDPOINT): an outbound connection Enclave never makes.
+# (FASTAPI_OTEL_AUTO_CONFIGURE, OTEL_EXPORTER_OTLP_ENDPOINT), and its spans name request paths: Enclave sends traces
+# only when ENCLAVE_TRACING asks, and only its own spans (ui/tracing.py), which name no document.
 NO_TELEMETRY: TelemetryConfig = {
     "tracing": False, "metrics": False, "logs": False, "operation_spans": False, "auto_configure": False,
 }

@@ -21,6 +21,7 @@ from ui.errors import UIError
 from ui.logs import configure_logging, uvicorn_logging
 from ui.run_file import RunningApi, loopback_url, new_token, remove_run_file, write_run_file
 from ui.settings import UISettings, check_auth
+from ui.tracing import start_tracing
 
 if TYPE_CHECKING:
     import uvicorn
@@ -33,16 +34,24 @@ def run_api(settings: UISettings, host: str | None = None, port: int | None = No
 
     uvicorn stops serving on either signal, then raises it again: by default SIGTERM would then kill the process
     before the Enclave is closed. Both signals end here as the same orderly stop (exit 0), as in `enclave llm serve`."""
+    host = settings.api_host if host is None else host
+    port = settings.api_port if port is None else port
+    check_auth(settings.auth, host, "the API", "ENCLAVE_API_HOST (or --host)")
+    configure_logging(settings.log_format)
+    stop_tracing = start_tracing(settings, "enclave-api")
+    try:
+        return _serve(settings, host, port)
+    finally:
+        stop_tracing()  # the spans still held are sent
+
+
+def _serve(settings: UISettings, host: str, port: int) -> int:
     import uvicorn
 
     from assistant import load_assistant_settings, open_enclave
     from ingest import load_settings
     from ui.api.app import create_app
 
-    host = settings.api_host if host is None else host
-    port = settings.api_port if port is None else port
-    check_auth(settings.auth, host, "the API", "ENCLAVE_API_HOST (or --host)")
-    configure_logging(settings.log_format)
     listening = listen(host, port)  # a port in use is said before the models load
     try:
         enclave = open_enclave(load_settings(), load_assistant_settings(), read_only=False)

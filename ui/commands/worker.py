@@ -27,6 +27,7 @@ def worker() -> None:
     from ingest import load_settings
     from ui.logs import configure_logging
     from ui.settings import load_ui_settings
+    from ui.tracing import start_tracing
     from ui.worker_health import WorkerHealth
 
     try:
@@ -37,6 +38,7 @@ def worker() -> None:
     if settings.ingest_queue != "postgres":
         fail("there is no queue to work on: set ENCLAVE_INGEST_QUEUE=postgres (and ENCLAVE_DATABASE_URL to "
              "PostgreSQL) for this worker and for the app, the API and `enclave ingest`", EXIT_REFUSED)
+    stop_tracing = start_tracing(ui_settings, "enclave-worker")  # each batch a span (ENCLAVE_TRACING)
     health = None
     if ui_settings.worker_health_port:
         try:
@@ -53,6 +55,7 @@ def worker() -> None:
     finally:
         if health is not None:
             health.close()
+        stop_tracing()  # the spans still held are sent
     stderr.print("worker stopped")
 
 

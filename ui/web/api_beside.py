@@ -11,7 +11,7 @@ import socket
 import sys
 import threading
 from contextlib import asynccontextmanager
-from typing import Any, AsyncIterator
+from typing import Any, AsyncIterator, Callable
 
 from assistant import AssistantError
 from ingest import IngestError
@@ -20,14 +20,16 @@ from ui.errors import UIError
 from ui.logs import configure_logging
 from ui.run_file import loopback_url
 from ui.settings import UISettings, load_ui_settings
+from ui.tracing import start_tracing
 
 RETRY_SECONDS = 5.0
 
 
 @asynccontextmanager
 async def serving_api_beside(_app: Any) -> AsyncIterator[None]:
-    """The app server's lifespan: its logging set up (ENCLAVE_LOG_FORMAT), the Enclave opened, and the API served
-    when ENCLAVE_API_WITH_APP is on; at shut-down, the API stopped and the Enclave closed."""
+    """The app server's lifespan: its logging (ENCLAVE_LOG_FORMAT) and tracing (ENCLAVE_TRACING) set up, the Enclave
+    opened, and the API served when ENCLAVE_API_WITH_APP is on; at shut-down, the API stopped, the Enclave closed and
+    the spans still held sent."""
     import asyncio
 
     beside = start_api_beside()
@@ -45,24 +47,28 @@ def start_api_beside() -> ApiBeside | None:
         say(f"the API is not served: {exc}")
         return None
     configure_logging(settings.log_format)
+    stop_tracing = start_tracing(settings, "enclave-app")
     listening = None
     if settings.api_with_app:
         try:
             listening = listen(settings.api_host, settings.api_port)
         except UIError as exc:
             say(f"the API is not served: {exc}")
-    beside = ApiBeside(settings, listening)
+    beside = ApiBeside(settings, listening, stop_tracing)
     beside.start()
     return beside
 
 
 class ApiBeside:
     """Open the process's Enclave in a thread (again every RETRY_SECONDS while it cannot), then serve the API on it
-    when there is a socket to serve it on (`listening`; None: the app alone)."""
+    when there is a socket to serve it on (`listening`; None: the app alone). `stop_tracing` is called last, when
+    it stops."""
 
-    def __init__(self, settings: UISettings, listening: socket.socket | None) -> None:
+    def __init__(self, settings: UISettings, listening: socket.socket | None,
+                 stop_tracing: Callable[[], None] | None = None) -> None:
         self.settings = settings
         self.listening = listening
+        self._stop_tracing = stop_tracing
         self.url = "" if listening is None else loopback_url(*listening.getsockname()[:2])
         self._stopping = threading.Event()
         self._api: BackgroundApi | None = None
@@ -81,6 +87,8 @@ class ApiBeside:
         elif self.listening is not None:
             self.listening.close()
         close_process_enclave()  # the server is stopping: the store's lock is let go
+        if self._stop_tracing is not None:
+            self._stop_tracing()  # the spans still held are sent
 
     def _open_and_serve(self) -> None:
         from ui.web.session import WRITING, process_enclave
