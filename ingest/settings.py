@@ -55,6 +55,40 @@ class IngestSettings(BaseSettings):
     search_fusion: str = Field(
         "dbsf", description="How Qdrant fuses dense and lexical results in hybrid search: dbsf or rrf."
     )
+    # How the embedded store (Qdrant Edge) builds its vector index. Unset: Edge's own defaults (named below) for a
+    # new store, and an existing store keeps what it was built with. All but the indexing threshold are fixed when
+    # the store is created: a store built otherwise is refused (ingest/store/_index.py says why).
+    store_hnsw_m: int | None = Field(
+        None, ge=4, le=128,
+        description="Embedded store: HNSW links per vector (Edge's default 16). More: better recall, more memory and a "
+        "longer optimize. Fixed when the store is created.",
+    )
+    store_hnsw_ef_construct: int | None = Field(
+        None, ge=4, le=4096,
+        description="Embedded store: HNSW candidates while building (Edge's default 100). More: better graph, slower "
+        "optimize. Fixed when the store is created.",
+    )
+    store_quantization: str | None = Field(
+        None,
+        description="Embedded store: none (Edge's default: float32 vectors only) or int8 (a scalar-quantized copy, "
+        "a quarter of the size, searched first and rescored). Fixed when the store is created.",
+    )
+    store_on_disk_vectors: bool | None = Field(
+        None,
+        description="Embedded store: true keeps the dense vectors in memory-mapped files read on demand; Edge's "
+        "default false keeps them in RAM. Fixed when the store is created.",
+    )
+    store_on_disk_payload: bool | None = Field(
+        None,
+        description="Embedded store: chunk texts and metadata in memory-mapped files (Edge's default true) or in RAM "
+        "(false). Fixed when the store is created.",
+    )
+    store_indexing_threshold_kb: int | None = Field(
+        None, ge=0,
+        description="Embedded store: a segment holding more than this many KB of vectors gets an HNSW index at the "
+        "next optimize (Edge's default 10000, ~6,600 chunks of 384 floats); 0 never builds one. Applies to "
+        "existing stores too.",
+    )
     ingest_queue: str = Field(
         "off",
         description="off: the process that receives files ingests them (the embedded default). postgres: uploads and "
@@ -93,6 +127,16 @@ class IngestSettings(BaseSettings):
         value = value.strip().lower()
         if value not in allowed:
             raise ValueError(f"must be one of {', '.join(allowed)}")
+        return value
+
+    @field_validator("store_quantization")
+    @classmethod
+    def _check_quantization(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        value = value.strip().lower()
+        if value not in ("none", "int8"):
+            raise ValueError("must be none (float32 vectors only) or int8 (a scalar-quantized copy)")
         return value
 
     @field_validator("ingest_queue")

@@ -7,7 +7,9 @@ builds HNSW behind the caller's back. `optimize()` builds HNSW, merges segments 
 blocks AND holds the GIL for its whole run (6 s at 10k, ~200 s at 100k; a Python thread got no time slice until
 it returned), so running it in a "background thread" would freeze the app. Run it where a pause is fine: at the
 end of a CLI bulk ingest, or as a maintenance command while the app is stopped. Later calls are cheap: points added
-after it stay in a small appendable segment until that passes Qdrant's indexing threshold.
+after it stay in a small appendable segment until that passes the indexing threshold. How the index is built
+(HNSW m and ef_construct, int8 quantization, vectors and payloads on disk) is fixed when the store is created:
+`_index` (ENCLAVE_STORE_*; unset, Edge's defaults) and why another value is refused for an existing store.
 
 Locking policy. Edge's WAL takes an exclusive lock, but only after it has read (and, when given a config,
 rewritten) the shard's files. An fcntl lock on `enclave.lock` in the shard directory is taken first, so a second
@@ -29,6 +31,7 @@ import qdrant_edge as E
 from ingest.errors import IngestError, SettingsError, StoreBusy, StoreUnavailable
 from ingest.models import Chunk, SearchFilter, SearchHit, SparseVector, StoredChunk
 from ingest.store._base import DENSE, SPARSE, SearchMethod
+from ingest.store._index import IndexSettings, built_with, check_built_as_asked, edge_config
 from ingest.store._points import (
     INTEGER_FIELDS,
     KEYWORD_FIELDS,
@@ -47,13 +50,17 @@ _T = TypeVar("_T")
 class EdgeStore:
     """One Edge shard in a directory: hybrid search with the permission filter inside both prefetches."""
 
-    def __init__(self, path: str | Path, dimension: int, fusion: str = "rrf", rrf_k: int = 60) -> None:
+    def __init__(
+        self, path: str | Path, dimension: int, fusion: str = "rrf", rrf_k: int = 60,
+        index: IndexSettings | None = None,
+    ) -> None:
         if fusion not in ("rrf", "dbsf"):
             raise ValueError(f"unknown fusion {fusion!r}: use 'rrf' or 'dbsf'")
         self.path = Path(path)
         self.dimension = dimension
         self.fusion = fusion
         self.rrf_k = rrf_k
+        self.index = index or IndexSettings()
         self._lock = threading.RLock()
         self._lock_fd = self._acquire_dir_lock()
         try:
@@ -73,18 +80,16 @@ class EdgeStore:
             os.close(self._lock_fd)  # closing the descriptor releases the flock
             self._lock_fd = -1
 
-    def _config(self) -> E.EdgeConfig:
-        return E.EdgeConfig(
-            vectors={DENSE: E.EdgeVectorParams(size=self.dimension, distance=E.Distance.Cosine)},
-            sparse_vectors={SPARSE: E.EdgeSparseVectorParams(modifier=E.Modifier.Idf)},
-        )
-
     def _open_shard(self) -> E.EdgeShard:
         exists = (self.path / "segments").is_dir()
+        built = built_with(self.path) if exists else None
+        if exists:
+            check_built_as_asked(self.path, self.index, built)  # before Edge rewrites the shard's config
         try:
-            if exists:
-                return E.EdgeShard.load(str(self.path), self._config())  # the config makes Edge check the sizes
-            return E.EdgeShard.create(str(self.path), self._config())
+            if exists:  # the config makes Edge check the sizes and keeps the build settings as they are (see _index);
+                # with no record of them (built None) nothing else is set, or check_built_as_asked refused
+                return E.EdgeShard.load(str(self.path), edge_config(self.dimension, self.index, built))
+            return E.EdgeShard.create(str(self.path), edge_config(self.dimension, self.index))
         except Exception as exc:  # Edge raises bare Exception for everything
             message = str(exc)
             if "incompatible" in message.lower():
