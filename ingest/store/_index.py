@@ -5,10 +5,10 @@ Every field left None is "not set": a new store gets Edge's own default (EDGE_DE
 existing store keeps what it was built with. The build settings are fixed when the store is created: Edge would
 accept another value when it loads a shard, rewrite the shard's config and then rebuild every segment at the next
 optimize() (measured: loading with another HNSW m, quantization or on-disk placement makes optimize() rebuild the
-indexes). A silent rebuild freezes the process for minutes at 100k chunks (bench/retrieval.py), far longer at
-a million, so a store opened with build
-settings that differ from its own is refused (SettingsError naming the variable) before Edge sees them. Only the
-indexing threshold, which decides when optimize() builds HNSW and changes nothing stored, applies to an open store.
+indexes). A silent rebuild freezes the process for minutes at 100k chunks (bench/retrieval.py), far longer at a
+million, so a store opened with build settings that differ from its own is refused (SettingsError naming the
+variable) before Edge sees them. Only the indexing threshold, which decides when optimize() builds HNSW and changes
+nothing stored, applies to an open store.
 """
 
 from __future__ import annotations
