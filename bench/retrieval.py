@@ -1,17 +1,26 @@
 """Prints p50/p95 of one hybrid retrieval at several corpus sizes: embedded Edge (filter on/off, before and after
 optimize), numpy brute force as a reference, a Qdrant server if ENCLAVE_QDRANT_URL is set, and query embedding time.
+Per size, for Edge: insert and optimize (index build) times, the resident memory of a process that opens the store
+and searches it, and the disk, per chunk. The index flags are the ENCLAVE_STORE_* settings (unset: Edge's defaults).
+--during-optimize runs optimize() in a thread while the main thread keeps upserting, as a background index build
+would: it prints how long upserts and a Python ticker thread waited.
 
 Usage: .venv/bin/python bench/retrieval.py --sizes 10000,100000 --queries 200 [--optimize-up-to 10000]
+         [--quantization int8] [--on-disk-payload] [--on-disk-vectors] [--hnsw-m 16] [--hnsw-ef-construct 100]
+         [--indexing-threshold-kb 10000] [--during-optimize] [--no-embedding]
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import shutil
 import statistics
+import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 from typing import Callable
@@ -25,7 +34,7 @@ from ingest.offline import enforce_offline  # noqa: E402
 enforce_offline()
 
 from ingest.models import Chunk, SearchFilter, SparseVector, StoredChunk  # noqa: E402
-from ingest.store import EdgeStore, QdrantServerStore, Store  # noqa: E402
+from ingest.store import EdgeStore, IndexSettings, QdrantServerStore, Store  # noqa: E402
 
 DIMENSION = 384  # all-MiniLM-L6-v2
 GROUPS = [f"group{i}" for i in range(10)]
@@ -47,13 +56,14 @@ QUESTIONS = [
 class Corpus:
     """Synthetic chunks: random unit dense vectors, Zipf-distributed sparse terms, one group each."""
 
-    def __init__(self, size: int, seed: int = 7) -> None:
+    def __init__(self, size: int, seed: int = 7, prefix: str = "bench") -> None:
         rng = np.random.default_rng(seed)
         dense = rng.standard_normal((size, DIMENSION), dtype=np.float32)
         self.dense = dense / np.linalg.norm(dense, axis=1, keepdims=True)
         self.groups = rng.integers(0, len(GROUPS), size)
         self.rng = rng
         self.size = size
+        self.prefix = prefix
 
     def sparse(self, terms: int) -> SparseVector:
         ids = np.unique(np.minimum(self.rng.zipf(1.3, terms), VOCABULARY) + self.rng.integers(0, 3, terms) * VOCABULARY)
@@ -66,8 +76,9 @@ class Corpus:
 
     def point(self, i: int) -> StoredChunk:
         chunk = Chunk(
-            chunk_id=f"bench-{i}", document_id=f"doc-{i // 20}", index=i % 20, text="lorem ipsum dolor " * 40,
-            document_name=f"doc-{i // 20}.pdf", title="Synthetic", pages=(1 + i % 20 // 4,),
+            chunk_id=f"{self.prefix}-{i}", document_id=f"{self.prefix}-doc-{i // 20}", index=i % 20,
+            text="lorem ipsum dolor " * 40,
+            document_name=f"{self.prefix}-doc-{i // 20}.pdf", title="Synthetic", pages=(1 + i % 20 // 4,),
             groups=(GROUPS[self.groups[i]],),
         )  # fmt: skip
         return StoredChunk(chunk, self.dense[i].tolist(), self.sparse(TERMS_PER_CHUNK))
@@ -124,14 +135,17 @@ def load(store: Store, corpus: Corpus) -> float:
     return time.perf_counter() - start
 
 
-def bench_edge(corpus: Corpus, queries, optimize: bool) -> None:
+def bench_edge(corpus: Corpus, queries, optimize: bool, index: IndexSettings, during: bool) -> None:
     folder = Path(tempfile.mkdtemp(prefix="enclave-bench-"))
     try:
-        store = EdgeStore(folder / "shard", DIMENSION)
+        store = EdgeStore(folder / "shard", DIMENSION, index=index)
         seconds = load(store, corpus)
         print(f"  edge insert: {corpus.size / seconds:,.0f} chunks/s ({seconds:.1f} s, flush after each {BATCH})")
         report_store("edge, not optimized", store, queries)
-        if optimize:
+        if optimize and during:
+            optimize_while_upserting(store)
+            report_store("edge, optimized", store, queries)
+        elif optimize:
             start = time.perf_counter()
             store.optimize()
             print(f"  edge optimize(): {time.perf_counter() - start:.1f} s (blocks the process, GIL held)")
@@ -139,11 +153,96 @@ def bench_edge(corpus: Corpus, queries, optimize: bool) -> None:
         else:
             print("  edge optimize(): skipped at this size (--optimize-up-to)")
         store.close()
-        start = time.perf_counter()
-        EdgeStore(folder / "shard", DIMENSION).close()
-        print(f"  edge reopen: {time.perf_counter() - start:.2f} s;  disk {du(folder) / 1e6:.0f} MB")
+        opened = reopen_in_child(folder / "shard", index)
+        disk = du(folder)
+        print(f"  edge reopen (new process): {opened['open_s']:.2f} s; {opened['points']:,} points; resident memory "
+              f"{opened['rss'] / 1e6:,.0f} MB after opening + {opened['queries']} searches "
+              f"({opened['rss'] / opened['points']:,.0f} B/chunk); disk {disk / 1e6:,.0f} MB "
+              f"({disk / opened['points']:,.0f} B/chunk)")
     finally:
         shutil.rmtree(folder, ignore_errors=True)
+
+
+def optimize_while_upserting(store: EdgeStore) -> None:
+    """optimize() in a thread, as a background index build would be; meanwhile this thread upserts batches of 100 new
+    chunks, made beforehand so that only the wait for each upsert is timed, and a ticker thread wakes every 10 ms
+    (its longest gap shows how long Python was frozen)."""
+    extra = Corpus(5_000, seed=11, prefix="late")
+    batches = [[extra.point(i) for i in range(start, start + 100)] for start in range(0, extra.size, 100)]
+    done = threading.Event()
+    gaps: list[float] = []
+    built: list[float] = []
+
+    def tick() -> None:
+        last = time.perf_counter()
+        while not done.is_set():
+            time.sleep(0.01)
+            now = time.perf_counter()
+            gaps.append(now - last)
+            last = now
+
+    def build() -> None:
+        began = time.perf_counter()
+        try:
+            store.optimize()
+        finally:
+            built.append(time.perf_counter() - began)
+            done.set()
+
+    ticker = threading.Thread(target=tick, daemon=True)
+    builder = threading.Thread(target=build)
+    ticker.start()
+    start = time.perf_counter()
+    builder.start()
+    # Each upsert is timed from the end of the one before: a freeze between two calls (the GIL held) is a wait too.
+    # One more upsert after the build ends, so the wait that spans its end is counted.
+    upserts: list[float] = []
+    last = start
+    while batches:
+        finished = done.is_set()
+        store.upsert(batches.pop())
+        now = time.perf_counter()
+        upserts.append(now - last)
+        last = now
+        if finished:
+            break
+    builder.join()
+    build_s = built[0]
+    ticker.join()
+    print(f"  edge optimize() in a thread: {build_s:.1f} s; meanwhile {len(upserts)} upserts of 100 chunks: worst "
+          f"{max(upserts, default=0):.2f} s, median {statistics.median(upserts) if upserts else 0:.2f} s; a 10 ms "
+          f"ticker thread's longest gap {max(gaps, default=0):.2f} s")
+
+
+def reopen_in_child(shard: Path, index: IndexSettings) -> dict:
+    """Open the store in a fresh process and search it: its resident memory is the store's, not this corpus's."""
+    argv = [sys.executable, __file__, "--reopen", str(shard), "--index", json.dumps(index.__dict__)]
+    result = subprocess.run(argv, capture_output=True, text=True, check=True, timeout=3600)
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+def resident_bytes() -> int:
+    with open("/proc/self/status") as status:
+        for line in status:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) * 1024
+    return 0
+
+
+def reopen_and_measure(shard: str, index: IndexSettings, count: int = 50) -> None:
+    rng = np.random.default_rng(3)
+    queries = [(q / np.linalg.norm(q)).tolist() for q in rng.standard_normal((count, DIMENSION), dtype=np.float32)]
+    sparse = SparseVector([1, 2, 3], [1.0, 1.0, 1.0])
+    before = resident_bytes()
+    start = time.perf_counter()
+    store = EdgeStore(shard, DIMENSION, index=index)
+    open_s = time.perf_counter() - start
+    for dense in queries:
+        store.search(dense, sparse, LIMIT, FILTER, prefetch_limit=PREFETCH)
+    rss = resident_bytes() - before
+    points = store.count()
+    store.close()
+    print(json.dumps({"open_s": open_s, "rss": rss, "points": points, "queries": count}))
 
 
 def bench_server(url: str, corpus: Corpus, queries) -> None:
@@ -183,30 +282,59 @@ def du(folder: Path) -> int:
     return sum(f.stat().st_blocks * 512 for f in folder.rglob("*") if f.is_file())
 
 
+def index_from(args: argparse.Namespace) -> IndexSettings:
+    return IndexSettings(
+        hnsw_m=args.hnsw_m, hnsw_ef_construct=args.hnsw_ef_construct, quantization=args.quantization,
+        on_disk_vectors=True if args.on_disk_vectors else None, on_disk_payload=True if args.on_disk_payload else None,
+        indexing_threshold_kb=args.indexing_threshold_kb,
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", default="10000,100000", help="comma-separated corpus sizes")
     parser.add_argument("--queries", type=int, default=200)
     parser.add_argument("--optimize-up-to", type=int, default=None, help="run Edge optimize() only up to this size")
+    parser.add_argument("--hnsw-m", type=int, default=None, help="ENCLAVE_STORE_HNSW_M (Edge's default 16)")
+    parser.add_argument("--hnsw-ef-construct", type=int, default=None, help="ENCLAVE_STORE_HNSW_EF_CONSTRUCT (100)")
+    parser.add_argument("--quantization", choices=("none", "int8"), default=None, help="ENCLAVE_STORE_QUANTIZATION")
+    parser.add_argument("--on-disk-payload", action="store_true", help="ENCLAVE_STORE_ON_DISK_PAYLOAD=true")
+    parser.add_argument("--on-disk-vectors", action="store_true", help="ENCLAVE_STORE_ON_DISK_VECTORS=true")
+    parser.add_argument("--indexing-threshold-kb", type=int, default=None, help="ENCLAVE_STORE_INDEXING_THRESHOLD_KB")
+    parser.add_argument("--during-optimize", action="store_true",
+                        help="run optimize() in a thread while upserting, and time the upserts")
+    parser.add_argument("--no-embedding", action="store_true", help="skip the query embedding line")
+    parser.add_argument("--reopen", help=argparse.SUPPRESS)  # the child of reopen_in_child
+    parser.add_argument("--index", help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.reopen:
+        reopen_and_measure(args.reopen, IndexSettings(**json.loads(args.index)))
+        return
+    index = index_from(args)
     sizes = [int(s) for s in args.sizes.split(",")]
     print(f"synthetic corpus: random unit vectors ({DIMENSION} d), Zipf sparse vectors ({TERMS_PER_CHUNK} terms), "
           f"1 of {len(GROUPS)} groups per chunk; filter = MatchAny over {len(FILTER.groups)} groups (~20%)")
     print(f"one retrieval = EdgeStore/QdrantServerStore.search(limit={LIMIT}, prefetch_limit={PREFETCH}), "
           f"RRF(k=60), payloads converted to Chunk; query embedding excluded (below)")
-    print(f"machine: {os.cpu_count()} cores; {args.queries} queries per line\n")
-    bench_embedding(min(args.queries, 50))
+    chosen = ", ".join(f"{k}={v}" for k, v in index.__dict__.items() if v is not None)
+    print(f"edge index settings: {chosen or 'none set (Edge defaults)'}")
+    print(f"machine: {os.cpu_count()} cores, load average {' '.join(f'{x:.2f}' for x in os.getloadavg())}; "
+          f"{args.queries} queries per line\n")
+    if not args.no_embedding:
+        bench_embedding(min(args.queries, 50))
     url = os.environ.get("ENCLAVE_QDRANT_URL", "")
     for size in sizes:
         print(f"\n== {size:,} chunks ==")
         corpus = Corpus(size)
         queries = corpus.queries(args.queries)
         report_numpy(corpus, queries)
-        bench_edge(corpus, queries, optimize=args.optimize_up_to is None or size <= args.optimize_up_to)
+        bench_edge(corpus, queries, optimize=args.optimize_up_to is None or size <= args.optimize_up_to,
+                   index=index, during=args.during_optimize)
         if url:
             bench_server(url, corpus, queries)
         else:
             print("  qdrant server: skipped (ENCLAVE_QDRANT_URL not set)")
+        print(f"  load average after this size: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
 
 
 if __name__ == "__main__":
