@@ -71,7 +71,7 @@ class IngestSettings(BaseSettings):
     store_quantization: str | None = Field(
         None,
         description="Embedded store: none (Edge's default: float32 vectors only) or int8 (a scalar-quantized copy, "
-        "a quarter of the size, searched first and rescored). Fixed when the store is created.",
+        "a quarter of the size, which the HNSW search uses). Fixed when the store is created.",
     )
     store_on_disk_vectors: bool | None = Field(
         None,
