@@ -14,7 +14,7 @@ enforce_offline()
 
 from shared_data import BAD, DOCS, SCIFACT, SHARED  # noqa: F401  (re-exported for tests)
 
-pytest_plugins = ["small_disks", "postgres", "databases", "streamlit_apps", "clocks", "api_servers", "traces"]
+pytest_plugins = ["small_disks", "postgres", "databases", "streamlit_apps", "clocks", "api_servers", "traces", "queues"]
 
 # The longest test files first: with the suite split over two processes a file at a time, the one that starts last
 # decides when the run ends (tests/test_egress.py ingests the whole shared library under strace).

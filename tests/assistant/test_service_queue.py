@@ -10,8 +10,7 @@ import threading
 
 import pytest
 
-from assistant import NotAllowed, User, load_assistant_settings
-from ingest import load_settings
+from assistant import NotAllowed, User
 from shared_data import DOCS
 
 ADMIN_WITH_KEY = User("root", groups=("it",), is_admin=True, api_key="key-42")
@@ -19,26 +18,12 @@ ALICE = User("alice", groups=("everyone",))
 
 
 @pytest.fixture
-def enclave(shared_models, postgres_database, tmp_path):
-    settings = load_settings(data_dir=tmp_path / "data", database_url=postgres_database, ingest_queue="postgres",
-                             worker_heartbeat_seconds=1, worker_stalled_seconds=5, _env_file=None)
-    enclave = shared_models.enclave(settings, load_assistant_settings(_env_file=None))
-    yield enclave
-    enclave.close()
+def enclave(queued_enclave):
+    """The queued Enclave of tests/queues.py (its worker, where a test asks for `queue_worker`, on a thread)."""
+    return queued_enclave
 
 
-@pytest.fixture
-def worker(enclave):
-    stop = threading.Event()
-    thread = threading.Thread(target=enclave.work_queue, kwargs={"stop": stop}, name="worker")
-    thread.start()
-    yield thread
-    stop.set()
-    thread.join(timeout=300)
-    assert not thread.is_alive(), "the worker did not stop when asked"
-
-
-def test_an_upload_is_queued_done_by_the_worker_and_audited_as_the_askers(enclave, worker, tmp_path):
+def test_an_upload_is_queued_done_by_the_worker_and_audited_as_the_askers(enclave, queue_worker, tmp_path):
     folder = tmp_path / "upload"
     folder.mkdir()
     for name in ("memo-supply-delivery.pdf", "family-day.eml"):

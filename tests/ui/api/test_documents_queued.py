@@ -6,41 +6,20 @@ same Enclave (one process alone can hold the embedded store: tests/ui/commands/t
 
 from __future__ import annotations
 
-import threading
 import time
 
 import httpx
 import pytest
 
 from api_servers import bearer, served
-from assistant import load_assistant_settings
-from ingest import load_settings
 from shared_data import BAD, DOCS
 
 DEADLINE = 300  # seconds a batch may take on a loaded machine before the test fails saying so
 
 
 @pytest.fixture
-def enclave(shared_models, postgres_database, tmp_path):
-    settings = load_settings(data_dir=tmp_path / "data", database_url=postgres_database, ingest_queue="postgres",
-                             worker_heartbeat_seconds=1, worker_stalled_seconds=5, _env_file=None)
-    enclave = shared_models.enclave(settings, load_assistant_settings(_env_file=None))
-    yield enclave
-    enclave.close()
-
-
-@pytest.fixture
-def worker(enclave):
-    stop = threading.Event()
-    thread = threading.Thread(target=enclave.work_queue, kwargs={"stop": stop}, name="worker")
-    thread.start()
-    yield
-    stop.set()
-    thread.join(timeout=300)
-
-
-@pytest.fixture
-def http(enclave):
+def http(queued_enclave):
+    enclave = queued_enclave
     from ui.api import create_app
     from ui.settings import load_ui_settings
 
@@ -58,7 +37,7 @@ def upload(http, *paths, wait=True):
                      headers=bearer(http.keys["root"]))
 
 
-def test_an_upload_not_waited_for_is_queued_then_followed_to_its_results(http, enclave, worker):
+def test_an_upload_not_waited_for_is_queued_then_followed_to_its_results(http, queued_enclave, queue_worker):
     response = upload(http, DOCS / "memo-supply-delivery.pdf", BAD / "encrypted-user-password.pdf", wait=False)
 
     assert response.status_code == 202, response.text
@@ -75,10 +54,10 @@ def test_an_upload_not_waited_for_is_queued_then_followed_to_its_results(http, e
     assert by_file["memo-supply-delivery.pdf"]["status"] == "added" and by_file["memo-supply-delivery.pdf"]["chunks"]
     assert by_file["encrypted-user-password.pdf"]["status"] == "failed"
     assert "encrypted" in by_file["encrypted-user-password.pdf"]["reason"]
-    assert batch["done"] == 2 and [d.name for d in enclave.documents()] == ["memo-supply-delivery.pdf"]
+    assert batch["done"] == 2 and [d.name for d in queued_enclave.documents()] == ["memo-supply-delivery.pdf"]
 
 
-def test_an_upload_waited_for_gets_the_workers_results(http, worker):
+def test_an_upload_waited_for_gets_the_workers_results(http, queue_worker):
     response = upload(http, DOCS / "family-day.eml")
 
     assert response.status_code == 200, response.text
