@@ -202,8 +202,7 @@ def main() -> None:
 
 
 def compare_scifact(folder: Path, limit: int | None, enclave_python: str, peer_python: Path, env: dict) -> None:
-    from assistant import load_beir
-    from assistant.evaluation import evaluate_run
+    from assistant.evaluation import evaluate_run, load_beir
     from assistant.evaluation.retrieval import limit_queries
 
     dataset = limit_queries(load_beir(folder, "test"), limit)
