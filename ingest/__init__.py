@@ -44,6 +44,7 @@ from ingest.models import (
     SearchFilter,
     SearchHit,
     SparseVector,
+    summarize,
 )
 from ingest.offline import enforce_offline
 from ingest.settings import IngestSettings, describe_validation_error, load_settings
@@ -65,7 +66,7 @@ if TYPE_CHECKING:  # what the lazy names below are, for the type checker
     from ingest.encoders.sparse import SparseEncoder
     from ingest.hashing import hash_file
     from ingest.parsing.file_names import MAX_NAME_BYTES, clean_file_name
-    from ingest.pipeline.ingestor import Ingestor, open_ingestor, summarize
+    from ingest.pipeline.ingestor import Ingestor, open_ingestor
     from ingest.pipeline.jobs import BatchStatus
     from ingest.pipeline.parse_pool import ParsePool
     from ingest.pipeline.sources import RECORD_SOURCE, TextRecord
@@ -96,7 +97,6 @@ _LAZY = {
     "open_components": "ingest.components",
     "open_ingestor": "ingest.pipeline.ingestor",
     "ParsePool": "ingest.pipeline.parse_pool",
-    "summarize": "ingest.pipeline.ingestor",
     "RECORD_SOURCE": "ingest.pipeline.sources",
     "TextRecord": "ingest.pipeline.sources",
     "hash_file": "ingest.hashing",

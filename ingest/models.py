@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Callable, Literal
+from typing import Callable, Literal, Sequence
 
 ResultStatus = Literal["added", "unchanged", "updated", "failed", "removed"]  # of a FileResult
 
@@ -141,6 +141,18 @@ class FileResult:
 
     def to_json(self) -> dict:
         return {"path": self.path, "status": self.status, "reason": self.reason, "chunks": self.chunks}
+
+
+def summarize(results: Sequence[FileResult]) -> str:
+    """The one-line summary of a batch's results: `N files: A added, U unchanged, F failed[, X updated][, R removed]`."""
+    counts = {status: sum(r.status == status for r in results) for status in ("added", "updated", "unchanged", "failed", "removed")}
+    files = len([r for r in results if r.status != "removed"])
+    line = f"{files} files: {counts['added']} added, {counts['unchanged']} unchanged, {counts['failed']} failed"
+    if counts["updated"]:
+        line += f", {counts['updated']} updated"
+    if counts["removed"]:
+        line += f", {counts['removed']} removed"
+    return line
 
 
 @dataclass(frozen=True)

@@ -19,12 +19,11 @@ from ingest.pipeline.sources import RECORD_SOURCE, TextRecord, collect_files, do
 from ingest.pipeline.worker import ParseOutcome, parse_and_chunk, warm_up
 
 if TYPE_CHECKING:  # what the lazy names below are, for the type checker
-    from ingest.pipeline.ingestor import Ingestor, open_ingestor, summarize
+    from ingest.pipeline.ingestor import Ingestor, open_ingestor
 
 _LAZY = {
     "Ingestor": "ingest.pipeline.ingestor",
     "open_ingestor": "ingest.pipeline.ingestor",
-    "summarize": "ingest.pipeline.ingestor",
 }
 
 
@@ -49,6 +48,5 @@ __all__ = [
     "document_id_for",
     "open_ingestor",
     "parse_and_chunk",
-    "summarize",
     "warm_up",
 ]

@@ -371,18 +371,7 @@ class Ingestor:
             original.unlink(missing_ok=True)  # an uploaded copy is ours: deleting the document deletes it
 
 
-def summarize(results: Sequence[FileResult]) -> str:
-    counts = {status: sum(r.status == status for r in results) for status in ("added", "updated", "unchanged", "failed", "removed")}
-    files = len([r for r in results if r.status != "removed"])
-    line = f"{files} files: {counts['added']} added, {counts['unchanged']} unchanged, {counts['failed']} failed"
-    if counts["updated"]:
-        line += f", {counts['updated']} updated"
-    if counts["removed"]:
-        line += f", {counts['removed']} removed"
-    return line
-
-
-__all__ = ["Ingestor", "open_ingestor", "summarize"]
+__all__ = ["Ingestor", "open_ingestor"]
 
 
 def open_ingestor(settings: IngestSettings, warm_parsers: bool = False) -> Ingestor:
