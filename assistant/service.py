@@ -134,8 +134,8 @@ class Enclave:
         progress and results, the work (and its audit record) done by `enclave worker` (see `ingest_queued`)."""
         writer = self._writer(user)
         if self.queue is not None:
-            actor = {"impersonated_by": user.impersonated_by, "api_key": user.api_key}
-            return self.queue.ingest(paths, user=user.name, actor=actor, groups=groups, sync=sync, progress=progress)
+            return self.queue.ingest(paths, user=user.name, actor=_actor(user), groups=groups, sync=sync,
+                                     progress=progress)
         results = writer.ingest(paths, groups=groups, user=user.name, sync=sync, progress=progress)
         self._recorder.documents(user, "document.ingest", results, groups)
         return results
@@ -153,8 +153,7 @@ class Enclave:
         self._writer(user)
         if self.queue is None:
             raise AssistantError("there is no ingestion queue (ENCLAVE_INGEST_QUEUE=off): `ingest` ingests here")
-        actor = {"impersonated_by": user.impersonated_by, "api_key": user.api_key}
-        return self.queue.submit(paths, user=user.name, actor=actor, groups=groups, failed=refused)
+        return self.queue.submit(paths, user=user.name, actor=_actor(user), groups=groups, failed=refused)
 
     def batch(self, batch_id: str, user: User) -> "tuple[BatchStatus, str] | None":
         """One ingestion batch from the log, and where it is: "queued" (no worker has it yet), "running" or
@@ -354,6 +353,12 @@ def open_enclave(ingest_settings: IngestSettings, assistant_settings: AssistantS
         enclave.close()
         raise
     return enclave
+
+
+def _actor(user: User) -> dict[str, str]:
+    """What a queued batch carries of who asked, beyond the name, for the audit trail its worker writes (see
+    `Enclave.ingest_queued`, which rebuilds the User from it)."""
+    return {"impersonated_by": user.impersonated_by, "api_key": user.api_key}
 
 
 WITHHELD = "(This passage is no longer available to you: its document was removed or is no longer shared with you.)"
