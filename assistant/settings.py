@@ -54,6 +54,14 @@ class AssistantSettings(BaseSettings):
         0.3, ge=0, le=1, description="Share of the question's words a passage needs when it is not close in meaning."
     )
     search_method: str = Field("hybrid", description="dense, sparse or hybrid.")
+    # One LLM call per question, only when the library holds another language (docs/benchmarks.md, "Questions
+    # across languages").
+    translate_questions: bool = Field(
+        True, description="Translate each question into the library's other languages and search with those too."
+    )
+    translate_languages: int = Field(
+        3, ge=1, le=10, description="At most this many other languages per question, those with most documents first."
+    )
     rerank: str = Field("off", description="Re-ranking stage: off, embedded (in-process model) or service (HTTP).")
     # The reranker sees what the first stage found, so it can only help when the answer is among these. 20: on SciFact
     # train, 40 added 0.004 nDCG@10 for 1.6x the time (docs/benchmarks.md, "Reranking").

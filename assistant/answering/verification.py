@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Iterable, Sequence
+from typing import TYPE_CHECKING, Callable, Iterable, Sequence
 
 from text_to_num import alpha2digit
 
@@ -30,6 +30,10 @@ MIN_LEXICAL = 0.6
 MIN_LEXICAL_WITH_MEANING = 0.35
 MIN_MEANING_WITH_WORDS = 0.45
 MIN_MEANING = 0.8
+# A sentence translated into its passage's language seldom takes the passage's own terms ("controlador" for the
+# law's "responsable"): fewer shared words suffice when the meaning is closer. Set on bench/languages.py --answers.
+MIN_LEXICAL_TRANSLATED = 0.25
+MIN_MEANING_TRANSLATED = 0.55
 WORD_NUMBER_LANGUAGES = {"en", "es", "de", "fr", "pt", "it", "nl"}  # the languages text2num reads numbers in
 MIN_TERMS = 2  # sentences with fewer content terms ("Yes.", "Thanks!") are not checked; nor are headings ("…:")
 
@@ -41,11 +45,15 @@ _THOUSANDS = re.compile(r"(?<=\d)[.,\u202f\u00a0](?=\d{3}(?!\d))")
 _SENTENCE_END = re.compile(r"(?<=[.!?])(?<!\b\d\.)(?<!\b\d\d\.)(?<!\b\d\d\d\.)" + _MARKER_GROUP + r"*(?=\s)|\n+")
 
 
+Translate = Callable[[Sequence[str], str], Sequence["str | None"]]  # (sentences, language) → each in that language
+
+
 @dataclass(frozen=True)
 class Support:
     lexical: float
     meaning: float
     numbers_ok: bool
+    translated: bool = False  # the sentence was put in the passage's language by the model first
 
     @property
     def holds(self) -> bool:
@@ -55,6 +63,7 @@ class Support:
             self.lexical >= MIN_LEXICAL
             or (self.lexical >= MIN_LEXICAL_WITH_MEANING and self.meaning >= MIN_MEANING_WITH_WORDS)
             or self.meaning >= MIN_MEANING
+            or (self.translated and self.lexical >= MIN_LEXICAL_TRANSLATED and self.meaning >= MIN_MEANING_TRANSLATED)
         )
 
     @property
@@ -109,9 +118,15 @@ class Verifier:
         self.embedder = embedder
         self.sparse = sparse
 
-    def check(self, text: str, passages: Sequence[Passage], question: str = "") -> list[Sentence]:
+    def check(self, text: str, passages: Sequence[Passage], question: str = "",
+              translate: Translate | None = None, language: str | None = None) -> list[Sentence]:
         """Every sentence of `text`, its citations checked against `passages` (numbered as in the prompt). A number
-        the question itself states ("What does article 1 say?") may be repeated without a passage stating it."""
+        the question itself states ("What does article 1 say?") may be repeated without a passage stating it.
+
+        translate(sentences, language): the sentences in that language (None where it gave none). With it, a
+        sentence is also checked in the language of each passage in another language than its own (`language`,
+        the answer's, when the sentence's cannot be told), an English answer against a Spanish law: words and
+        meaning compare within one language, and the model writes in the question's."""
         if not passages:
             return [Sentence(strip_markers(body).strip(), (), gap=gap) for body, gap in split_sentences(text)]
         split = split_sentences(text)
@@ -120,11 +135,15 @@ class Verifier:
         plain = [strip_markers(s).strip() for s in sentences]
         # Both sides stemmed in the sentence's language: a Spanish answer quoting the Spanish part of a document
         # stored as English must meet its words, not English stems of them.
-        languages = [self.sparse.language_of(p) for p in plain]
-        terms = [set(self.sparse.encode_query(with_digits(p, {lang}), language=lang).indices)
-                 for p, lang in zip(plain, languages)]
-        checked = [i for i, t in enumerate(terms) if len(t) >= MIN_TERMS and not _is_heading(plain[i])]
-        vectors = dict(zip(checked, self.embedder.embed_documents([plain[i] for i in checked]))) if checked else {}
+        languages = [self.sparse.language_of(p) or language for p in plain]
+        checked = [i for i, p in enumerate(plain)
+                   if len(self._terms(p, languages[i])) >= MIN_TERMS and not _is_heading(p)]
+        renderings = {(i, languages[i]): plain[i] for i in checked}
+        if translate is not None:
+            renderings.update(_translated(plain, checked, languages, passages, translate))
+        keys = list(renderings)
+        terms = {key: self._terms(renderings[key], key[1]) for key in keys}
+        vectors = dict(zip(keys, self.embedder.embed_documents([renderings[key] for key in keys]))) if keys else {}
         missing = [p for p in passages if p.vector is None]  # an overview's passages come without vectors
         embedded = dict(zip((p.n for p in missing), self.embedder.embed_documents([p.chunk.text for p in missing])))
         passage_vectors = {p.n: list(p.vector) if p.vector is not None else embedded[p.n] for p in passages}
@@ -136,23 +155,27 @@ class Verifier:
                 evidence_terms[j, language] = set(self.sparse.encode_query(text, language=language).indices)
             return evidence_terms[j, language]
 
+        def support(i: int, j: int, numbers_ok: bool) -> Support:
+            """The sentence against passage j, in the passage's language when it was translated into it."""
+            key = (i, passages[j].chunk.language)
+            key = key if key in renderings else (i, languages[i])
+            return Support(
+                lexical=len(terms[key] & passage_terms(j, key[1])) / len(terms[key]) if terms[key] else 0.0,
+                meaning=cosine(vectors[key], passage_vectors[passages[j].n]),
+                numbers_ok=numbers_ok,
+                translated=key[1] != languages[i],
+            )
+
         asked = numbers_in(question, languages)
         passage_numbers = [numbers_in(_evidence_text(p), {p.chunk.language, *languages}) | asked for p in passages]
         result: list[Sentence] = []
         for i, sentence in enumerate(sentences):
             markers = tuple(n for n in cited_numbers(sentence) if any(p.n == n for p in passages))
-            if i not in vectors:
+            if i not in checked:
                 result.append(Sentence(plain[i], markers, gap=gaps[i]))
                 continue
             numbers = numbers_in(plain[i])
-            supports = {
-                p.n: Support(
-                    lexical=len(terms[i] & passage_terms(j, languages[i])) / len(terms[i]),
-                    meaning=cosine(vectors[i], passage_vectors[p.n]),
-                    numbers_ok=numbers <= passage_numbers[j],
-                )
-                for j, p in enumerate(passages)
-            }
+            supports = {p.n: support(i, j, numbers <= passage_numbers[j]) for j, p in enumerate(passages)}
             holding = [n for n in markers if supports[n].holds]
             if holding:
                 result.append(Sentence(plain[i], tuple(holding), gap=gaps[i]))
@@ -163,6 +186,24 @@ class Verifier:
             else:
                 result.append(Sentence(plain[i], (), unsupported=True, gap=gaps[i]))
         return result
+
+    def _terms(self, text: str, language: str | None) -> set[int]:
+        return set(self.sparse.encode_query(with_digits(text, {language}), language=language).indices)
+
+
+def _translated(plain: Sequence[str], checked: Sequence[int], languages: Sequence[str | None],
+                passages: Sequence[Passage], translate: Translate) -> dict[tuple[int, str | None], str]:
+    """{(sentence, language): the sentence in that language}, for each language of the passages that some checked
+    sentence is not written in: one translate call per such language."""
+    found: dict[tuple[int, str | None], str] = {}
+    for language in sorted({p.chunk.language for p in passages if p.chunk.language}):
+        wanted = [i for i in checked if languages[i] != language]
+        if not wanted:
+            continue
+        for i, text in zip(wanted, translate([plain[i] for i in wanted], language)):
+            if text:
+                found[i, language] = text
+    return found
 
 
 def render(sentences: Sequence[Sentence]) -> str:

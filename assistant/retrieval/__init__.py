@@ -1,6 +1,7 @@
 """Retrieval: which passages a question gets, among those the asking user may see.
 
-search      hybrid search (dense + sparse, fused by Qdrant) with the user's permissions inside the vector search
+search      hybrid search (dense + sparse, fused by Qdrant) with the user's permissions inside the vector search; with
+            the question's translations, one search per language, fused by their ranks
 reranking   the optional re-ranking stage: the packaged model in-process, or a rerank service
 relevance   the relevance gate: which passages hold evidence of answering the question
 llamaindex  that retrieval as llama-index parts: a retriever and post-processors (re-rank, duplicates, relevance)
@@ -16,7 +17,7 @@ from assistant.retrieval.reranking import (
     ServiceReranker,
     open_reranker,
 )
-from assistant.retrieval.search import Retriever, may_see, permission_filter
+from assistant.retrieval.search import Retriever, fuse_rankings, may_see, permission_filter
 
 if TYPE_CHECKING:
     from assistant.retrieval.llamaindex import DuplicateTextFilter, EnclaveRetriever, RelevanceGate, RerankStage
@@ -44,6 +45,7 @@ __all__ = [
     "RerankerUnavailable",
     "Retriever",
     "ServiceReranker",
+    "fuse_rankings",
     "is_relevant",
     "may_see",
     "open_reranker",

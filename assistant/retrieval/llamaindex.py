@@ -14,7 +14,7 @@ plus the relevance figures the gate reads; `passage_from_node` turns it back int
 from __future__ import annotations
 
 import re
-from typing import TYPE_CHECKING, Any, List, Optional
+from typing import TYPE_CHECKING, Any, List, Mapping, Optional
 
 from llama_index.core.bridge.pydantic import Field, PrivateAttr
 from llama_index.core.postprocessor.types import BaseNodePostprocessor
@@ -67,8 +67,9 @@ class EnclaveRetriever(BaseRetriever):
     rerank=False leaves re-ranking to a `RerankStage` post-processor (as Enclave's answering does)."""
 
     def __init__(self, retriever: "Retriever", user: User, k: int = 20, rerank: bool = True,
-                 with_relevance: bool = True) -> None:
+                 with_relevance: bool = True, translations: Mapping[str, str] | None = None) -> None:
         super().__init__()
+        self._translations = dict(translations or {})  # {language: the query in it}, searched beside it
         self._retriever = retriever
         self._user = user
         self._k = k
@@ -77,7 +78,8 @@ class EnclaveRetriever(BaseRetriever):
 
     def _retrieve(self, query_bundle: QueryBundle) -> List[NodeWithScore]:
         passages = self._retriever.search(query_bundle.query_str, self._user, k=self._k,
-                                          with_relevance=self._with_relevance, rerank=self._rerank)
+                                          with_relevance=self._with_relevance, rerank=self._rerank,
+                                          translations=self._translations)
         return [node_from_passage(p) for p in passages]
 
 

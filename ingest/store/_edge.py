@@ -266,6 +266,8 @@ class EdgeStore:
             must.append(E.FieldCondition(key="groups", match=E.MatchAny(list(flt.groups))))
         if flt.document_ids is not None:
             must.append(E.FieldCondition(key="document_id", match=E.MatchAny(list(flt.document_ids))))
+        if flt.languages is not None:
+            must.append(E.FieldCondition(key="language", match=E.MatchAny(list(flt.languages))))
         return E.Filter(must=must) if must else None
 
     @staticmethod

@@ -10,7 +10,7 @@ from ingest.models import Chunk, SearchFilter, SearchHit, StoredChunk
 _NAMESPACE = uuid.UUID("3d8c8a8e-52a4-4f57-9a0e-3c7d3c2a5b61")
 
 # Payload fields with an index: the permission filter, the per-document delete, the per-version delete.
-KEYWORD_FIELDS = ("document_id", "groups")
+KEYWORD_FIELDS = ("document_id", "groups", "language")
 INTEGER_FIELDS = ("version",)
 
 
@@ -37,7 +37,7 @@ def hit_from(point_id: Any, score: float, payload: dict | None, dense: list[floa
 
 def matches_nothing(flt: SearchFilter | None) -> bool:
     """An empty tuple means "none allowed" (a user in no group): answer without asking the engine."""
-    return flt is not None and (flt.groups == () or flt.document_ids == ())
+    return flt is not None and (flt.groups == () or flt.document_ids == () or flt.languages == ())
 
 
 def check_query(dense: list[float] | None, sparse_empty: bool, method: str) -> str:

@@ -265,6 +265,8 @@ def _filter(flt: SearchFilter | None) -> models.Filter | None:
         must.append(models.FieldCondition(key="groups", match=models.MatchAny(any=list(flt.groups))))
     if flt.document_ids is not None:
         must.append(models.FieldCondition(key="document_id", match=models.MatchAny(any=list(flt.document_ids))))
+    if flt.languages is not None:
+        must.append(models.FieldCondition(key="language", match=models.MatchAny(any=list(flt.languages))))
     return models.Filter(must=must) if must else None
 
 

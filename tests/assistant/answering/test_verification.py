@@ -111,3 +111,61 @@ def test_a_number_the_passage_writes_in_words_supports_the_same_number_in_digits
     assert short.citations == (1,) and not short.unsupported
     [wrong] = verifier.check("Die Geldbuße kann bis zu 500.000 Euro betragen [1].", [passage], question=question)
     assert wrong.unsupported
+
+
+# -- an answer in another language than its passages: checked in theirs ------------------------------------------
+
+RGPD_ART_12 = ("El responsable del tratamiento facilitará al interesado información relativa a sus actuaciones sobre la "
+               "base de una solicitud, y, en cualquier caso, en el plazo de un mes a partir de la recepción de la "
+               "solicitud.")
+ANSWER_EN = "The controller must respond to a request from a data subject within one month of receiving the request."
+# What the packaged model wrote for ANSWER_EN into Spanish (bench/languages.py --answers): not the law's own terms.
+ANSWER_ES = ("El controlador debe responder a una solicitud de un sujeto de datos dentro de un mes después de recibir "
+             "la solicitud.")
+INVENTED_EN = "The controller may charge the data subject a fee of 200 euros for each request."
+INVENTED_ES = "El controlador puede cobrar al interesado una tasa de 200 euros por cada solicitud."
+
+
+@pytest.fixture(scope="module")
+def spanish_passage(embedder):
+    [vector] = embedder.embed_documents([RGPD_ART_12])
+    chunk = Chunk(chunk_id="es1", document_id="rgpd", index=0, text=RGPD_ART_12, document_name="rgpd-es.docx",
+                  title="Reglamento general de protección de datos", language="es")
+    return [Passage(n=1, chunk=chunk, score=1.0, vector=tuple(vector))]
+
+
+def translator(known: dict[str, str], asked: list):
+    """The model's translations of the sentences (as the packaged model wrote them): the verifier is what is tested
+    here; the call to a real model is in tests/assistant/test_languages.py."""
+    def translate(sentences, language):
+        asked.append((list(sentences), language))
+        return [known.get(s) for s in sentences]
+    return translate
+
+
+def test_an_english_answer_from_a_spanish_passage_is_checked_in_spanish(verifier, spanish_passage):
+    asked: list = []
+
+    alone = verifier.check(ANSWER_EN, spanish_passage, language="en")
+    [sentence] = verifier.check(ANSWER_EN, spanish_passage, language="en",
+                                translate=translator({ANSWER_EN: ANSWER_ES}, asked))
+
+    assert alone[0].unsupported  # English words and MiniLM's English meaning cannot meet the Spanish law
+    assert sentence.citations == (1,) and not sentence.unsupported
+    assert asked == [([ANSWER_EN], "es")]  # one call, for the passage's language
+
+
+def test_a_translated_sentence_the_passage_does_not_state_stays_unsupported(verifier, spanish_passage):
+    [sentence] = verifier.check(INVENTED_EN, spanish_passage, language="en",
+                                translate=translator({INVENTED_EN: INVENTED_ES}, []))
+
+    assert sentence.unsupported and not sentence.citations
+
+
+def test_no_translation_is_asked_for_passages_in_the_answers_language(verifier, passages):
+    asked: list = []
+
+    [sentence] = verifier.check("The delivery included 20,000 bottles of water [1].", passages, language="en",
+                                translate=translator({}, asked))
+
+    assert sentence.citations == (1,) and asked == []

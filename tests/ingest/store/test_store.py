@@ -7,7 +7,7 @@ import subprocess
 import sys
 import uuid
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Callable
 
@@ -161,6 +161,24 @@ def test_search_can_be_restricted_to_documents(open_backend, vectors):
     ids = search_ids(store, vectors, "vacation", "hybrid", 5, SearchFilter(document_ids=("board", "reception")))
 
     assert sorted(ids) == ["board:1:7", "reception:1:8"]
+
+
+def test_search_can_be_restricted_to_languages_inside_the_search(open_backend, vectors):
+    """A translated question searches only the documents of its language, still under the permission filter."""
+    languages = {"handbook": "es", "board": "de"}
+    points = [replace(p, chunk=replace(p.chunk, language=languages.get(p.chunk.document_id, "en")))
+              for p in corpus_points(vectors)]
+    store = open_backend(vectors.dimension)
+    store.upsert(points)
+
+    spanish = search_ids(store, vectors, "circulator seals", "hybrid", 5, SearchFilter(languages=("es",)))
+    either = search_ids(store, vectors, "vacation", "dense", 9, SearchFilter(languages=("es", "de")))
+    permitted = search_ids(store, vectors, "vacation", "hybrid", 9, SearchFilter(groups=("legal",), languages=("es",)))
+
+    assert sorted(spanish) == ["handbook:1:5", "handbook:1:6"]  # nothing about circulators: none is in Spanish
+    assert sorted(either) == ["board:1:7", "handbook:1:5", "handbook:1:6"]
+    assert permitted == []  # the Spanish chunks are HR's, not legal's
+    assert search_ids(store, vectors, "vacation", "hybrid", 5, SearchFilter(languages=())) == []
 
 
 def test_delete_document_with_keep_version_removes_only_older_versions(open_backend, vectors):
