@@ -139,11 +139,17 @@ class Verifier:
         checked = [i for i, p in enumerate(plain)
                    if len(self._terms(p, languages[i])) >= MIN_TERMS and not _is_heading(p)]
         renderings = {(i, languages[i]): plain[i] for i in checked}
-        if translate is not None:
-            renderings.update(_translated(plain, checked, languages, passages, translate))
-        keys = list(renderings)
-        terms = {key: self._terms(renderings[key], key[1]) for key in keys}
-        vectors = dict(zip(keys, self.embedder.embed_documents([renderings[key] for key in keys]))) if keys else {}
+        terms: dict[tuple[int, str | None], set[int]] = {}
+        vectors: dict[tuple[int, str | None], list[float]] = {}
+
+        def encode(found: dict[tuple[int, str | None], str]) -> None:
+            if not found:
+                return
+            renderings.update(found)
+            terms.update({key: self._terms(text, key[1]) for key, text in found.items()})
+            vectors.update(zip(found, self.embedder.embed_documents(list(found.values()))))
+
+        encode(dict(renderings))
         missing = [p for p in passages if p.vector is None]  # an overview's passages come without vectors
         embedded = dict(zip((p.n for p in missing), self.embedder.embed_documents([p.chunk.text for p in missing])))
         passage_vectors = {p.n: list(p.vector) if p.vector is not None else embedded[p.n] for p in passages}
@@ -168,36 +174,42 @@ class Verifier:
 
         asked = numbers_in(question, languages)
         passage_numbers = [numbers_in(_evidence_text(p), {p.chunk.language, *languages}) | asked for p in passages]
-        result: list[Sentence] = []
-        for i, sentence in enumerate(sentences):
-            markers = tuple(n for n in cited_numbers(sentence) if any(p.n == n for p in passages))
-            if i not in checked:
-                result.append(Sentence(plain[i], markers, gap=gaps[i]))
-                continue
+
+        def judge(i: int) -> Sentence:
+            markers = tuple(n for n in cited_numbers(sentences[i]) if any(p.n == n for p in passages))
+            if (i, languages[i]) not in renderings:
+                return Sentence(plain[i], markers, gap=gaps[i])  # not checked: too short, or a heading
             numbers = numbers_in(plain[i])
             supports = {p.n: support(i, j, numbers <= passage_numbers[j]) for j, p in enumerate(passages)}
             holding = [n for n in markers if supports[n].holds]
             if holding:
-                result.append(Sentence(plain[i], tuple(holding), gap=gaps[i]))
-                continue
+                return Sentence(plain[i], tuple(holding), gap=gaps[i])
             best = max(supports, key=lambda n: supports[n].strength, default=None)
             if best is not None and supports[best].holds:
-                result.append(Sentence(plain[i], (best,), gap=gaps[i]))
-            else:
-                result.append(Sentence(plain[i], (), unsupported=True, gap=gaps[i]))
+                return Sentence(plain[i], (best,), gap=gaps[i])
+            return Sentence(plain[i], (), unsupported=True, gap=gaps[i])
+
+        result = [judge(i) for i in range(len(sentences))]
+        # Only a sentence no passage supports in its own language is translated: an answer whose passages are in
+        # its language, or that they already back, costs no call.
+        unsupported = [i for i in checked if result[i].unsupported]
+        if translate is not None and unsupported:
+            encode(_translated(plain, unsupported, languages, passages, translate))
+            for i in unsupported:
+                result[i] = judge(i)
         return result
 
     def _terms(self, text: str, language: str | None) -> set[int]:
         return set(self.sparse.encode_query(with_digits(text, {language}), language=language).indices)
 
 
-def _translated(plain: Sequence[str], checked: Sequence[int], languages: Sequence[str | None],
+def _translated(plain: Sequence[str], indices: Sequence[int], languages: Sequence[str | None],
                 passages: Sequence[Passage], translate: Translate) -> dict[tuple[int, str | None], str]:
-    """{(sentence, language): the sentence in that language}, for each language of the passages that some checked
-    sentence is not written in: one translate call per such language."""
+    """{(sentence, language): the sentence in that language}, for each language of the passages that one of these
+    sentences is not written in: one translate call per such language."""
     found: dict[tuple[int, str | None], str] = {}
     for language in sorted({p.chunk.language for p in passages if p.chunk.language}):
-        wanted = [i for i in checked if languages[i] != language]
+        wanted = [i for i in indices if languages[i] != language]
         if not wanted:
             continue
         for i, text in zip(wanted, translate([plain[i] for i in wanted], language)):
