@@ -92,10 +92,11 @@ def translate_query(llm: "LLMClient", query: str, targets: Sequence[str]) -> dic
 
 def translate_sentences(llm: "LLMClient", sentences: Sequence[str], language: str) -> list[str | None]:
     """Each sentence in `language` (None where the model gave no line for it): an answer's sentences put in the
-    language of the passages it was written from, so that they can be checked against them word for word."""
-    if not sentences:
-        return []
-    name = LANGUAGE_NAMES.get(language, language)
+    language of the passages it was written from, so that they can be checked against them word for word. Only
+    into the languages of LANGUAGE_NAMES, as questions are (no call for a passage read as Latin)."""
+    if not sentences or language not in LANGUAGE_NAMES:
+        return [None] * len(sentences)
+    name = LANGUAGE_NAMES[language]
     numbered = "\n".join(f"{i}: {' '.join(sentence.split())}" for i, sentence in enumerate(sentences, start=1))
     messages = [{"role": "system", "content": _SENTENCES_SYSTEM.format(name=name)},
                 {"role": "user", "content": numbered}]

@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from assistant.prompting.translation import library_languages, other_languages, read_translations
+from assistant.prompting.translation import library_languages, other_languages, read_translations, translate_sentences
 from ingest import DocumentRecord
 
 QUERY = "How many bottles of water were delivered?"
@@ -51,3 +51,9 @@ def test_a_reply_keeps_nothing_unrequested_repeated_or_rambling():
 
     assert read_translations(reply, ["en", "es", "de"], QUERY) == {"de": "Wie viele Wasserflaschen wurden geliefert?"}
     assert read_translations("", ["es"], QUERY) == {}
+
+
+def test_no_call_is_made_to_translate_into_a_language_questions_are_not_translated_into():
+    # No LLM client is needed: for a language outside LANGUAGE_NAMES the function returns before any call.
+    assert translate_sentences(None, ["The term is five years."], "la") == [None]  # type: ignore[arg-type]
+    assert translate_sentences(None, [], "es") == []  # type: ignore[arg-type]
