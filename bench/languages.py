@@ -84,11 +84,13 @@ SAME = [
     ("es→es", "¿Cuándo debe notificarse una violación de la seguridad de los datos a la autoridad de control?", RGPD),
     ("de→de", "Welche Aufgaben hat die oder der Bundesbeauftragte für den Datenschutz?", BDSG),
     ("de→de", "Wann dürfen öffentliche Stellen Videoüberwachung einsetzen?", BDSG),
-    ("fr→fr", "Quel formulaire envoyer à l'employeur en cas d'arrêt de travail ?", ("cerfa-14411-arret-de-travail-fr.pdf",)),
+    ("fr→fr", "Quel formulaire envoyer à l'employeur en cas d'arrêt de travail ?",
+     ("cerfa-14411-arret-de-travail-fr.pdf",)),
     ("en→en", "How many bottles of water were delivered?", MEMO),
     ("en→en", "When was Iwan Roberts born?", ("norwich-city-iwan-roberts.txt",)),
     ("en→en", "How many common shares did Galaxy Gaming have outstanding in March 2022?", SEC),
-    ("en→en", "Which networks does DPR use as its question and passage encoders?", ("dense-passage-retrieval-paper.pdf",)),
+    ("en→en", "Which networks does DPR use as its question and passage encoders?",
+     ("dense-passage-retrieval-paper.pdf",)),
     ("en→en", "How many Stanley Cups have the Maple Leafs won?", ("stanley-cups.xlsx",)),
 ]
 ADMIN = User(name="bench", groups=(), is_admin=True)
