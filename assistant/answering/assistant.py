@@ -119,13 +119,19 @@ class Assistant:
         self.recorder = recorder  # the audit trail's hooks: each answer and search, once given
         self.verifier = Verifier(retriever.embedder, retriever.sparse)
 
-    def search(self, query: str, user: User, k: int = 10, method: str | None = None) -> list[Passage]:
-        """Retrieval only, no LLM: the top passages the user may see."""
+    def search(self, query: str, user: User, k: int = 10, method: str | None = None,
+               translate: bool = False) -> list[Passage]:
+        """Retrieval only: the top passages the user may see. translate: also search the other languages of the
+        documents the user may see, with the query translated by the LLM (one call), as questions are."""
         with RETRIEVAL_SECONDS.labels("search").time(), traced("enclave.retrieval", {
             "enclave.retrieval.operation": "search", "enclave.retrieval.method": method or self.retriever.method,
             "enclave.retrieval.k": k,
         }) as span:  # fmt: skip
-            passages = self.retriever.search(query, user, k=k, method=method)
+            translations = self.translate(query, user) if translate else {}
+            span.set_attribute("enclave.retrieval.translations", len(translations))
+            # With translations, fused ranks tie often: judging relevance lets the closer passage go first.
+            passages = self.retriever.search(query, user, k=k, method=method, translations=translations,
+                                             with_relevance=bool(translations))
             span.set_attribute("enclave.retrieval.passages", len(passages))
         if self.recorder is not None:
             self.recorder.searched(query, user, passages, method)
@@ -202,8 +208,11 @@ class Assistant:
         """{language: the query in it} for the other languages of the documents the user may see (at most
         ENCLAVE_TRANSLATE_LANGUAGES of them, those with the most chunks first); {} when the library holds only the
         query's language, or it is off."""
-        if not self.settings.translate_questions:
-            return {}
+        return self.translate(query, user) if self.settings.translate_questions else {}
+
+    def translate(self, query: str, user: User) -> dict[str, str]:
+        """{language: the query in it} for the other languages of the documents the user may see, whatever
+        ENCLAVE_TRANSLATE_QUESTIONS says (a search asks for it); {} when there are none or the LLM fails."""
         sizes = library_languages(r for r in self.documents() if may_see(user, r.groups))
         targets = other_languages(sizes, self.retriever.sparse.language_of(query), self.settings.translate_languages)
         translations = translate_query(self.llm, query, targets)
@@ -220,7 +229,7 @@ class Assistant:
                                      translations=translations)
         nodes = retriever.retrieve(query)
         stages: list[BaseNodePostprocessor] = (
-            [RerankStage(self.retriever.reranker, s.rerank_candidates)] if self.retriever.reranker else []
+            [RerankStage(self.retriever.reranker, s.rerank_candidates, translations)] if self.retriever.reranker else []
         )
         stages += [DuplicateTextFilter(),
                    RelevanceGate(min_relevance=s.min_relevance, min_semantic_relevance=s.min_semantic_relevance,

@@ -23,6 +23,7 @@ from llama_index.core.schema import NodeWithScore, QueryBundle, TextNode
 
 from assistant.models import Passage, User
 from assistant.retrieval.relevance import is_relevant
+from assistant.retrieval.reranking import queries_by_language
 from ingest import Chunk
 
 if TYPE_CHECKING:
@@ -89,10 +90,13 @@ class RerankStage(BaseNodePostprocessor):
 
     candidates: int = Field(default=20)
     _reranker: "Reranker" = PrivateAttr()
+    _translations: dict[str, str] = PrivateAttr(default_factory=dict)
 
-    def __init__(self, reranker: "Reranker", candidates: int = 20) -> None:
+    def __init__(self, reranker: "Reranker", candidates: int = 20,
+                 translations: Mapping[str, str] | None = None) -> None:
         super().__init__(candidates=candidates)  # type: ignore[call-arg]  # a pydantic field: mypy sees no plugin
         self._reranker = reranker
+        self._translations = dict(translations or {})  # {language: question}: a chunk is scored in its own
 
     @classmethod
     def class_name(cls) -> str:
@@ -104,7 +108,8 @@ class RerankStage(BaseNodePostprocessor):
             return nodes
         head, tail = nodes[: self.candidates], nodes[self.candidates :]
         chunks = [passage_from_node(node, i).chunk for i, node in enumerate(head, start=1)]
-        ranked = self._reranker.rerank(query_bundle.query_str, chunks)
+        query = query_bundle.query_str
+        ranked = self._reranker.rerank(query, chunks, queries_by_language(query, chunks, self._translations))
         return [NodeWithScore(node=head[r.index].node, score=r.score) for r in ranked] + tail
 
 

@@ -18,7 +18,7 @@ import time
 from collections import OrderedDict
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Protocol, Sequence
+from typing import TYPE_CHECKING, Mapping, Protocol, Sequence
 
 import httpx
 import numpy as np
@@ -56,10 +56,21 @@ class Ranked:
 class Reranker(Protocol):
     description: str  # for reports and logs: what reorders the candidates
 
-    def rerank(self, query: str, chunks: Sequence["Chunk"]) -> list[Ranked]:
-        """Every candidate, best first. `chunks` is in the first stage's order."""
+    def rerank(self, query: str, chunks: Sequence["Chunk"], queries: Sequence[str] | None = None) -> list[Ranked]:
+        """Every candidate, best first. `chunks` is in the first stage's order; `queries`, when given, is the text
+        each chunk is scored against (the question translated into the chunk's language), instead of `query`."""
 
     def close(self) -> None: ...
+
+
+def queries_by_language(query: str, chunks: Sequence["Chunk"],
+                        translations: Mapping[str, str] | None) -> list[str] | None:
+    """The text each chunk is re-ranked against: the question in the chunk's language when it was translated into
+    it, else the question itself. Without this a reranker compares a Spanish question with an English passage, and
+    puts the passages the translation found below those in the question's own language. None: no translations."""
+    if not translations:
+        return None
+    return [translations.get(chunk.language or "", query) for chunk in chunks]
 
 
 def passage_text(chunk: "Chunk") -> str:
@@ -119,13 +130,14 @@ class EmbeddedReranker:
         self._vectors: OrderedDict[tuple[str, int], np.ndarray] = OrderedDict()
         self._cache_size = cache_size
 
-    def rerank(self, query: str, chunks: Sequence["Chunk"]) -> list[Ranked]:
+    def rerank(self, query: str, chunks: Sequence["Chunk"], queries: Sequence[str] | None = None) -> list[Ranked]:
         if not chunks:
             return []
+        texts = list(queries) if queries is not None else [query] * len(chunks)
         with self._lock:
-            question = self._encode(QUERY_PREFIX + query)
+            vectors = {text: self._encode(QUERY_PREFIX + text) for text in dict.fromkeys(texts)}
             passages = np.stack([self._passage_vector(chunk) for chunk in chunks])
-        return reciprocal_rank_fusion((passages @ question).tolist())
+        return reciprocal_rank_fusion([float(passages[i] @ vectors[text]) for i, text in enumerate(texts)])
 
     def _passage_vector(self, chunk: "Chunk") -> np.ndarray:
         text = passage_text(chunk)
@@ -165,7 +177,18 @@ class ServiceReranker:
         headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
         self._client = httpx.Client(timeout=timeout, headers=headers, transport=transport)
 
-    def rerank(self, query: str, chunks: Sequence["Chunk"]) -> list[Ranked]:
+    def rerank(self, query: str, chunks: Sequence["Chunk"], queries: Sequence[str] | None = None) -> list[Ranked]:
+        """One call per distinct query (the API takes one); the scores of all calls ranked together."""
+        texts = list(queries) if queries is not None else [query] * len(chunks)
+        positions: dict[str, list[int]] = {}
+        for i, text in enumerate(texts):
+            positions.setdefault(text, []).append(i)
+        ranked = []
+        for text, indices in positions.items():
+            ranked += [Ranked(indices[r.index], r.score) for r in self._rerank(text, [chunks[i] for i in indices])]
+        return sorted(ranked, key=lambda r: -r.score)
+
+    def _rerank(self, query: str, chunks: Sequence["Chunk"]) -> list[Ranked]:
         if not chunks:
             return []
         body: dict = {"query": query, "documents": [passage_text(c) for c in chunks], "top_n": len(chunks)}

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Mapping, Sequence
 
 from assistant.errors import RetrievalUnavailable
 from assistant.models import Passage, User
+from assistant.retrieval.reranking import queries_by_language
 from ingest import SearchFilter, SearchHit, SparseVector, StoreUnavailable
 
 RRF_K = 60  # the usual constant of reciprocal rank fusion (Cormack et al., 2009)
@@ -105,7 +106,7 @@ class Retriever:
             except StoreUnavailable as exc:
                 raise RetrievalUnavailable(str(exc)) from exc
         hits = rankings[0] if len(rankings) == 1 else fuse_rankings(rankings, limit)
-        hits = (self.rerank(question, hits) if rerank else hits)[:k]
+        hits = (self.rerank(question, hits, translations) if rerank else hits)[:k]
         if not with_relevance:
             return [Passage(n=i, chunk=hit.chunk, score=hit.score) for i, hit in enumerate(hits, start=1)]
         for query in queries:
@@ -143,13 +144,16 @@ class Retriever:
         assert best is not None
         return best
 
-    def rerank(self, question: str, hits: list[SearchHit]) -> list[SearchHit]:
-        """The head reordered by the reranker, each hit scored by what placed it; the tail keeps the first stage's
-        order (and scores) below it, so deep cut-offs such as Recall@100 still see every hit."""
+    def rerank(self, question: str, hits: list[SearchHit],
+               translations: Mapping[str, str] | None = None) -> list[SearchHit]:
+        """The head reordered by the reranker, each hit scored by what placed it (against the question in its
+        language, when translated); the tail keeps the first stage's order (and scores) below it, so deep cut-offs
+        such as Recall@100 still see every hit."""
         if self.reranker is None or len(hits) < 2:
             return hits
         head, tail = hits[: self.rerank_candidates], hits[self.rerank_candidates :]
-        ranked = self.reranker.rerank(question, [hit.chunk for hit in head])
+        chunks = [hit.chunk for hit in head]
+        ranked = self.reranker.rerank(question, chunks, queries_by_language(question, chunks, translations))
         return [replace(head[r.index], score=r.score) for r in ranked] + tail
 
     def close(self) -> None:

@@ -93,6 +93,14 @@ def test_the_configured_llm_translates_a_question_and_the_document_reaches_the_m
     assert "memo-supply-delivery.pdf" not in [p.chunk.document_name for p in packaged.retrieve(WATER_ES, ADMIN)]
 
 
+def test_a_search_asked_to_translate_finds_the_document_in_another_language(packaged):
+    """`enclave search --translate` and the API's `translate`: the same translation, for a search without an answer."""
+    translated = packaged.search(WATER_ES, ADMIN, k=3, translate=True)
+
+    assert translated[0].chunk.document_name == "memo-supply-delivery.pdf"
+    assert "memo-supply-delivery.pdf" not in [p.chunk.document_name for p in packaged.search(WATER_ES, ADMIN, k=3)]
+
+
 def test_an_english_question_is_answered_from_a_spanish_law_with_its_citation(packaged):
     """The answer, written in English, is checked against the Spanish passage in Spanish: it keeps its citation
     instead of becoming "not found"."""

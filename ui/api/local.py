@@ -60,6 +60,7 @@ class SearchRequest(Caller):
     query: str
     k: int = Field(10, ge=1, le=1000)
     method: Literal["dense", "sparse", "hybrid"] | None = None
+    translate: bool = False
 
 
 class AskRequest(Caller):
@@ -160,7 +161,8 @@ def _streamed(work: Callable[[Callable[[dict[str, Any]], None]], dict[str, Any]]
 @router.post("/search", dependencies=[Depends(local_caller)])
 def search(body: SearchRequest, request: Request) -> list[dict[str, Any]]:
     enclave: Enclave = request.app.state.enclave
-    passages = enclave.assistant.search(body.query, acting(enclave, body), k=body.k, method=body.method)
+    passages = enclave.assistant.search(body.query, acting(enclave, body), k=body.k, method=body.method,
+                                        translate=body.translate)
     return [p.to_json() for p in passages]
 
 

@@ -82,6 +82,9 @@ class SearchRequest(BaseModel):
     k: int = Field(10, ge=1, le=50, description="How many passages.")
     method: Literal["dense", "sparse", "hybrid"] | None = Field(
         None, description="Retrieval method; default: the server's ENCLAVE_SEARCH_METHOD.")
+    translate: bool = Field(False, description=(
+        "Also search the other languages of the documents the caller may see, with the query translated by the "
+        "server's LLM (one call), as questions to the assistant are."))
 
 
 class SearchHit(Citation):

@@ -20,18 +20,21 @@ if TYPE_CHECKING:
 @click.option("-k", "k", default=10, show_default=True, help="How many passages to show.")
 @click.option("--method", type=click.Choice(["dense", "sparse", "hybrid"]), default=None,
               help="Retrieval method (default: ENCLAVE_SEARCH_METHOD, hybrid).")
+@click.option("--translate", is_flag=True,
+              help="Also search the library's other languages, with QUERY translated by the configured LLM.")
 @click.option("--json", "as_json", is_flag=True, help="Print the passages as JSON.")
 @act_as
-def search(query: str, k: int, method: str | None, as_json: bool, as_name: str | None) -> None:
-    """Retrieval only, no LLM: the top passages for QUERY."""
+def search(query: str, k: int, method: str | None, translate: bool, as_json: bool, as_name: str | None) -> None:
+    """Retrieval only: the top passages for QUERY (no LLM, unless --translate)."""
     from assistant import AssistantError
 
     if (remote := running_api()) is not None:
-        print_passages(remotely(lambda: remote.search(query, k, method, as_name)), as_json)
+        print_passages(remotely(lambda: remote.search(query, k, method, as_name, translate)), as_json)
         return
     with opened_enclave(read_only=True) as enclave:
         try:
-            passages = enclave.assistant.search(query, acting_user(enclave, as_name), k=k, method=method)
+            passages = enclave.assistant.search(query, acting_user(enclave, as_name), k=k, method=method,
+                                                translate=translate)
         except AssistantError as exc:
             fail(str(exc))
     print_passages([p.to_json() for p in passages], as_json)

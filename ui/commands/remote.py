@@ -92,8 +92,10 @@ class Remote:
                               count=event.get("count", 0), stage=event.get("stage", ""), result=result))
         raise RemoteFailed(f"{self.where} stopped before the work was done: see its output")
 
-    def search(self, query: str, k: int, method: str | None, as_name: str | None) -> list[dict[str, Any]]:
-        body = {"user": self.user, "as_name": as_name, "query": query, "k": k, "method": method}
+    def search(self, query: str, k: int, method: str | None, as_name: str | None,
+               translate: bool = False) -> list[dict[str, Any]]:
+        body = {"user": self.user, "as_name": as_name, "query": query, "k": k, "method": method,
+                "translate": translate}
         return self._call("/search", body)
 
     def ask(self, question: str, conversation: str | None, as_name: str | None,

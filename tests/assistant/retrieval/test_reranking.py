@@ -18,6 +18,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Callable, Iterator
 
 import pytest
+from llama_index.core.schema import QueryBundle
 
 from assistant import (
     AssistantError,
@@ -30,7 +31,9 @@ from assistant import (
     open_enclave,
     open_reranker,
 )
-from assistant.retrieval.reranking import RRF_K, passage_text, reciprocal_rank_fusion
+from assistant.models import Passage
+from assistant.retrieval.llamaindex import RerankStage, node_from_passage, passage_from_node
+from assistant.retrieval.reranking import RRF_K, passage_text, queries_by_language, reciprocal_rank_fusion
 from enclave_cli import invoke
 from ingest import Chunk, load_settings, open_ingestor
 from shared_data import SCIFACT
@@ -101,9 +104,9 @@ def test_with_rerank_on_a_user_never_gets_or_exposes_a_passage_outside_their_gro
     class Recording:  # the real reranker, recording what it was shown
         description = embedded.description
 
-        def rerank(self, query, chunks):
+        def rerank(self, query, chunks, queries=None):
             seen.extend(chunks)
-            return embedded.rerank(query, chunks)
+            return embedded.rerank(query, chunks, queries)
 
         def close(self):
             pass
@@ -147,6 +150,47 @@ def test_repeated_candidates_are_not_encoded_again_and_the_cache_stays_bounded(r
         assert len(reranker._vectors) == 2
     finally:
         reranker.close()
+
+
+# A Spanish question, its English translation (as assistant/prompting/translation.py gives it), and what the search
+# found: a Spanish passage that shares the question's words but not its subject, first; the English answer, second.
+SPANISH_QUESTION = "¿Cuántos días de vacaciones puedo pasar al año siguiente?"
+ENGLISH_QUESTION = "How many vacation days can I carry over into next year?"
+SPANISH_OFF_TOPIC = Chunk("es", "es", 0, "Las vacaciones de la oficina: el calendario de días festivos del año y el "
+                          "horario de verano.", "es", "", language="es")
+ENGLISH_ANSWER = Chunk("en", "en", 0, "Employees may carry over up to five unused days of annual leave into the "
+                       "following year; the rest lapse on 31 December.", "en", "", language="en")
+
+
+def test_with_translations_each_passage_is_reranked_against_the_question_in_its_language(embedded):
+    chunks = [SPANISH_OFF_TOPIC, ENGLISH_ANSWER]
+    queries = queries_by_language(SPANISH_QUESTION, chunks, {"en": ENGLISH_QUESTION})
+
+    plain = embedded.rerank(SPANISH_QUESTION, chunks)
+    translated = embedded.rerank(SPANISH_QUESTION, chunks, queries)
+
+    assert queries == [SPANISH_QUESTION, ENGLISH_QUESTION]
+    assert [r.index for r in plain] == [0, 1]  # the case: against the Spanish question, the Spanish words win
+    assert [r.index for r in translated] == [1, 0]
+
+
+def test_the_assistant_rerank_stage_scores_each_passage_in_its_language(embedded):
+    nodes = [node_from_passage(Passage(n=i, chunk=c, score=1.0 / i))
+             for i, c in enumerate([SPANISH_OFF_TOPIC, ENGLISH_ANSWER], start=1)]
+    bundle = QueryBundle(SPANISH_QUESTION)
+
+    plain = RerankStage(embedded, 20).postprocess_nodes(nodes, bundle)
+    translated = RerankStage(embedded, 20, {"en": ENGLISH_QUESTION}).postprocess_nodes(nodes, bundle)
+
+    assert [passage_from_node(n, 1).chunk.chunk_id for n in plain] == ["es", "en"]
+    assert [passage_from_node(n, 1).chunk.chunk_id for n in translated] == ["en", "es"]
+
+
+def test_a_passage_in_a_language_without_translation_is_reranked_against_the_question():
+    chunks = [_chunk("a", "x", language="fr"), _chunk("b", "y"), _chunk("c", "z", language="en")]
+
+    assert queries_by_language("q", chunks, {"en": "q-en"}) == ["q", "q", "q-en"]
+    assert queries_by_language("q", chunks, {}) is None
 
 
 def test_a_passage_longer_than_the_model_context_is_cut_not_refused(embedded):
@@ -243,6 +287,31 @@ def test_service_reranker_speaks_the_vllm_rerank_protocol_and_follows_its_order(
     assert body == {"query": "Where do penguins breed?", "documents": [c.text for c in chunks], "top_n": 2,
                     "model": "BAAI/bge-reranker-v2-m3"}
     assert headers["Authorization"] == "Bearer k3y"
+
+
+def test_service_reranker_asks_once_per_language_and_ranks_all_the_answers_together(embedded):
+    def rerank_endpoint(path, headers, body):
+        chunks = [_chunk(str(i), text) for i, text in enumerate(body["documents"])]
+        return 200, {"results": [{"index": r.index, "relevance_score": float(r.score)}
+                                 for r in embedded.rerank(body["query"], chunks)]}
+
+    """The rerank API takes one query: one call per language, with that language's passages, merged by score."""
+
+    chunks = [SPANISH_OFF_TOPIC, _chunk("es2", "El menú de la cafetería.", language="es"), ENGLISH_ANSWER]
+    with http_server(rerank_endpoint) as (base, requests):
+        reranker = ServiceReranker(f"{base}/rerank", timeout=30)
+        try:
+            ranked = reranker.rerank(SPANISH_QUESTION, chunks,
+                                     queries_by_language(SPANISH_QUESTION, chunks, {"en": ENGLISH_QUESTION}))
+        finally:
+            reranker.close()
+
+    assert [(body["query"], body["documents"]) for _, _, body in requests] == [
+        (SPANISH_QUESTION, [SPANISH_OFF_TOPIC.text, "El menú de la cafetería."]),
+        (ENGLISH_QUESTION, [ENGLISH_ANSWER.text]),
+    ]
+    assert sorted(r.index for r in ranked) == [0, 1, 2]
+    assert [r.score for r in ranked] == sorted((r.score for r in ranked), reverse=True)
 
 
 def test_fault_a_service_that_is_down_is_a_clear_retrieval_error():
@@ -343,5 +412,6 @@ def test_open_enclave_builds_the_configured_reranker_and_keeps_permissions(inges
         enclave.close()
 
 
-def _chunk(chunk_id: str, text: str, title: str = "") -> Chunk:
-    return Chunk(chunk_id=chunk_id, document_id=chunk_id, index=0, text=text, document_name=chunk_id, title=title)
+def _chunk(chunk_id: str, text: str, title: str = "", language: str | None = None) -> Chunk:
+    return Chunk(chunk_id=chunk_id, document_id=chunk_id, index=0, text=text, document_name=chunk_id, title=title,
+                 language=language)

@@ -81,8 +81,11 @@ def test_a_member_gets_no_passage_nor_title_of_a_document_outside_their_groups(a
 
     with client(api, keys["alice"]) as alice:
         alices = alice.post("/search", body={"query": QUESTION}, cast_to=dict)["data"]
+        alices_translated = alice.post("/search", body={"query": QUESTION, "translate": True}, cast_to=dict)["data"]
     with client(api, keys["bob"]) as bob:
         bobs = bob.post("/search", body={"query": QUESTION, "k": 50}, cast_to=dict)
+        # Translated into the library's other languages, each search still inside bob's groups.
+        bobs_translated = bob.post("/search", body={"query": QUESTION, "k": 50, "translate": True}, cast_to=dict)
         answer = bob.chat.completions.with_raw_response.create(
             model="enclave", messages=[{"role": "user", "content": QUESTION}])
         streamed = bob.chat.completions.with_raw_response.create(
@@ -90,7 +93,8 @@ def test_a_member_gets_no_passage_nor_title_of_a_document_outside_their_groups(a
         streamed_text = streamed.http_response.read().decode()
 
     assert MEMO in {hit["document"] for hit in alices}  # alice, in finance, finds it
-    for said in (json.dumps(bobs), answer.http_response.text, streamed_text):
+    assert MEMO in {hit["document"] for hit in alices_translated}
+    for said in (json.dumps(bobs), json.dumps(bobs_translated), answer.http_response.text, streamed_text):
         assert MEMO not in said and "memo-supply" not in said
         assert not any(chunk_id in said for chunk_id in hidden)
     assert {hit["document"] for hit in bobs["data"]} <= {"sample-presentation.pptx", "udhr-english-spanish.html",

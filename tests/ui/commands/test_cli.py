@@ -23,6 +23,15 @@ def test_search_finds_the_passage_with_the_answer(enclave_env):
     assert set(hits[0]) == {"document", "page", "chunk_id", "score", "text"}
 
 
+def test_search_with_translate_searches_the_other_languages_too_and_still_finds_the_answer(enclave_env):
+    plain = json.loads(invoke("search", "bottles of water delivered", "-k", "3", "--json", env=enclave_env).stdout)
+    result = invoke("search", "bottles of water delivered", "-k", "10", "--translate", "--json", env=enclave_env)
+
+    assert result.exit_code == 0, result.stderr
+    hits = json.loads(result.stdout)
+    assert hits[0]["document"] == plain[0]["document"] == "memo-supply-delivery.pdf"
+
+
 def test_ask_cites_the_file_that_holds_the_answer(enclave_env):
     result = invoke("ask", "How many bottles of water were delivered?", "--json", env=enclave_env)
     assert result.exit_code == 0, result.stderr
