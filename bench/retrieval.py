@@ -7,7 +7,9 @@ would: it prints how long upserts and a Python ticker thread waited.
 
 Usage: .venv/bin/python bench/retrieval.py --sizes 10000,100000 --queries 200 [--optimize-up-to 10000]
          [--quantization int8] [--on-disk-payload] [--on-disk-vectors] [--hnsw-m 16] [--hnsw-ef-construct 100]
-         [--indexing-threshold-kb 10000] [--during-optimize] [--no-embedding]
+         [--indexing-threshold-kb 10000] [--during-optimize] [--no-embedding] [--keep DIR]
+--keep DIR builds each store in DIR/SIZE and leaves it; a rerun with the same DIR, size and index options measures
+searches on it without the insert and the build (a million chunks take ~50 minutes to build).
 """
 
 from __future__ import annotations
@@ -107,10 +109,18 @@ def time_calls(call: Callable[[np.ndarray, SparseVector], object], queries) -> l
     return samples
 
 
-def report_store(label: str, store: Store, queries) -> None:
+def report_store(label: str, store: Store, queries, parts: bool = False) -> None:
+    """Hybrid search with and without the filter; with parts, also each half of it alone (dense, sparse: top-10,
+    with the filter; the index walks the same candidates as a prefetch of 100), to show where the time goes."""
     for name, flt in (("no filter", None), ("filter on", FILTER)):
         samples = time_calls(lambda d, s: store.search(d.tolist(), s, LIMIT, flt, prefetch_limit=PREFETCH), queries)
         print(f"  {label:<28} hybrid, {name:<9}  {percentiles(samples)}")
+    if parts:
+        for method in ("dense", "sparse"):
+            samples = time_calls(
+                lambda d, s: store.search(d.tolist(), s, LIMIT, FILTER, method=method), queries  # type: ignore
+            )
+            print(f"  {label:<28} {method} alone, filter on  {percentiles(samples)}")
 
 
 def allowed_mask(corpus: Corpus) -> np.ndarray:
@@ -151,8 +161,20 @@ def load(store: Store, corpus: Corpus) -> float:
     return time.perf_counter() - start
 
 
-def bench_edge(corpus: Corpus, queries, optimize: bool, index: IndexSettings, during: bool) -> None:
-    folder = Path(tempfile.mkdtemp(prefix="enclave-bench-"))
+def bench_edge(corpus: Corpus, queries, optimize: bool, index: IndexSettings, during: bool,
+               keep: Path | None = None) -> None:
+    """keep: build the store in keep/SIZE and leave it there; a later run with the same keep and size (and the same
+    index settings) skips the insert and the build and measures searches on the kept store."""
+    if keep is not None:
+        folder = keep / str(corpus.size)
+        built = folder / "built.json"
+        if built.exists():
+            measure_kept(folder, corpus, queries, index, json.loads(built.read_text()))
+            return
+        shutil.rmtree(folder, ignore_errors=True)
+        folder.mkdir(parents=True)
+    else:
+        folder = Path(tempfile.mkdtemp(prefix="enclave-bench-"))
     try:
         store = EdgeStore(folder / "shard", DIMENSION, index=index)
         seconds = load(store, corpus)
@@ -160,13 +182,13 @@ def bench_edge(corpus: Corpus, queries, optimize: bool, index: IndexSettings, du
         report_store("edge, not optimized", store, queries)
         if optimize and during:
             optimize_while_upserting(store)
-            report_store("edge, optimized", store, queries)
+            report_store("edge, optimized", store, queries, parts=True)
             report_recall("edge, optimized", store, corpus, queries)
         elif optimize:
             start = time.perf_counter()
             store.optimize()
             print(f"  edge optimize(): {time.perf_counter() - start:.1f} s (blocks the process, GIL held)")
-            report_store("edge, optimized", store, queries)
+            report_store("edge, optimized", store, queries, parts=True)
             report_recall("edge, optimized", store, corpus, queries)
         else:
             print("  edge optimize(): skipped at this size (--optimize-up-to)")
@@ -177,8 +199,32 @@ def bench_edge(corpus: Corpus, queries, optimize: bool, index: IndexSettings, du
               f"{opened['rss'] / 1e6:,.0f} MB after opening + {opened['queries']} searches "
               f"({opened['rss'] / opened['points']:,.0f} B/chunk); disk {disk / 1e6:,.0f} MB "
               f"({disk / opened['points']:,.0f} B/chunk)")
+        if keep is not None and optimize and store_built(folder, corpus, index):
+            print(f"  kept in {folder}: rerun with --keep {keep} to measure searches without rebuilding")
     finally:
-        shutil.rmtree(folder, ignore_errors=True)
+        if keep is None:
+            shutil.rmtree(folder, ignore_errors=True)
+
+
+def store_built(folder: Path, corpus: Corpus, index: IndexSettings) -> bool:
+    """Marks a kept store as complete (inserted and optimized), with the settings it was built with."""
+    (folder / "built.json").write_text(json.dumps({"size": corpus.size, "index": index.__dict__}))
+    return True
+
+
+def measure_kept(folder: Path, corpus: Corpus, queries, index: IndexSettings, built: dict) -> None:
+    if built["index"] != index.__dict__:
+        raise SystemExit(f"{folder} was built with {built['index']}, not {index.__dict__}: give the same index "
+                         "options, or another --keep folder")
+    start = time.perf_counter()
+    store = EdgeStore(folder / "shard", DIMENSION, index=index)
+    print(f"  edge (kept store, built before): opened in {time.perf_counter() - start:.1f} s; "
+          f"{store.count():,} points")
+    try:
+        report_store("edge, optimized", store, queries, parts=True)
+        report_recall("edge, optimized", store, corpus, queries)
+    finally:
+        store.close()
 
 
 def optimize_while_upserting(store: EdgeStore) -> None:
@@ -322,6 +368,8 @@ def main() -> None:
     parser.add_argument("--during-optimize", action="store_true",
                         help="run optimize() in a thread while upserting, and time the upserts")
     parser.add_argument("--no-embedding", action="store_true", help="skip the query embedding line")
+    parser.add_argument("--keep", type=Path, default=None,
+                        help="build each size's store in KEEP/SIZE and keep it; with a kept store, only search it")
     parser.add_argument("--reopen", help=argparse.SUPPRESS)  # the child of reopen_in_child
     parser.add_argument("--index", help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -347,7 +395,7 @@ def main() -> None:
         queries = corpus.queries(args.queries)
         report_numpy(corpus, queries)
         bench_edge(corpus, queries, optimize=args.optimize_up_to is None or size <= args.optimize_up_to,
-                   index=index, during=args.during_optimize)
+                   index=index, during=args.during_optimize, keep=args.keep)
         if url:
             bench_server(url, corpus, queries)
         else:
