@@ -182,7 +182,7 @@ def compare_rerankers(lists, queries: dict[str, str], qrels, depths: list[int]) 
     reranker = EmbeddedReranker(load_assistant_settings().rerank_gguf_path, threads=2)
     cosines = {}
     try:
-        for done, (query_id, (_, _, hybrid)) in enumerate(lists.items(), start=1):
+        for done, (query_id, (_, _, hybrid, *_)) in enumerate(lists.items(), start=1):
             question = reranker._encode(QUERY_PREFIX + queries[query_id])
             passages = np.stack([reranker._encode(DOCUMENT_PREFIX + passage_text(h[3])) for h in hybrid[: depths[-1]]])
             cosines[query_id] = passages @ question
