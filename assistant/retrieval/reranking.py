@@ -73,6 +73,11 @@ def queries_by_language(query: str, chunks: Sequence["Chunk"],
     return [translations.get(chunk.language or "", query) for chunk in chunks]
 
 
+def query_per_chunk(query: str, chunks: Sequence["Chunk"], queries: Sequence[str] | None) -> list[str]:
+    """The text each chunk is scored against: `queries` when given, else `query` for every chunk."""
+    return list(queries) if queries is not None else [query] * len(chunks)
+
+
 def passage_text(chunk: "Chunk") -> str:
     """The chunk as the reranker reads it: with its document's title when the text does not open with it (a chunk
     from the middle of a document otherwise loses its subject; ingest encodes the same header)."""
@@ -133,7 +138,7 @@ class EmbeddedReranker:
     def rerank(self, query: str, chunks: Sequence["Chunk"], queries: Sequence[str] | None = None) -> list[Ranked]:
         if not chunks:
             return []
-        texts = list(queries) if queries is not None else [query] * len(chunks)
+        texts = query_per_chunk(query, chunks, queries)
         with self._lock:
             vectors = {text: self._encode(QUERY_PREFIX + text) for text in dict.fromkeys(texts)}
             passages = np.stack([self._passage_vector(chunk) for chunk in chunks])
@@ -179,7 +184,7 @@ class ServiceReranker:
 
     def rerank(self, query: str, chunks: Sequence["Chunk"], queries: Sequence[str] | None = None) -> list[Ranked]:
         """One call per distinct query (the API takes one); the scores of all calls ranked together."""
-        texts = list(queries) if queries is not None else [query] * len(chunks)
+        texts = query_per_chunk(query, chunks, queries)
         positions: dict[str, list[int]] = {}
         for i, text in enumerate(texts):
             positions.setdefault(text, []).append(i)
